@@ -1,0 +1,5 @@
+// Every `yolov5` subcommand, in the order `--help` lists them.
+import type { Command } from 'commander';
+import { demoCommand } from './demo.js';
+
+export const commands: (() => Command)[] = [demoCommand];

@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+// The `yolov5` command line.
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { commands } from './commands/index.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+const program = new Command('yolov5')
+  .description('YOLOv5 object detection in TypeScript — train, validate, detect, export, and prune for real-time CPU inference')
+  .version(pkg.version, '-v, --version')
+  .showHelpAfterError();
+for (const make of commands) program.addCommand(make());
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  console.error(`yolov5: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,2 @@
+export { Module, type StateDict } from './module.js';
+export * from './layers.js';

@@ -1,0 +1,121 @@
+// nn.Module: a tree of named parameters, buffers and child modules.
+import { Tensor } from '../tensor.js';
+import { keep, noGrad } from '../scope.js';
+
+export type StateDict = Map<string, Tensor>;
+
+export abstract class Module {
+  training = true;
+  readonly #parameters = new Map<string, Tensor>();
+  readonly #buffers = new Map<string, Tensor>();
+  readonly #modules = new Map<string, Module>();
+
+  /** Registers (or replaces) a learnable tensor; it requires grad and outlives any tidy() scope. */
+  protected registerParameter(name: string, value: Tensor): Tensor {
+    keep(value);
+    if (!value.requiresGrad) value.requiresGrad_(true);
+    this.#parameters.set(name, value);
+    return value;
+  }
+  protected registerBuffer(name: string, value: Tensor): Tensor {
+    keep(value);
+    this.#buffers.set(name, value);
+    return value;
+  }
+  protected registerModule<M extends Module>(name: string, module: M): M {
+    this.#modules.set(name, module);
+    return module;
+  }
+
+  /** Swaps a child module, keeping its position (used by model surgery). */
+  replaceModule(name: string, module: Module): void {
+    if (!this.#modules.has(name)) throw new Error(`no child module named '${name}'`);
+    this.#modules.set(name, module);
+  }
+
+  hasParameter(name: string): boolean {
+    return this.#parameters.has(name);
+  }
+  parameter(name: string): Tensor {
+    const p = this.#parameters.get(name);
+    if (!p) throw new Error(`no parameter named '${name}'`);
+    return p;
+  }
+  buffer(name: string): Tensor {
+    const b = this.#buffers.get(name);
+    if (!b) throw new Error(`no buffer named '${name}'`);
+    return b;
+  }
+
+  abstract forward(...inputs: unknown[]): unknown;
+
+  *children(): IterableIterator<[string, Module]> {
+    yield* this.#modules.entries();
+  }
+  *namedModules(prefix = ''): IterableIterator<[string, Module]> {
+    yield [prefix, this];
+    for (const [name, child] of this.#modules) yield* child.namedModules(prefix ? `${prefix}.${name}` : name);
+  }
+  *namedParameters(prefix = ''): IterableIterator<[string, Tensor]> {
+    for (const [name, module] of this.namedModules(prefix)) {
+      for (const [p, value] of module.#parameters) yield [name ? `${name}.${p}` : p, value];
+    }
+  }
+  *namedBuffers(prefix = ''): IterableIterator<[string, Tensor]> {
+    for (const [name, module] of this.namedModules(prefix)) {
+      for (const [b, value] of module.#buffers) yield [name ? `${name}.${b}` : b, value];
+    }
+  }
+  parameters(): Tensor[] {
+    return Array.from(this.namedParameters(), ([, p]) => p);
+  }
+  numParameters(): number {
+    return this.parameters().reduce((n, p) => n + p.numel, 0);
+  }
+
+  train(mode = true): this {
+    for (const [, m] of this.namedModules()) m.training = mode;
+    return this;
+  }
+  eval(): this {
+    return this.train(false);
+  }
+  apply(fn: (m: Module, name: string) => void): this {
+    for (const [name, m] of this.namedModules()) fn(m, name);
+    return this;
+  }
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.zeroGrad();
+  }
+
+  /** Parameters and buffers by dotted name; the tensors are the module's own (not copies). */
+  stateDict(): StateDict {
+    return new Map([...this.namedParameters(), ...this.namedBuffers()]);
+  }
+
+  /** Copies values into the module's tensors. Shapes must match; with strict, names must match exactly. */
+  loadStateDict(state: StateDict, options: { strict?: boolean } = {}): { missing: string[]; unexpected: string[] } {
+    const own = this.stateDict();
+    const missing = [...own.keys()].filter((k) => !state.has(k));
+    const unexpected = [...state.keys()].filter((k) => !own.has(k));
+    if ((options.strict ?? true) && (missing.length || unexpected.length)) {
+      throw new Error(
+        `loadStateDict: ${missing.length ? `missing keys ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}` : ''}` +
+          `${missing.length && unexpected.length ? '; ' : ''}` +
+          `${unexpected.length ? `unexpected keys ${unexpected.slice(0, 5).join(', ')}${unexpected.length > 5 ? ', …' : ''}` : ''}`,
+      );
+    }
+    noGrad(() => {
+      for (const [name, target] of own) {
+        const source = state.get(name);
+        if (!source) continue;
+        const [a, b] = [target.shape, source.shape];
+        if (a.length !== b.length || a.some((d, i) => d !== b[i])) {
+          throw new Error(`loadStateDict: '${name}' has shape [${b.join(', ')}] but the model expects [${a.join(', ')}]`);
+        }
+        target.copy_(source);
+      }
+    });
+    return { missing, unexpected };
+  }
+}
