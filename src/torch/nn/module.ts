@@ -27,12 +27,15 @@ export abstract class Module {
     return module;
   }
 
-  /** Swaps a child module, keeping its position (used by model surgery). */
-  replaceModule(name: string, module: Module): void {
-    if (!this.#modules.has(name)) throw new Error(`no child module named '${name}'`);
-    this.#modules.set(name, module);
+  /** Adds, replaces (keeping its position) or, with null, removes a child module — for fusion and surgery. */
+  setModule(name: string, module: Module | null): void {
+    if (module === null) this.#modules.delete(name);
+    else this.#modules.set(name, module);
   }
 
+  child(name: string): Module | undefined {
+    return this.#modules.get(name);
+  }
   hasParameter(name: string): boolean {
     return this.#parameters.has(name);
   }

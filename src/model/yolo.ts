@@ -1,0 +1,332 @@
+// The YOLOv5 detection model: a graph of layers built from a config (official models/yolo.py: parse_model, Model).
+import { nn, keep, noGrad, tidy, zeros, type Tensor } from '../torch/index.js';
+import { type ModelConfig, cloneConfig, validateModelConfig } from './config.js';
+import {
+  C3,
+  Bottleneck,
+  Concat,
+  Conv,
+  Focus,
+  SPP,
+  SPPF,
+  activationFactory,
+  subPlan,
+  type ChannelPlan,
+} from './common.js';
+import { Detect } from './detect.js';
+
+/** One row of the config, built. */
+export interface Layer {
+  index: number;
+  /** Indices of the layers feeding this one (-1 already resolved). */
+  from: number[];
+  /** The module name as written in the config (Conv, C3, Concat, nn.Upsample, Detect, ...). */
+  type: string;
+  module: nn.Module;
+  outChannels: number;
+  /** The row's argument list after scaling, as the summary prints it. */
+  args: unknown[];
+  repeats: number;
+}
+
+const makeDivisible = (x: number, divisor = 8): number => Math.ceil(x / divisor) * divisor;
+
+function resolveArg(value: unknown, config: ModelConfig): unknown {
+  if (value === 'None') return null;
+  if (value === 'nc') return config.nc;
+  if (value === 'anchors') return config.anchors;
+  if (value === 'True') return true;
+  if (value === 'False') return false;
+  return value;
+}
+
+/** Placeholder anchors for configs that give only a count (AutoAnchor replaces them before training). */
+function anchorList(anchors: number[][] | number, levels: number): number[][] {
+  if (Array.isArray(anchors)) return anchors;
+  return Array.from({ length: levels }, () => Array.from({ length: anchors * 2 }, (_, i) => i + 1));
+}
+
+export interface ModelOptions {
+  /** Overrides the config's number of classes. */
+  nc?: number;
+  /** Class names; default `class0..`. */
+  names?: string[];
+  /** Input channels (default config `ch` or 3). */
+  ch?: number;
+  /** Where the config came from, for error messages. */
+  source?: string;
+}
+
+export class DetectionModel extends nn.Module {
+  readonly config: ModelConfig;
+  readonly layers: Layer[];
+  /** Outputs other than the previous one that later layers read. */
+  private readonly saved: Set<number>;
+  names: string[];
+
+  constructor(config: ModelConfig, options: ModelOptions = {}) {
+    super();
+    const source = options.source ?? 'model config';
+    this.config = cloneConfig(validateModelConfig(cloneConfig(config), source));
+    if (options.nc !== undefined && options.nc !== this.config.nc) this.config.nc = options.nc;
+    if (options.ch !== undefined) this.config.ch = options.ch;
+    const { layers, saved } = buildLayers(this.config, source);
+    this.layers = layers;
+    this.saved = saved;
+    const sequence = new nn.Sequential(...layers.map((l) => l.module));
+    this.registerModule('model', sequence);
+    this.names = options.names ?? Array.from({ length: this.config.nc }, (_, i) => `class${i}`);
+    if (this.names.length !== this.config.nc) {
+      throw new Error(`${source}: ${this.names.length} class names for nc=${this.config.nc}`);
+    }
+    this.initStrides();
+    this.detect.initializeBiases();
+  }
+
+  get detect(): Detect {
+    return this.layers[this.layers.length - 1]!.module as Detect;
+  }
+  get nc(): number {
+    return this.config.nc;
+  }
+  get stride(): number[] {
+    return this.detect.stride;
+  }
+  get inputChannels(): number {
+    return this.config.ch ?? 3;
+  }
+
+  /** Strides from a probe forward (feature-map sizes for a 256-pixel input); anchors become stride units. */
+  private initStrides(): void {
+    const detect = this.detect;
+    const probe = 256;
+    const strides = noGrad(() =>
+      tidy(() => {
+        const wasTraining = this.training;
+        this.train(true);
+        const shapes = this.forwardFeatures(zeros([1, this.inputChannels, probe, probe])).map((x) => x.shape[2]!);
+        this.train(wasTraining);
+        return shapes.map((h) => probe / h);
+      }),
+    );
+    detect.stride = strides;
+    noGrad(() => {
+      const divisor = keep(zeros([strides.length, 1, 1]));
+      strides.forEach((s, i) => divisor.select(0, i).fill_(s));
+      detect.anchors.div_(divisor);
+      divisor.dispose();
+    });
+    // The probe in training mode updated BatchNorm statistics; reset them to their initial values.
+    noGrad(() => {
+      for (const [, m] of this.namedModules()) {
+        if (m instanceof nn.BatchNorm2d) {
+          m.runningMean.zero_();
+          m.runningVar.fill_(1);
+          m.buffer('num_batches_tracked').zero_();
+        }
+      }
+    });
+  }
+
+  /** Runs the layer graph up to (not including) Detect's head, returning Detect's inputs. */
+  private forwardFeatures(x: Tensor): Tensor[] {
+    const outputs: (Tensor | undefined)[] = [];
+    let current: Tensor | Tensor[] = x;
+    for (const layer of this.layers) {
+      const input: Tensor | Tensor[] =
+        layer.from.length === 1 && layer.from[0] === layer.index - 1
+          ? current
+          : layer.from.length === 1
+            ? outputs[layer.from[0]!]!
+            : layer.from.map((f) => (f === layer.index - 1 ? (current as Tensor) : outputs[f]!));
+      if (layer.module instanceof Detect) return input as Tensor[];
+      current = layer.module.forward(input) as Tensor;
+      outputs[layer.index] = this.saved.has(layer.index) ? current : undefined;
+    }
+    throw new Error('the model has no Detect layer');
+  }
+
+  /** Raw per-level outputs [batch, anchors, ny, nx, 5 + nc] (logits), as training needs them. */
+  forward(x: Tensor): Tensor[] {
+    this.checkInput(x);
+    return this.detect.forward(this.forwardFeatures(x));
+  }
+
+  /** Decoded predictions [batch, boxes, 5 + nc]: cx, cy, w, h (input pixels), objectness, class scores. */
+  infer(x: Tensor): Tensor {
+    return this.detect.decode(this.forward(x));
+  }
+
+  private checkInput(x: Tensor): void {
+    const shape = x.shape;
+    const maxStride = Math.max(...this.stride, 32);
+    if (shape.length !== 4 || shape[1] !== this.inputChannels) {
+      throw new Error(`model input must be [batch, ${this.inputChannels}, height, width], got [${shape.join(', ')}]`);
+    }
+    if (shape[2]! % maxStride || shape[3]! % maxStride) {
+      throw new Error(`model input size ${shape[2]}×${shape[3]} must be a multiple of the largest stride ${maxStride}`);
+    }
+  }
+
+  /** Folds every BatchNorm into its convolution (faster inference; training no longer possible). */
+  fuse(): this {
+    for (const [, m] of this.namedModules()) if (m instanceof Conv) m.fuse();
+    return this;
+  }
+
+  override loadStateDict(state: nn.StateDict, options: { strict?: boolean } = {}): { missing: string[]; unexpected: string[] } {
+    const result = super.loadStateDict(state, options);
+    this.detect.clearGridCache();
+    return result;
+  }
+
+  /** The config a checkpoint stores: it rebuilds exactly this architecture (channels included). */
+  architecture(): ModelConfig {
+    return cloneConfig(this.config);
+  }
+}
+
+/** parse_model: scales depth and width, wires `from` indices, and builds each row's module. */
+function buildLayers(config: ModelConfig, source: string): { layers: Layer[]; saved: Set<number> } {
+  const rows = [...config.backbone, ...config.head];
+  const gd = config.depth_multiple;
+  const gw = config.width_multiple;
+  const act = activationFactory(config.activation);
+  const anchorsRow = rows.find((r) => r[2] === 'Detect');
+  const levels = anchorsRow ? (Array.isArray(anchorsRow[0]) ? anchorsRow[0].length : 1) : 3;
+  const anchors = anchorList(config.anchors, levels);
+  const no = (anchors[0]!.length / 2) * (config.nc + 5);
+  const inputChannels = config.ch ?? 3;
+  const actual: number[] = []; // output channels per layer as built
+  const nominal: number[] = []; // output channels per layer of the unpruned architecture
+  const layers: Layer[] = [];
+  const saved = new Set<number>();
+
+  rows.forEach(([fromRaw, nRaw, type, argsRaw], index) => {
+    const where = `${source}: layer ${index} (${type})`;
+    const from = (Array.isArray(fromRaw) ? fromRaw : [fromRaw]).map((f) => (f < 0 ? index + f : f));
+    if (from.some((f) => f < -1 || f >= index) || (index === 0 && from.some((f) => f !== -1))) {
+      throw new Error(`${where}: 'from' ${JSON.stringify(fromRaw)} must refer to earlier layers`);
+    }
+    const inActual = (f: number) => (f === -1 ? inputChannels : actual[f]!);
+    const inNominal = (f: number) => (f === -1 ? inputChannels : nominal[f]!);
+    const args = argsRaw.map((a) => resolveArg(a, config));
+    const n = nRaw > 1 ? Math.max(Math.round(nRaw * gd), 1) : nRaw;
+    const explicit = config.channels?.[String(index)] ?? {};
+    const plan: ChannelPlan = (path, value) => explicit[path] ?? value;
+    const c1 = inActual(from[0]!);
+    const c1n = inNominal(from[0]!);
+    const scaled = (c: unknown) => {
+      if (typeof c !== 'number' || !Number.isInteger(c) || c < 1) throw new Error(`${where}: output channels must be a positive integer, got ${JSON.stringify(c)}`);
+      return c === no ? c : makeDivisible(c * gw, 8);
+    };
+    let module: nn.Module;
+    let out: number;
+    let outNominal: number;
+    let rowArgs: unknown[] = args;
+    let repeats = n;
+    const repeated = (make: (i: number, plan: ChannelPlan, cin: number) => nn.Module & { outChannels: number }) => {
+      // A row with n > 1 of a plain module is a Sequential of n copies, named 0..n-1 as in PyTorch.
+      if (n === 1) return make(0, plan, c1);
+      const parts: (nn.Module & { outChannels: number })[] = [];
+      let cin = c1;
+      for (let i = 0; i < n; i++) {
+        const part = make(i, subPlan(plan, String(i)), cin);
+        parts.push(part);
+        cin = part.outChannels;
+      }
+      return Object.assign(new nn.Sequential(...parts), { outChannels: cin });
+    };
+    switch (type) {
+      case 'Conv': {
+        const [c2raw, k = 1, s = 1, p = null, g = 1, d = 1, useAct = true] = args as [number, number?, number?, (number | null)?, number?, number?, boolean?];
+        outNominal = scaled(c2raw);
+        rowArgs = [c1n, outNominal, ...args.slice(1)];
+        const built = repeated((_i, pl, cin) => new Conv(cin, pl('', outNominal), k, s, p, g, d, useAct ? act : null));
+        module = built;
+        out = built.outChannels;
+        break;
+      }
+      case 'Bottleneck': {
+        const [c2raw, shortcut = true, g = 1, e = 0.5] = args as [number, boolean?, number?, number?];
+        outNominal = scaled(c2raw);
+        rowArgs = [c1n, outNominal, ...args.slice(1)];
+        const built = repeated((i, pl, cin) => new Bottleneck(cin, outNominal, shortcut && (i > 0 ? outNominal : c1n) === outNominal, g, e, pl, act));
+        module = built;
+        out = built.outChannels;
+        break;
+      }
+      case 'C3': {
+        const [c2raw, shortcut = true, g = 1, e = 0.5] = args as [number, boolean?, number?, number?];
+        outNominal = scaled(c2raw);
+        rowArgs = [c1n, outNominal, n, ...args.slice(1)];
+        const c3 = new C3(c1, outNominal, n, shortcut, g, e, plan, act);
+        module = c3;
+        out = c3.outChannels;
+        repeats = 1;
+        break;
+      }
+      case 'SPPF': {
+        const [c2raw, k = 5] = args as [number, number?];
+        outNominal = scaled(c2raw);
+        rowArgs = [c1n, outNominal, k];
+        const sppf = new SPPF(c1, outNominal, k, c1n, plan, act);
+        module = sppf;
+        out = sppf.outChannels;
+        break;
+      }
+      case 'SPP': {
+        const [c2raw, k = [5, 9, 13]] = args as [number, number[]?];
+        outNominal = scaled(c2raw);
+        rowArgs = [c1n, outNominal, k];
+        const spp = new SPP(c1, outNominal, k, c1n, plan, act);
+        module = spp;
+        out = spp.outChannels;
+        break;
+      }
+      case 'Focus': {
+        const [c2raw, k = 1, s = 1, p = null, g = 1] = args as [number, number?, number?, (number | null)?, number?];
+        outNominal = scaled(c2raw);
+        rowArgs = [c1n, outNominal, ...args.slice(1)];
+        const focus = new Focus(c1, outNominal, k, s, p, g, plan, act);
+        module = focus;
+        out = focus.outChannels;
+        break;
+      }
+      case 'Concat': {
+        const [dimension = 1] = args as [number?];
+        if (dimension !== 1) throw new Error(`${where}: only channel concatenation (dimension 1) is supported`);
+        module = new Concat(dimension);
+        out = from.reduce((sum, f) => sum + inActual(f), 0);
+        outNominal = from.reduce((sum, f) => sum + inNominal(f), 0);
+        break;
+      }
+      case 'nn.Upsample': {
+        const [size, scale = 2, mode = 'nearest'] = args as [unknown, number?, string?];
+        if (size !== null) throw new Error(`${where}: only scale_factor upsampling is supported (size must be None)`);
+        module = new nn.Upsample(scale, mode as 'nearest');
+        out = c1;
+        outNominal = c1n;
+        break;
+      }
+      case 'Detect': {
+        const [ncArg, anchorsArg] = args as [number, number[][] | number];
+        if (ncArg !== config.nc) throw new Error(`${where}: Detect nc ${ncArg} differs from the config's nc ${config.nc}`);
+        const levelAnchors = anchorList(anchorsArg, from.length);
+        module = new Detect(config.nc, levelAnchors, from.map(inActual));
+        rowArgs = [config.nc, levelAnchors, from.map(inNominal)];
+        out = no;
+        outNominal = no;
+        break;
+      }
+      default:
+        throw new Error(`${where}: unknown module '${type}' (supported: Conv, Bottleneck, C3, SPPF, SPP, Focus, Concat, nn.Upsample, Detect)`);
+    }
+    for (const f of from) if (f !== -1 && f !== index - 1) saved.add(f);
+    actual.push(out);
+    nominal.push(outNominal);
+    layers.push({ index, from: from.map((f) => (f === -1 ? index - 1 : f)), type, module, outChannels: out, args: rowArgs, repeats });
+  });
+  if (!(layers[layers.length - 1]?.module instanceof Detect)) throw new Error(`${source}: the last layer must be Detect`);
+  return { layers, saved };
+}
