@@ -71,8 +71,8 @@ export function typedArrayFor(dtype: DType, buffer: ArrayBuffer): AnyTypedArray 
   }
 }
 
-/** The dtype a TypedArray holds by default when no dtype is given. */
-export function dtypeOfTypedArray(data: AnyTypedArray): DType {
+/** The dtype whose bytes a TypedArray holds, or undefined (Uint32Array, BigUint64Array: no tensor dtype matches). */
+export function storedDtype(data: ArrayBufferView): DType | undefined {
   if (data instanceof Float32Array) return 'float32';
   if (data instanceof Float64Array) return 'float64';
   if (data instanceof Int32Array) return 'int32';
@@ -80,7 +80,15 @@ export function dtypeOfTypedArray(data: AnyTypedArray): DType {
   if (data instanceof Int16Array) return 'int16';
   if (data instanceof Int8Array) return 'int8';
   if (data instanceof Uint16Array) return 'float16';
-  return 'uint8';
+  if (data instanceof Uint8Array || data instanceof Uint8ClampedArray) return 'uint8';
+  return undefined;
+}
+
+/** The dtype a TypedArray holds by default when no dtype is given. */
+export function dtypeOfTypedArray(data: ArrayBufferView): DType {
+  const dtype = storedDtype(data);
+  if (!dtype) throw new TypeError(`a ${data.constructor.name} has no matching tensor dtype; pass { dtype } to convert its values`);
+  return dtype;
 }
 
 export function bytesPerElement(dtype: DType): number {

@@ -1,5 +1,5 @@
 // yolov5-ts's tensor engine: libtorch tensors, autograd, nn and optim, with PyTorch's vocabulary.
-import { cpus } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { setNumThreads } from './tensor.js';
 
 export * from './tensor.js';
@@ -10,4 +10,4 @@ export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export * from './safetensors.js';
 
-setNumThreads(Math.max(1, cpus().length));
+setNumThreads(availableParallelism());

@@ -3,10 +3,10 @@
 import { native, type Handle } from './native.js';
 import { track, type Disposable } from './scope.js';
 import {
-  bytesPerElement,
   dtypeCode,
   dtypeFromCode,
   dtypeOfTypedArray,
+  storedDtype,
   typedArrayFor,
   type AnyTypedArray,
   type DType,
@@ -109,6 +109,15 @@ export class Tensor implements Disposable {
   }
   /** The elements as plain JS numbers (int64 converted), row-major. */
   toArray(): number[] {
+    if (this.dtype === 'float16') {
+      // data() holds raw half bits; widen to get the values.
+      const widened = this.to('float32');
+      try {
+        return widened.toArray();
+      } finally {
+        widened.dispose();
+      }
+    }
     const data = this.data();
     return data instanceof BigInt64Array ? Array.from(data, Number) : Array.from(data as ArrayLike<number>);
   }
@@ -513,7 +522,8 @@ function finish(x: Tensor, options: CreateOptions): Tensor {
 
 /** A tensor from JS data (copied). Plain numbers default to float32; TypedArrays keep their type. */
 export function tensor(data: readonly number[] | AnyTypedArray, shape?: Shape, options: CreateOptions = {}): Tensor {
-  const typed = ArrayBuffer.isView(data);
+  const typed = ArrayBuffer.isView(data) && !(data instanceof DataView);
+  if (!typed) checkNumbers(data);
   const dtype = options.dtype ?? (typed ? dtypeOfTypedArray(data as AnyTypedArray) : 'float32');
   const finalShape = shape ?? [data.length];
   checkShape(finalShape, 'tensor shape');
@@ -521,14 +531,29 @@ export function tensor(data: readonly number[] | AnyTypedArray, shape?: Shape, o
   if (count !== data.length) {
     throw new RangeError(`tensor: ${data.length} values do not fill shape [${finalShape.join(', ')}] (${count} elements)`);
   }
+  // Bytes are passed through only when they already are the dtype's; anything else is converted value by value
+  // (bool included, so that every non-zero byte becomes a proper true).
   let view: ArrayBufferView;
-  if (typed && (data as AnyTypedArray).BYTES_PER_ELEMENT === bytesPerElement(dtype)) {
+  if (typed && dtype !== 'bool' && storedDtype(data as AnyTypedArray) === dtype) {
     view = data as AnyTypedArray;
   } else {
     const numbers = typed ? Array.from(data as ArrayLike<number | bigint>, Number) : (data as readonly number[]);
     view = encode(numbers, dtype);
   }
   return finish(new Tensor(native.fromBuffer(view, finalShape, dtypeCode(dtype))), options);
+}
+
+function checkNumbers(data: unknown): void {
+  if (!Array.isArray(data)) {
+    throw new TypeError(`tensor: expected an array of numbers or a TypedArray but received ${data === null ? 'null' : typeof data}`);
+  }
+  data.forEach((v, i) => {
+    if (typeof v !== 'number' && typeof v !== 'boolean') {
+      throw new TypeError(
+        `tensor: element ${i} is ${Array.isArray(v) ? 'an array' : typeof v}, expected a number (flatten nested arrays and pass a shape)`,
+      );
+    }
+  });
 }
 
 function encode(values: readonly number[], dtype: DType): ArrayBufferView {
