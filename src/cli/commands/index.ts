@@ -1,5 +1,6 @@
 // Every `yolov5` subcommand, in the order `--help` lists them.
 import type { Command } from 'commander';
+import { datasetCommand } from './dataset.js';
 import { demoCommand } from './demo.js';
 
-export const commands: (() => Command)[] = [demoCommand];
+export const commands: (() => Command)[] = [demoCommand, datasetCommand];

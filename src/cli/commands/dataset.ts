@@ -1,0 +1,62 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { SingleBar } from 'cli-progress';
+import { generateSynthDataset, MAX_CLASSES, MIN_IMGSZ, MAX_IMGSZ } from '../../data/synth.js';
+
+function integerIn(min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(max === Number.MAX_SAFE_INTEGER ? `expected an integer ≥ ${min}` : `expected an integer from ${min} to ${max}`);
+    }
+    return n;
+  };
+}
+
+interface SynthOptions {
+  out: string;
+  images: number;
+  valImages?: number;
+  classes: number;
+  img: number;
+  seed: number;
+}
+
+function synthCommand(): Command {
+  return new Command('synth')
+    .description('generate the built-in synthetic shapes dataset (YOLO format: images/, labels/, data.yaml)')
+    .requiredOption('--out <dir>', 'output folder (new, empty, or an earlier synthetic dataset to replace)')
+    .option('--images <n>', 'training images', integerIn(1), 1000)
+    .option('--val-images <n>', 'validation images (default: 20% of --images)', integerIn(1))
+    .option('--classes <k>', `number of shape classes, 1 to ${MAX_CLASSES}`, integerIn(1, MAX_CLASSES), 4)
+    .option('--img <size>', `image size in pixels, ${MIN_IMGSZ} to ${MAX_IMGSZ}`, integerIn(MIN_IMGSZ, MAX_IMGSZ), 128)
+    .option('--seed <n>', 'random seed (same seed, same files)', integerIn(Number.MIN_SAFE_INTEGER), 0)
+    .action(async (options: SynthOptions) => {
+      const started = Date.now();
+      const bar = new SingleBar({ format: 'synth [{bar}] {value}/{total} images | {duration}s', hideCursor: true });
+      bar.start(1, 0);
+      let dataset;
+      try {
+        dataset = await generateSynthDataset({
+          out: options.out,
+          images: options.images,
+          ...(options.valImages === undefined ? {} : { valImages: options.valImages }),
+          classes: options.classes,
+          imgsz: options.img,
+          seed: options.seed,
+          onProgress: (done, total) => {
+            bar.setTotal(total);
+            bar.update(done);
+          },
+        });
+      } finally {
+        bar.stop();
+      }
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      console.log(`${dataset.train} train + ${dataset.val} val images, classes ${dataset.names.join(', ')}, in ${seconds}s`);
+      console.log(`dataset YAML: ${dataset.yaml}`);
+    });
+}
+
+export function datasetCommand(): Command {
+  return new Command('dataset').description('make datasets').addCommand(synthCommand());
+}
