@@ -1,0 +1,86 @@
+// Fitting images to the network input: shrink the long side to the inference size, then pad to the batch shape.
+import { createRgbImage, type RgbImage } from './image.js';
+import { resizeImage } from './resize.js';
+
+export interface Size {
+  width: number;
+  height: number;
+}
+
+export const LETTERBOX_GREY = 114;
+
+export interface LetterboxOptions {
+  /** Padding value for all three channels. */
+  color?: number;
+  /** Pad only up to the next multiple of `stride` instead of the full target (minimum rectangle). */
+  auto?: boolean;
+  /** Stretch to the target without keeping the aspect ratio (no padding). */
+  scaleFill?: boolean;
+  /** Allow enlarging; validation turns this off so small images are not upsampled. */
+  scaleup?: boolean;
+  stride?: number;
+}
+
+export interface Letterboxed {
+  image: RgbImage;
+  /** Scale factors applied (width, height). */
+  ratio: [number, number];
+  /** Padding added on the left and on the top before rounding; each side gets about this much. */
+  pad: [number, number];
+}
+
+/** Resizes keeping the aspect ratio and pads to `target` (YOLOv5 `letterbox`). */
+export function letterbox(image: RgbImage, target: Size | number, options: LetterboxOptions = {}): Letterboxed {
+  const { color = LETTERBOX_GREY, auto = true, scaleFill = false, scaleup = true, stride = 32 } = options;
+  const shape = typeof target === 'number' ? { width: target, height: target } : target;
+
+  let r = Math.min(shape.height / image.height, shape.width / image.width);
+  if (!scaleup) r = Math.min(r, 1);
+  let ratio: [number, number] = [r, r];
+  let unpadded = { width: Math.round(image.width * r), height: Math.round(image.height * r) };
+  let dw = shape.width - unpadded.width;
+  let dh = shape.height - unpadded.height;
+  if (auto) {
+    dw %= stride;
+    dh %= stride;
+  } else if (scaleFill) {
+    dw = 0;
+    dh = 0;
+    unpadded = { ...shape };
+    ratio = [shape.width / image.width, shape.height / image.height];
+  }
+  dw /= 2;
+  dh /= 2;
+
+  const resized =
+    unpadded.width === image.width && unpadded.height === image.height
+      ? image
+      : resizeImage(image, unpadded.width, unpadded.height, 'linear');
+  // The ±0.1 splits an odd padding as floor on the top/left and ceil on the bottom/right.
+  const top = Math.round(dh - 0.1);
+  const bottom = Math.round(dh + 0.1);
+  const left = Math.round(dw - 0.1);
+  const right = Math.round(dw + 0.1);
+  return { image: padImage(resized, top, bottom, left, right, color), ratio, pad: [dw, dh] };
+}
+
+function padImage(image: RgbImage, top: number, bottom: number, left: number, right: number, color: number): RgbImage {
+  if (top === 0 && bottom === 0 && left === 0 && right === 0) return image;
+  const out = createRgbImage(image.width + left + right, image.height + top + bottom, color);
+  const rowBytes = image.width * 3;
+  for (let y = 0; y < image.height; y++) {
+    out.data.set(image.data.subarray(y * rowBytes, (y + 1) * rowBytes), ((y + top) * out.width + left) * 3);
+  }
+  return out;
+}
+
+/**
+ * Scales so the long side equals `imgsz` (YOLOv5 `load_image`): the new size is truncated to whole pixels, and
+ * shrinking uses area averaging unless augmenting.
+ */
+export function fitLongSide(image: RgbImage, imgsz: number, options: { augment?: boolean } = {}): RgbImage {
+  const r = imgsz / Math.max(image.width, image.height);
+  if (r === 1) return image;
+  const interpolation = options.augment || r > 1 ? 'linear' : 'area';
+  return resizeImage(image, Math.max(1, Math.trunc(image.width * r)), Math.max(1, Math.trunc(image.height * r)), interpolation);
+}
