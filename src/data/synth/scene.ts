@@ -55,7 +55,7 @@ export interface SceneOptions {
 
 const BACKGROUND_ONLY = 0.05;
 const MAX_OBJECTS = 6;
-/** Object extent as a fraction of the image side, sampled log-uniformly. */
+/** Object extent (longer side of its box) as a fraction of the image side, sampled log-uniformly. */
 const MIN_EXTENT = 0.08;
 const MAX_EXTENT = 0.4;
 /** Below this an object is a few pixels of JPEG mush, whatever the image size. */
@@ -204,13 +204,17 @@ function visibleFraction(object: Placed, occluders: readonly Placed[], size: num
 function samplePlacement(rng: Rng, size: number, classId: number): Placed {
   const minExtent = Math.min(MAX_EXTENT * size, Math.max(MIN_EXTENT * size, MIN_EXTENT_PX));
   const extent = Math.exp(rng.uniform(Math.log(minExtent), Math.log(MAX_EXTENT * size)));
-  const r = extent / 2;
+  const shape = { sx: rng.uniform(0.85, 1.15), sy: rng.uniform(0.85, 1.15), angle: rng.uniform(0, 2 * Math.PI) };
+  // Scale so the rotated shape's box has exactly the sampled extent along its longer side.
+  const unitBox = outlineBox(placeOutline(SHAPE_CLASSES[classId]!.unit, { cx: 0, cy: 0, ...shape }));
+  const scale = extent / Math.max(unitBox.x1 - unitBox.x0, unitBox.y1 - unitBox.y0);
+  const margin = 0.1 * extent;
   const outline = placeOutline(SHAPE_CLASSES[classId]!.unit, {
-    cx: rng.uniform(0.2 * r, size - 0.2 * r),
-    cy: rng.uniform(0.2 * r, size - 0.2 * r),
-    sx: r * rng.uniform(0.85, 1.15),
-    sy: r * rng.uniform(0.85, 1.15),
-    angle: rng.uniform(0, 2 * Math.PI),
+    cx: rng.uniform(margin, size - margin),
+    cy: rng.uniform(margin, size - margin),
+    sx: scale * shape.sx,
+    sy: scale * shape.sy,
+    angle: shape.angle,
   });
   return { outline, box: outlineBox(outline) };
 }
