@@ -49,7 +49,6 @@ export class StorageRef {
     readonly key: string,
     readonly dtype: StorageDType,
     readonly numel: number,
-    readonly location: string,
   ) {}
 }
 
@@ -61,9 +60,6 @@ export class TensorRef {
     readonly offset: number,
     readonly shape: readonly number[],
     readonly stride: readonly number[],
-    readonly requiresGrad: boolean,
-    /** Made by _rebuild_parameter, i.e. an nn.Parameter rather than a plain tensor. */
-    readonly isParameter: boolean,
   ) {}
 
   get numel(): number {
@@ -220,7 +216,7 @@ export class TorchArchive {
     const known = this.#storages.get(key);
     if (known) return known;
     if (!this.#zip.has(`${this.#prefix}data/${key}`)) throw new PickleError(`storage '${key}' is missing from the archive`);
-    const storage = new StorageRef(key, dtype, numel, location);
+    const storage = new StorageRef(key, dtype, numel);
     this.#storages.set(key, storage);
     return storage;
   }
@@ -229,17 +225,18 @@ export class TorchArchive {
     switch (className) {
       case 'torch._utils._rebuild_tensor':
       case 'torch._utils._rebuild_tensor_v2':
-        return tensorRef(className, args[0], args[1], args[2], args[3], args[4] ?? false);
+        return tensorRef(className, args[0], args[1], args[2], args[3]);
       case 'torch._utils._rebuild_tensor_v3': {
         const dtype = args[6] instanceof PyGlobal && args[6].module === 'torch' ? TORCH_DTYPES[args[6].name] : undefined;
         if (!dtype) throw new PickleError(`${className} with unsupported dtype ${describe(args[6])}`);
-        return tensorRef(className, args[0], args[1], args[2], args[3], args[4], dtype);
+        return tensorRef(className, args[0], args[1], args[2], args[3], dtype);
       }
       case 'torch._utils._rebuild_parameter':
       case 'torch._utils._rebuild_parameter_with_state': {
+        // An nn.Parameter wraps its data; which tensors are parameters we learn from the module's _parameters.
         const data = args[0];
         if (!(data instanceof TensorRef)) throw new PickleError(`${className} of ${describe(data)}`);
-        return new TensorRef(data.storage, data.dtype, data.offset, data.shape, data.stride, args[1] === true, true);
+        return data;
       }
       case 'torch._tensor._rebuild_from_type_v2': {
         // (func, subclass, func_args, state): the tensor is whatever func builds; the Python subclass does not matter here.
@@ -263,7 +260,6 @@ function tensorRef(
   offset: unknown,
   shape: unknown,
   stride: unknown,
-  requiresGrad: unknown,
   dtype?: StorageDType,
 ): TensorRef {
   const isIntList = (v: unknown): v is number[] =>
@@ -273,5 +269,5 @@ function tensorRef(
   if (!isIntList(shape) || !isIntList(stride) || shape.length !== stride.length) {
     throw new PickleError(`${what} with malformed size/stride`);
   }
-  return new TensorRef(storage, dtype ?? storage.dtype, offset, shape, stride, requiresGrad === true, false);
+  return new TensorRef(storage, dtype ?? storage.dtype, offset, shape, stride);
 }

@@ -47,10 +47,6 @@ export class ZipArchive {
     return this.#entries.has(name);
   }
 
-  entry(name: string): ZipEntry | undefined {
-    return this.#entries.get(name);
-  }
-
   /** The entry's uncompressed bytes, CRC-checked. */
   read(name: string): Uint8Array {
     const entry = this.#entries.get(name);
