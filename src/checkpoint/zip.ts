@@ -12,7 +12,7 @@ const ZIP64_EXTRA_ID = 0x0001;
 const EOCD_SIZE = 22;
 const MAX_COMMENT = 0xffff;
 
-export interface ZipEntry {
+interface ZipEntry {
   readonly name: string;
   /** 0 = stored, 8 = deflated; others are rejected when read. */
   readonly method: number;
@@ -192,7 +192,7 @@ const CRC_TABLE = (() => {
   return table;
 })();
 
-export function crc32(data: Uint8Array): number {
+function crc32(data: Uint8Array): number {
   let crc = 0xffffffff;
   for (let i = 0; i < data.length; i++) crc = CRC_TABLE[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
   return (crc ^ 0xffffffff) >>> 0;
