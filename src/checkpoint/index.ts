@@ -1,0 +1,58 @@
+// One entry point for every weight file a user has: official YOLOv5 `.pt` checkpoints and our `.safetensors`.
+import { open } from 'node:fs/promises';
+import { noGrad } from '../torch/index.js';
+import { DetectionModel } from '../model/yolo.js';
+import { validateModelConfig } from '../model/config.js';
+import { readOfficialCheckpoint } from './pt-reader.js';
+import { readCheckpoint, type CheckpointMeta } from './format.js';
+
+export { saveCheckpoint, readCheckpoint, gatedConvs, type CheckpointMeta, type LoadedCheckpoint } from './format.js';
+export { readOfficialCheckpoint, type OfficialCheckpoint } from './pt-reader.js';
+
+export interface LoadedModel {
+  model: DetectionModel;
+  /** 'official' for a PyTorch .pt, 'yolov5-ts' for ours. */
+  source: 'official' | 'yolov5-ts';
+  /** Our checkpoint's metadata (absent for official checkpoints). */
+  meta?: CheckpointMeta;
+}
+
+async function magic(path: string): Promise<Buffer> {
+  let file;
+  try {
+    file = await open(path, 'r');
+  } catch (error) {
+    throw new Error(`cannot open weights ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  try {
+    const bytes = Buffer.alloc(4);
+    await file.read(bytes, 0, 4, 0);
+    return bytes;
+  } finally {
+    await file.close();
+  }
+}
+
+/** Builds the official checkpoint's architecture from its pickled yaml and loads its (EMA) weights. */
+export async function loadOfficialModel(path: string): Promise<DetectionModel> {
+  const ckpt = await readOfficialCheckpoint(path);
+  const config = validateModelConfig(ckpt.yaml, `${path} (model yaml)`);
+  const model = new DetectionModel(config, { names: ckpt.names, nc: ckpt.nc, source: path });
+  try {
+    model.loadStateDict(ckpt.stateDict);
+  } catch (error) {
+    throw new Error(`${path}: weights do not fit the architecture its yaml describes: ${(error as Error).message}`);
+  } finally {
+    noGrad(() => ckpt.stateDict.forEach((t) => t.dispose()));
+  }
+  return model;
+}
+
+/** Loads a detector from an official `.pt` (zip) or a yolov5-ts `.safetensors` checkpoint, recognised by content. */
+export async function loadModel(path: string): Promise<LoadedModel> {
+  const head = await magic(path);
+  if (head[0] === 0x50 && head[1] === 0x4b) return { model: await loadOfficialModel(path), source: 'official' };
+  const { model, meta, extra } = await readCheckpoint(path);
+  extra.forEach((t) => t.dispose());
+  return { model, source: 'yolov5-ts', meta };
+}
