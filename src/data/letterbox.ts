@@ -84,3 +84,9 @@ export function fitLongSide(image: RgbImage, imgsz: number, options: { augment?:
   const interpolation = options.augment || r > 1 ? 'linear' : 'area';
   return resizeImage(image, Math.max(1, Math.trunc(image.width * r)), Math.max(1, Math.trunc(image.height * r)), interpolation);
 }
+
+/** The smallest multiple of `stride` not below `imgsz` (inputs must divide by the model's largest stride). */
+export function strideMultiple(imgsz: number, stride: number): number {
+  if (!(imgsz > 0) || !(stride > 0)) throw new RangeError(`image size ${imgsz} and stride ${stride} must be positive`);
+  return Math.ceil(imgsz / stride) * stride;
+}
