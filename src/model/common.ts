@@ -2,6 +2,7 @@
 // Output channels of every convolution go through a ChannelPlan so that pruned models (explicit channel
 // counts in the config) build from the same code as the originals.
 import { nn, cat, noGrad, ones, type Tensor } from '../torch/index.js';
+import { traceModule, type ChannelTracer } from './trace.js';
 
 /** Returns the channels of the convolution at `path` inside a layer: the config's explicit count, else `nominal`. */
 export type ChannelPlan = (path: string, nominal: number) => number;
@@ -111,6 +112,10 @@ export class Conv extends nn.Module {
     const gate = this.gate;
     return gate ? gate.forward(y) : y;
   }
+
+  trace<N>(g: ChannelTracer<N>, x: N): N {
+    return g.conv(this, x);
+  }
 }
 
 /** 1×1 then 3×3 convolution, with a residual add when `add`. */
@@ -137,6 +142,10 @@ export class Bottleneck extends nn.Module {
   forward(x: Tensor): Tensor {
     const y = this.cv2.forward(this.cv1.forward(x));
     return this.add ? x.add(y) : y;
+  }
+  trace<N>(g: ChannelTracer<N>, x: N): N {
+    const y = this.cv2.trace(g, this.cv1.trace(g, x));
+    return this.add ? g.add(x, y) : y;
   }
 }
 
@@ -167,6 +176,9 @@ export class C3 extends nn.Module {
   forward(x: Tensor): Tensor {
     return this.cv3.forward(cat([this.m.forward(this.cv1.forward(x)), this.cv2.forward(x)], 1));
   }
+  trace<N>(g: ChannelTracer<N>, x: N): N {
+    return this.cv3.trace(g, g.cat([traceModule(this.m, g, this.cv1.trace(g, x)), this.cv2.trace(g, x)]));
+  }
 }
 
 /** Spatial pyramid pooling, fast: three chained k×k max pools, concatenated. Same output as SPP(k, 2k-1, 3k-2). */
@@ -188,6 +200,12 @@ export class SPPF extends nn.Module {
     const b = this.m.forward(a);
     const c = this.m.forward(b);
     return this.cv2.forward(cat([a, b, c, this.m.forward(c)], 1));
+  }
+  trace<N>(g: ChannelTracer<N>, x: N): N {
+    const a = this.cv1.trace(g, x);
+    const b = g.same(a);
+    const c = g.same(b);
+    return this.cv2.trace(g, g.cat([a, b, c, g.same(c)]));
   }
 }
 
@@ -211,6 +229,10 @@ export class SPP extends nn.Module {
     const a = this.cv1.forward(x);
     return this.cv2.forward(cat([a, ...this.pools.map((p) => p.forward(a))], 1));
   }
+  trace<N>(g: ChannelTracer<N>, x: N): N {
+    const a = this.cv1.trace(g, x);
+    return this.cv2.trace(g, g.cat([a, ...this.pools.map(() => g.same(a))]));
+  }
 }
 
 /** Space-to-depth (each 2×2 block of pixels onto channels), then a Conv. */
@@ -228,6 +250,9 @@ export class Focus extends nn.Module {
     const odd = (t: Tensor, dim: number) => t.slice(dim, 1, null, 2);
     return this.conv.forward(cat([even(even(x, 2), 3), even(odd(x, 2), 3), odd(even(x, 2), 3), odd(odd(x, 2), 3)], 1));
   }
+  trace<N>(g: ChannelTracer<N>, x: N): N {
+    return this.conv.trace(g, g.cat([g.same(x), g.same(x), g.same(x), g.same(x)]));
+  }
 }
 
 export class Concat extends nn.Module {
@@ -236,5 +261,8 @@ export class Concat extends nn.Module {
   }
   forward(xs: Tensor[]): Tensor {
     return cat(xs, this.dimension);
+  }
+  trace<N>(g: ChannelTracer<N>, xs: N[]): N {
+    return g.cat(xs);
   }
 }

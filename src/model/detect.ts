@@ -1,5 +1,6 @@
 // The Detect head: a 1×1 convolution per level producing, for each anchor, box (4), objectness (1) and class (nc) logits.
 import { nn, arange, cat, keep, noGrad, stack, tensor, type Tensor } from '../torch/index.js';
+import type { ChannelTracer } from './trace.js';
 
 export class Detect extends nn.Module {
   readonly nc: number;
@@ -42,6 +43,12 @@ export class Detect extends nn.Module {
       const [bs, , ny, nx] = y.shape as [number, number, number, number];
       return y.view([bs, this.na, this.no, ny, nx]).permute([0, 1, 3, 4, 2]).contiguous();
     });
+  }
+
+  /** The heads read each level's channels; their outputs (anchors × (5 + nc)) are fixed. Returns the first level. */
+  trace<N>(g: ChannelTracer<N>, xs: N[]): N {
+    xs.forEach((x, i) => g.head(this.heads[i]!, x));
+    return xs[0]!;
   }
 
   /** Decodes raw level outputs into [batch, boxes, 5 + nc]: cx, cy, w, h in input pixels, objectness, class scores. */

@@ -2,34 +2,41 @@
 import { nn, noGrad, tidy, zeros, type Tensor } from '../torch/index.js';
 import type { DetectionModel } from './yolo.js';
 
-/**
- * Floating-point operations (2 × multiply-accumulates of every convolution, bias adds included) for one image
- * of size height × width. Shapes come from a probe forward at the largest stride, scaled like the official count.
- */
-export function gflops(model: DetectionModel, imgsz: number | [number, number] = 640): number {
+/** Output height × width of every convolution for an input of height × width, from a probe at the largest stride. */
+export function convOutputSizes(model: DetectionModel, imgsz: number | [number, number] = 640): Map<nn.Conv2d, number> {
   const [height, width] = typeof imgsz === 'number' ? [imgsz, imgsz] : imgsz;
   const probe = Math.max(...model.stride, 32);
-  let macs = 0;
+  const scale = (height / probe) * (width / probe);
+  const sizes = new Map<nn.Conv2d, number>();
   const convs = [...model.namedModules()].map(([, m]) => m).filter((m): m is nn.Conv2d => m instanceof nn.Conv2d);
-  const originals = convs.map((conv) => conv.forward);
-  convs.forEach((conv) => {
-    conv.forward = (x: Tensor) => {
-      const y = nn.Conv2d.prototype.forward.call(conv, x);
-      const [, out, h, w] = y.shape as [number, number, number, number];
-      const perOutput = (conv.inChannels / conv.groups) * conv.kernelSize[0] * conv.kernelSize[1] + (conv.hasBias ? 1 : 0);
-      macs += out * h * w * perOutput;
-      return y;
-    };
-  });
   const wasTraining = model.training;
   try {
     model.eval();
-    noGrad(() => tidy(() => void model.forward(zeros([1, model.inputChannels, probe, probe]))));
+    nn.withForwardHooks(
+      convs,
+      (module, _inputs, output) => {
+        const [, , h, w] = (output as Tensor).shape as [number, number, number, number];
+        sizes.set(module as nn.Conv2d, h * w * scale);
+      },
+      () => noGrad(() => tidy(() => void model.forward(zeros([1, model.inputChannels, probe, probe])))),
+    );
   } finally {
-    convs.forEach((conv, i) => (conv.forward = originals[i]!));
     model.train(wasTraining);
   }
-  return ((2 * macs) / 1e9) * ((height / probe) * (width / probe));
+  return sizes;
+}
+
+/** FLOPs of one convolution: 2 × multiply-accumulates, bias adds included, as the official thop-based count. */
+export function convFlops(conv: nn.Conv2d, inChannels: number, outChannels: number, outputPixels: number): number {
+  const perOutput = (inChannels / conv.groups) * conv.kernelSize[0] * conv.kernelSize[1] + (conv.hasBias ? 1 : 0);
+  return 2 * outChannels * outputPixels * perOutput;
+}
+
+/** GFLOPs of one image of size imgsz (every convolution; pooling and activations are not counted, as official). */
+export function gflops(model: DetectionModel, imgsz: number | [number, number] = 640): number {
+  let flops = 0;
+  for (const [conv, pixels] of convOutputSizes(model, imgsz)) flops += convFlops(conv, conv.inChannels, conv.outChannels, pixels);
+  return flops / 1e9;
 }
 
 export interface ModelInfo {

@@ -14,6 +14,7 @@ import {
   type ChannelPlan,
 } from './common.js';
 import { Detect } from './detect.js';
+import { traceModule, type ChannelTracer } from './trace.js';
 
 /** One row of the config, built. */
 export interface Layer {
@@ -104,7 +105,7 @@ export class DetectionModel extends nn.Module {
       tidy(() => {
         const wasTraining = this.training;
         this.train(true);
-        const shapes = this.forwardFeatures(zeros([1, this.inputChannels, probe, probe])).map((x) => x.shape[2]!);
+        const shapes = this.forward(zeros([1, this.inputChannels, probe, probe])).map((x) => x.shape[2]!);
         this.train(wasTraining);
         return shapes.map((h) => probe / h);
       }),
@@ -128,28 +129,36 @@ export class DetectionModel extends nn.Module {
     });
   }
 
-  /** Runs the layer graph up to (not including) Detect's head, returning Detect's inputs. */
-  private forwardFeatures(x: Tensor): Tensor[] {
-    const outputs: (Tensor | undefined)[] = [];
-    let current: Tensor | Tensor[] = x;
+  /**
+   * Runs the layer graph with any kind of value: tensors for the forward pass, channel-graph nodes for pruning
+   * analysis. `step` computes one layer's output from its input (a list for multi-input layers).
+   */
+  run<T>(input: T, step: (layer: Layer, input: T | T[]) => T): T {
+    const outputs: (T | undefined)[] = [];
+    let current = input;
     for (const layer of this.layers) {
-      const input: Tensor | Tensor[] =
-        layer.from.length === 1 && layer.from[0] === layer.index - 1
+      const from = layer.from;
+      const layerInput: T | T[] =
+        from.length === 1 && from[0] === layer.index - 1
           ? current
-          : layer.from.length === 1
-            ? outputs[layer.from[0]!]!
-            : layer.from.map((f) => (f === layer.index - 1 ? (current as Tensor) : outputs[f]!));
-      if (layer.module instanceof Detect) return input as Tensor[];
-      current = layer.module.forward(input) as Tensor;
-      outputs[layer.index] = this.saved.has(layer.index) ? current : undefined;
+          : from.length === 1
+            ? outputs[from[0]!]!
+            : from.map((f) => (f === layer.index - 1 ? current : outputs[f]!));
+      current = step(layer, layerInput);
+      if (this.saved.has(layer.index)) outputs[layer.index] = current;
     }
-    throw new Error('the model has no Detect layer');
+    return current;
+  }
+
+  /** Describes the model's channel flow to `tracer`, starting from the input image's channels. */
+  trace<N>(tracer: ChannelTracer<N>, input: N): void {
+    this.run(input, (layer, x) => traceModule(layer.module, tracer, x));
   }
 
   /** Raw per-level outputs [batch, anchors, ny, nx, 5 + nc] (logits), as training needs them. */
   forward(x: Tensor): Tensor[] {
     this.checkInput(x);
-    return this.detect.forward(this.forwardFeatures(x));
+    return this.run<Tensor | Tensor[]>(x, (layer, input) => layer.module.forward(input) as Tensor | Tensor[]) as Tensor[];
   }
 
   /** Decoded predictions [batch, boxes, 5 + nc]: cx, cy, w, h (input pixels), objectness, class scores. */
