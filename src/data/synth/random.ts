@@ -3,6 +3,8 @@
 // unrelated streams; every image gets its own stream, so the images do not depend on generation order.
 
 export interface Rng {
+  /** Uniform 32-bit unsigned integer. */
+  uint32(): number;
   /** Uniform in [0, 1). */
   next(): number;
   /** Uniform in [lo, hi). */
@@ -48,6 +50,7 @@ export function createRng(...keys: number[]): Rng {
 
   const next = (): number => nextU32() / 4294967296;
   return {
+    uint32: nextU32,
     next,
     uniform: (lo, hi) => lo + (hi - lo) * next(),
     int: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)),
