@@ -42,11 +42,11 @@ export const MAX_IMGSZ = 4096;
 const YAML_MARKER = '# Synthetic shapes dataset made by `yolov5 dataset synth`';
 const SPLITS = ['train', 'val'] as const;
 
-function requireInteger(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): void {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `an integer ≥ ${min}` : `an integer from ${min} to ${max}`;
-    throw new Error(`synthetic dataset: ${name} must be ${range}, got ${value}`);
-  }
+function requireInteger(name: string, value: number, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): void {
+  if (Number.isSafeInteger(value) && value >= min && value <= max) return;
+  const range =
+    max !== Number.MAX_SAFE_INTEGER ? `an integer from ${min} to ${max}` : min !== Number.MIN_SAFE_INTEGER ? `an integer ≥ ${min}` : 'an integer';
+  throw new Error(`synthetic dataset: ${name} must be ${range}, got ${value}`);
 }
 
 /** One label line per object: `class cx cy w h`, normalised to the image side, 6 decimals. */
@@ -86,7 +86,7 @@ export async function generateSynthDataset(options: SynthDatasetOptions): Promis
   requireInteger('val images', valImages, 1);
   requireInteger('classes', classes, 1, MAX_CLASSES);
   requireInteger('image size', imgsz, MIN_IMGSZ, MAX_IMGSZ);
-  requireInteger('seed', seed, Number.MIN_SAFE_INTEGER);
+  requireInteger('seed', seed);
   const out = resolve(options.out);
   await prepareOutput(out);
   for (const split of SPLITS) {

@@ -60,7 +60,10 @@ const MIN_EXTENT = 0.08;
 const MAX_EXTENT = 0.4;
 /** Below this an object is a few pixels of JPEG mush, whatever the image size. */
 const MIN_EXTENT_PX = 5;
-/** At most this fraction of an object may be hidden by later objects or the frame (label dropping starts near 60%). */
+/**
+ * A placement that would hide more than this fraction of an earlier object is rejected, so every drawn object
+ * stays recognisable and keeps its label (none ever needs dropping for occlusion).
+ */
 const MAX_HIDDEN = 0.5;
 const MIN_IN_FRAME = 0.8;
 const PLACEMENT_TRIES = 30;
