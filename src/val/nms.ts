@@ -100,9 +100,16 @@ export function nmsImage(rows: Float32Array, rowLength: number, options: NmsOpti
         }
       }
     } else {
+      // Compared as float32 products, so near-ties resolve to the first class as in the reference.
       let best = 0;
-      for (let c = 1; c < nc; c++) if (rows[base + 5 + c]! > rows[base + 5 + best]!) best = c;
-      const score = Math.fround(rows[base + 5 + best]! * obj);
+      let score = Math.fround(rows[base + 5]! * obj);
+      for (let c = 1; c < nc; c++) {
+        const s = Math.fround(rows[base + 5 + c]! * obj);
+        if (s > score) {
+          best = c;
+          score = s;
+        }
+      }
       if (score > o.confThres && (!allowed || allowed.has(best))) {
         anchors.push(a);
         classes.push(best);
