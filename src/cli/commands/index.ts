@@ -2,5 +2,7 @@
 import type { Command } from 'commander';
 import { datasetCommand } from './dataset.js';
 import { demoCommand } from './demo.js';
+import { exportCommand } from './export.js';
+import { valCommand } from './val.js';
 
-export const commands: (() => Command)[] = [demoCommand, datasetCommand];
+export const commands: (() => Command)[] = [demoCommand, datasetCommand, valCommand, exportCommand];

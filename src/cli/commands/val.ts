@@ -1,0 +1,75 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { basename, extname } from 'node:path';
+import { loadModel } from '../../checkpoint/index.js';
+import { loadDatasetConfig, type SplitName } from '../../data/dataset-config.js';
+import { validate } from '../../val/validator.js';
+import { incrementPath } from '../run-dir.js';
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function fraction(value: string): number {
+  const x = Number(value);
+  if (value.trim() === '' || !Number.isFinite(x) || x < 0 || x > 1) throw new InvalidArgumentError('expected a number from 0 to 1');
+  return x;
+}
+
+interface ValOptions {
+  weights: string;
+  data: string;
+  img: number;
+  batchSize: number;
+  confThres: number;
+  iouThres: number;
+  maxDet: number;
+  task: SplitName;
+  verbose: boolean;
+  saveJson: boolean;
+  singleCls: boolean;
+  project: string;
+  name: string;
+  existOk: boolean;
+}
+
+export function valCommand(): Command {
+  return new Command('val')
+    .description('validate a trained detector on a dataset split: P, R, mAP50, mAP50-95 (as YOLOv5 val.py)')
+    .requiredOption('--weights <path>', 'model weights (official YOLOv5 .pt or yolov5-ts .safetensors)')
+    .requiredOption('--data <yaml>', 'dataset yaml')
+    .option('--img, --imgsz, --img-size <pixels>', 'inference size (pixels)', positiveInteger, 640)
+    .option('--batch-size <n>', 'batch size', positiveInteger, 16)
+    .option('--conf-thres <x>', 'confidence threshold', fraction, 0.001)
+    .option('--iou-thres <x>', 'NMS IoU threshold', fraction, 0.6)
+    .option('--max-det <n>', 'maximum detections per image', positiveInteger, 300)
+    .addOption(new Option('--task <split>', 'dataset split to validate on').choices(['val', 'train', 'test']).default('val'))
+    .option('--verbose', 'report mAP by class (always shown for datasets under 50 classes)', false)
+    .option('--save-json', 'save detections as a COCO results JSON', false)
+    .option('--single-cls', 'treat as a single-class dataset', false)
+    .option('--project <dir>', 'save to project/name', 'runs/val')
+    .option('--name <name>', 'save to project/name', 'exp')
+    .option('--exist-ok', 'reuse an existing project/name instead of incrementing', false)
+    .action(async (options: ValOptions) => {
+      if (options.confThres > 0.001) console.log(`WARNING: confidence threshold ${options.confThres} > 0.001 gives mAP lower than the official protocol`);
+      const config = loadDatasetConfig(options.data);
+      const { model } = await loadModel(options.weights);
+      const saveDir = incrementPath(options.project, options.name, options.existOk);
+      await validate(model, {
+        data: config,
+        split: options.task,
+        imgsz: options.img,
+        batchSize: options.batchSize,
+        confThres: options.confThres,
+        iouThres: options.iouThres,
+        maxDet: options.maxDet,
+        singleCls: options.singleCls,
+        verbose: options.verbose || config.nc < 50,
+        saveJson: options.saveJson,
+        saveDir,
+        jsonStem: basename(options.weights, extname(options.weights)),
+      });
+      console.log(`Results saved to ${saveDir}`);
+    });
+}
