@@ -2,7 +2,6 @@
 import type { Command } from 'commander';
 import { datasetCommand } from './dataset.js';
 import { demoCommand } from './demo.js';
-import { exportCommand } from './export.js';
 import { valCommand } from './val.js';
 
-export const commands: (() => Command)[] = [demoCommand, datasetCommand, valCommand, exportCommand];
+export const commands: (() => Command)[] = [demoCommand, datasetCommand, valCommand];
