@@ -1,0 +1,329 @@
+// The training data loader (YOLOv5 LoadImagesAndLabels + InfiniteDataLoader for train.py): labels checked once,
+// samples decoded and augmented by a pool of worker threads, batches prefetched in order and handed out as tensors.
+// Reproducible: the shuffle comes from (seed, epoch) and each sample's randomness from (seed, epoch, index).
+import 'sharp'; // sharp must be loaded by the main thread before any worker loads it (glibc: keeps libvips resident)
+import { availableParallelism, freemem } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { resolveAugmentHyp, type AugmentHyp } from './augment/hyp.js';
+import type { SampleShape } from './augment/sample.js';
+import { splitImageFiles, type DatasetConfig, type SplitName } from './dataset-config.js';
+import { describeScan, instanceCount, scanDataset, type DatasetScan } from './dataset-scan.js';
+import { defaultCacheFile, scanDatasetCached, scanFingerprint } from './label-cache.js';
+import type { Size } from './letterbox.js';
+import { planRectBatches } from './rect-batches.js';
+import { createRng } from './synth/random.js';
+import { tensor, tidy, type Tensor } from '../torch/index.js';
+import { WorkerPool } from './workers/pool.js';
+import { SHUFFLE_STREAM, type SampleResult, type SharedImage, type WorkerSetup } from './workers/protocol.js';
+
+export interface TrainLoaderOptions {
+  /** The images to train on: a list of image files, or `dataset` with `split` (one of the two). */
+  imagePaths?: readonly string[];
+  dataset?: DatasetConfig;
+  split?: SplitName;
+  /** Number of classes the labels are checked against; defaults to the dataset's. */
+  nc?: number;
+  /** Training size (long side); a multiple of `stride`. */
+  imgsz: number;
+  batchSize: number;
+  /** The model's largest stride (32 for P5 models). */
+  stride?: number;
+  /** Augmentation hyperparameters; missing keys take hyp.scratch-low values, other keys are ignored. */
+  hyp?: Partial<Record<keyof AugmentHyp, unknown>>;
+  /** Random geometry, colour, flips and mosaics (default true). */
+  augment?: boolean;
+  /** Rectangular batches: images sorted by aspect ratio, no mosaic, no shuffle. */
+  rect?: boolean;
+  /** Extra margin of rect batch shapes, in strides (training default 0). */
+  pad?: number;
+  /** Keep decoded, resized images in memory (shared by all workers). */
+  cache?: 'ram' | false;
+  /** Worker threads (default min(cores, 8)). */
+  workers?: number;
+  seed?: number;
+  /** Merge every class into class 0. */
+  singleCls?: boolean;
+  /** Shuffle each epoch (default: unless rect). */
+  shuffle?: boolean;
+  /** Label scan cache file; default `labels/<split>.cache` beside the labels, false for memory only. */
+  labelCache?: string | false;
+  /** Batches prepared ahead of the one being consumed (default: enough to keep every worker busy). */
+  prefetch?: number;
+}
+
+export interface TrainBatch {
+  /** Position in the epoch. */
+  index: number;
+  /** float32 [B, 3, H, W], RGB in [0, 1]. The caller owns it (dispose after use). */
+  images: Tensor;
+  /** float32 [N, 6]: image index in batch, class, cx, cy, w, h normalised to the batch's H, W. Caller owns it. */
+  targets: Tensor;
+  paths: string[];
+  /** Dataset index of each image. */
+  indices: number[];
+  /** How each non-mosaic image was fitted; null for mosaics. */
+  shapes: (SampleShape | null)[];
+}
+
+export interface LoaderStats {
+  batches: number;
+  images: number;
+  /** Time the consumer spent blocked on workers, ms. */
+  waitMs: number;
+  /** Time spent turning samples into tensors on the main thread, ms. */
+  collateMs: number;
+}
+
+/** Scans already done in this process, by fingerprint of the files. */
+const scanMemo = new Map<string, DatasetScan>();
+
+interface PlannedBatch {
+  indices: number[];
+  shape: Size;
+}
+
+function positiveInteger(value: number, what: string): number {
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${what} must be a positive integer, got ${value}`);
+  return value;
+}
+
+function resolveImageFiles(options: TrainLoaderOptions): string[] {
+  if (options.imagePaths && options.dataset) throw new Error('train loader: give either imagePaths or dataset, not both');
+  if (options.imagePaths) return [...options.imagePaths];
+  if (options.dataset) return splitImageFiles(options.dataset, options.split ?? 'train');
+  throw new Error('train loader: no images (give imagePaths or dataset)');
+}
+
+async function scanOnce(files: string[], nc: number, labelCache: string | false | undefined, messages: string[]): Promise<DatasetScan> {
+  const key = scanFingerprint(files, nc);
+  const memo = scanMemo.get(key);
+  if (memo) return memo;
+  let scan: DatasetScan;
+  if (labelCache === false) {
+    scan = await scanDataset(files, { nc });
+  } else {
+    const cached = await scanDatasetCached(files, labelCache ?? defaultCacheFile(files), { nc });
+    if (cached.cacheWarning) messages.push(cached.cacheWarning);
+    scan = cached.scan;
+  }
+  scanMemo.set(key, scan);
+  return scan;
+}
+
+/** Where the worker's compiled module sits next to this one (dist/, dist-test/, or sources under a TS loader). */
+function workerUrl(): URL {
+  const extension = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  return new URL(`./workers/loader-worker${extension}`, import.meta.url);
+}
+
+function packLabels(labels: readonly Float32Array[]): { labels: Float32Array; labelOffsets: Int32Array } {
+  const labelOffsets = new Int32Array(labels.length + 1);
+  labels.forEach((rows, i) => (labelOffsets[i + 1] = labelOffsets[i]! + rows.length));
+  const packed = new Float32Array(labelOffsets[labels.length]!);
+  labels.forEach((rows, i) => packed.set(rows, labelOffsets[i]!));
+  return { labels: packed, labelOffsets };
+}
+
+export class TrainLoader {
+  readonly stats: LoaderStats = { batches: 0, images: 0, waitMs: 0, collateMs: 0 };
+  private readonly prefetch: number;
+  private readonly rectPlan: PlannedBatch[] | undefined;
+
+  /** Use createTrainLoader. */
+  constructor(
+    private readonly pool: WorkerPool,
+    readonly files: readonly string[],
+    /** Per image: rows of [class, cx, cy, w, h], normalised (after singleCls), for AutoAnchor and label plots. */
+    readonly labels: readonly Float32Array[],
+    /** Per image: size of the file as displayed. */
+    readonly sizes: readonly Size[],
+    /** `N images, M backgrounds, K corrupt`, as YOLOv5 prints after scanning. */
+    readonly summary: string,
+    /** Warnings from scanning and setup, each naming its file. */
+    readonly messages: readonly string[],
+    readonly batchSize: number,
+    private readonly settings: { imgsz: number; stride: number; rect: boolean; pad: number; shuffle: boolean; seed: number; prefetch?: number },
+  ) {
+    this.rectPlan = settings.rect
+      ? planRectBatches(sizes, { imgsz: settings.imgsz, batchSize, stride: settings.stride, pad: settings.pad })
+      : undefined;
+    // Enough queued work for two rounds of every worker's task slots.
+    this.prefetch = settings.prefetch ?? Math.max(2, Math.ceil((2 * pool.capacity) / batchSize));
+  }
+
+  get numImages(): number {
+    return this.files.length;
+  }
+
+  /** Batches per epoch (the last one may be smaller). */
+  get length(): number {
+    return Math.ceil(this.files.length / this.batchSize);
+  }
+
+  /** The batches of one epoch: their images and letterbox shapes. */
+  plan(epoch: number): PlannedBatch[] {
+    if (this.rectPlan) return this.rectPlan;
+    const order = Array.from({ length: this.files.length }, (_, i) => i);
+    if (this.settings.shuffle) {
+      const rng = createRng(SHUFFLE_STREAM, this.settings.seed, epoch);
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = rng.int(0, i);
+        [order[i], order[j]] = [order[j]!, order[i]!];
+      }
+    }
+    const shape = { width: this.settings.imgsz, height: this.settings.imgsz };
+    const batches: PlannedBatch[] = [];
+    for (let start = 0; start < order.length; start += this.batchSize) batches.push({ indices: order.slice(start, start + this.batchSize), shape });
+    return batches;
+  }
+
+  /** The batches of epoch `epochIndex`, in order. Leaving the loop early cancels the work queued for it. */
+  async *epoch(epochIndex: number): AsyncGenerator<TrainBatch> {
+    if (!Number.isInteger(epochIndex) || epochIndex < 0) throw new RangeError(`epoch must be a non-negative integer, got ${epochIndex}`);
+    const plan = this.plan(epochIndex);
+    const group = {};
+    const pending: Promise<SampleResult>[][] = [];
+    const request = (b: number): void => {
+      const { indices, shape } = plan[b]!;
+      pending[b] = indices.map((index) => {
+        const task = this.pool.run<SampleResult>({ kind: 'sample', epoch: epochIndex, index, target: shape }, { group });
+        task.catch(() => undefined); // awaited in order below; this only keeps early failures from being "unhandled"
+        return task;
+      });
+    };
+    let requested = 0;
+    try {
+      for (let b = 0; b < plan.length; b++) {
+        for (; requested < Math.min(plan.length, b + 1 + this.prefetch); requested++) request(requested);
+        const started = performance.now();
+        const samples = await Promise.all(pending[b]!);
+        const ready = performance.now();
+        delete pending[b];
+        const batch = this.collate(b, plan[b]!, samples);
+        this.stats.waitMs += ready - started;
+        this.stats.collateMs += performance.now() - ready;
+        this.stats.batches++;
+        this.stats.images += samples.length;
+        yield batch;
+      }
+    } finally {
+      this.pool.cancel(group);
+    }
+  }
+
+  private collate(index: number, planned: PlannedBatch, samples: SampleResult[]): TrainBatch {
+    const { width, height } = samples[0]!;
+    const sampleBytes = 3 * width * height;
+    const pixels = new Uint8Array(samples.length * sampleBytes);
+    let targetCount = 0;
+    samples.forEach((sample, i) => {
+      if (sample.width !== width || sample.height !== height) {
+        throw new Error(`batch ${index}: sample ${i} is ${sample.width}x${sample.height}, expected ${width}x${height}`);
+      }
+      pixels.set(new Uint8Array(sample.pixels), i * sampleBytes);
+      targetCount += sample.labels.length / 5;
+    });
+    const targets = new Float32Array(targetCount * 6);
+    let t = 0;
+    samples.forEach((sample, i) => {
+      for (let r = 0; r < sample.labels.length; r += 5, t += 6) {
+        targets[t] = i;
+        targets.set(sample.labels.subarray(r, r + 5), t + 1);
+      }
+    });
+    return {
+      index,
+      images: tidy(() => tensor(pixels, [samples.length, 3, height, width]).to('float32').div_(255)),
+      targets: tensor(targets, [targetCount, 6]),
+      paths: planned.indices.map((i) => this.files[i]!),
+      indices: [...planned.indices],
+      shapes: samples.map((sample) => sample.shape),
+    };
+  }
+
+  /** Stops the workers. */
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}
+
+/** Bytes the RAM cache would take, estimated from the image sizes the scan found. */
+function cacheBytes(sizes: readonly Size[], imgsz: number): number {
+  return sizes.reduce((sum, { width, height }) => {
+    const r = imgsz / Math.max(width, height);
+    return sum + Math.trunc(width * r) * Math.trunc(height * r) * 3;
+  }, 0);
+}
+
+async function fillRamCache(pool: WorkerPool, count: number): Promise<void> {
+  const images = await Promise.all(Array.from({ length: count }, (_, index) => pool.run<SharedImage>({ kind: 'decode', index })));
+  pool.broadcast({ kind: 'use-cache', images });
+}
+
+/** Checks the labels (once per process, and via the `.cache` file), starts the workers, optionally caches images. */
+export async function createTrainLoader(options: TrainLoaderOptions): Promise<TrainLoader> {
+  const imgsz = positiveInteger(options.imgsz, 'imgsz');
+  const stride = positiveInteger(options.stride ?? 32, 'stride');
+  if (imgsz % stride !== 0) throw new Error(`imgsz ${imgsz} must be a multiple of the stride ${stride}`);
+  const requestedBatch = positiveInteger(options.batchSize, 'batch size');
+  const workers = positiveInteger(options.workers ?? Math.min(availableParallelism(), 8), 'workers');
+  const seed = options.seed ?? 0;
+  if (!Number.isFinite(seed)) throw new Error(`seed must be a finite number, got ${seed}`);
+  const pad = options.pad ?? 0;
+  if (!Number.isFinite(pad) || pad < 0) throw new Error(`pad must be a non-negative number, got ${pad}`);
+  if (options.prefetch !== undefined) positiveInteger(options.prefetch, 'prefetch');
+  const augment = options.augment ?? true;
+  const rect = options.rect ?? false;
+  const hyp = resolveAugmentHyp(options.hyp);
+  const nc = options.nc ?? options.dataset?.nc;
+  if (nc === undefined) throw new Error('train loader: nc is required with imagePaths (labels are checked against it)');
+  positiveInteger(nc, 'nc');
+
+  const messages: string[] = [];
+  if (rect && options.shuffle) messages.push('--rect is incompatible with shuffling, not shuffling');
+  const shuffle = !rect && (options.shuffle ?? true);
+
+  const files = resolveImageFiles(options);
+  const scan = await scanOnce(files, nc, options.labelCache, messages);
+  messages.push(...scan.messages);
+  if (scan.images.length === 0) throw new Error(`train loader: no usable images among ${files.length} (${describeScan(scan)})`);
+  if (augment && instanceCount(scan) === 0) throw new Error(`train loader: no labels found for ${files.length} images, cannot train (${describeScan(scan)})`);
+
+  const labels = scan.images.map((image) => {
+    const rows = image.labels.slice();
+    if (options.singleCls) for (let i = 0; i < rows.length; i += 5) rows[i] = 0;
+    return rows;
+  });
+  const sizes = scan.images.map(({ width, height }) => ({ width, height }));
+  const setup: WorkerSetup = {
+    imageFiles: scan.images.map((image) => image.imageFile),
+    lenient: scan.images.map((image) => image.truncatedJpeg),
+    ...packLabels(labels),
+    imgsz,
+    augment,
+    mosaic: augment && !rect,
+    hyp,
+    seed,
+  };
+  const pool = new WorkerPool(workerUrl(), Math.min(workers, scan.images.length), setup);
+  try {
+    if (options.cache === 'ram') {
+      const needed = cacheBytes(sizes, imgsz);
+      if (needed * 1.1 < freemem()) await fillRamCache(pool, scan.images.length);
+      else messages.push(`${(needed / 2 ** 30).toFixed(1)}GB RAM required to cache images, ${(freemem() / 2 ** 30).toFixed(1)}GB free, not caching`);
+    }
+  } catch (error) {
+    await pool.close();
+    throw error;
+  }
+  const batchSize = Math.min(requestedBatch, scan.images.length);
+  return new TrainLoader(pool, setup.imageFiles, labels, sizes, describeScan(scan), messages, batchSize, {
+    imgsz,
+    stride,
+    rect,
+    pad,
+    shuffle,
+    seed,
+    prefetch: options.prefetch,
+  });
+}
