@@ -61,7 +61,9 @@ export function tidy<T>(fn: () => T): T {
     throw error;
   }
   if (result instanceof Promise) {
-    throw new TypeError('tidy(fn): fn must be synchronous; use tidyAsync for async work');
+    // Close the scope anyway: left open, it would capture (and never free) every tensor created afterwards.
+    close(scope, undefined);
+    throw new TypeError('tidy(fn): fn must be synchronous (it returned a Promise); call tidy inside each synchronous step');
   }
   close(scope, result);
   return result;
