@@ -39,7 +39,7 @@ export function valCommand(): Command {
     .description('validate a trained detector on a dataset split: P, R, mAP50, mAP50-95 (as YOLOv5 val.py)')
     .requiredOption('--weights <path>', 'model weights (official YOLOv5 .pt or yolov5-ts .safetensors)')
     .requiredOption('--data <yaml>', 'dataset yaml')
-    .option('--img, --imgsz, --img-size <pixels>', 'inference size (pixels)', positiveInteger, 640)
+    .option('--img <pixels>', 'inference size (pixels)', positiveInteger, 640)
     .option('--batch-size <n>', 'batch size', positiveInteger, 16)
     .option('--conf-thres <x>', 'confidence threshold', fraction, 0.001)
     .option('--iou-thres <x>', 'NMS IoU threshold', fraction, 0.6)
