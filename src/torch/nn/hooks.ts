@@ -18,12 +18,21 @@ export function registerForwardHook(module: Module, hook: ForwardHook): () => vo
   };
 }
 
-/** Runs `fn` with `hook` registered on each of `modules`, removing the hooks afterwards even on error. */
+/**
+ * Runs `fn` with `hook` registered on each of `modules`, removing the hooks when it finishes (or, for an async
+ * `fn`, when its promise settles), even on error.
+ */
 export function withForwardHooks<T>(modules: Iterable<Module>, hook: ForwardHook, fn: () => T): T {
   const removers = [...modules].map((m) => registerForwardHook(m, hook));
+  const removeAll = () => removers.reverse().forEach((remove) => remove());
+  let result: T;
   try {
-    return fn();
-  } finally {
-    removers.reverse().forEach((remove) => remove());
+    result = fn();
+  } catch (error) {
+    removeAll();
+    throw error;
   }
+  if (result instanceof Promise) return result.finally(removeAll) as T;
+  removeAll();
+  return result;
 }

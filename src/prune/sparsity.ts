@@ -1,0 +1,80 @@
+// The sparsity penalty of sparsity training.
+// Gate criterion: λ · Σ|g| over, per gate layer, the half of its coefficients with the smallest |g| (chosen anew
+// every step), so that coefficients separate instead of shrinking together. Ties (all gates start at exactly 1)
+// are broken by a measured importance, so the first penalised half is the least useful half, not the first indices.
+// BN criterion (network slimming, for comparison): λ · Σ|γ| over all BatchNorm scales.
+import { tensor, type Tensor } from '../torch/index.js';
+
+export interface PenaltyTarget {
+  name: string;
+  /** The coefficients: a gate's weight or a BatchNorm's weight. */
+  weight: Tensor;
+  /** Tie-break importance per channel (higher = more important), e.g. mean |activation|. */
+  importance?: Float32Array;
+}
+
+/** Importance scaled into [0, 1e-6): decides the order only among coefficients that are exactly equal. */
+function tieBreaker(importance: Float32Array | undefined, channels: number): Tensor | null {
+  if (!importance) return null;
+  if (importance.length !== channels) throw new Error(`tie-break importance has ${importance.length} values for ${channels} channels`);
+  const order = Array.from(importance.keys()).sort((a, b) => importance[a]! - importance[b]!);
+  const rank = new Float32Array(channels);
+  order.forEach((channel, r) => (rank[channel] = (r / channels) * 1e-6));
+  return tensor(rank);
+}
+
+export class SparsityPenalty {
+  /** Current strength λ; the pipeline ramps and adapts it between steps and epochs. */
+  lambda: number;
+  private readonly layers: { target: PenaltyTarget; tie: Tensor | null; k: number }[];
+
+  constructor(
+    targets: PenaltyTarget[],
+    lambda: number,
+    readonly smallestHalf = true,
+  ) {
+    if (!(lambda >= 0)) throw new RangeError(`sparsity λ must be ≥ 0, got ${lambda}`);
+    this.lambda = lambda;
+    this.layers = targets.map((target) => {
+      const channels = target.weight.numel;
+      return { target, tie: tieBreaker(target.importance, channels), k: smallestHalf ? Math.floor(channels / 2) : channels };
+    });
+  }
+
+  /** Indices of the coefficients penalised now, per layer (the k smallest |g|, ties broken by importance). */
+  penalisedIndices(layer: number): Tensor {
+    const { target, tie, k } = this.layers[layer]!;
+    const key = target.weight.detach().abs();
+    const ranked = tie ? key.add(tie) : key;
+    return ranked.topk(k, 0, false).indices;
+  }
+
+  /** λ · Σ over layers of Σ|coefficient| over the penalised indices. Call inside tidy(). */
+  loss(): Tensor | null {
+    if (this.lambda === 0 || this.layers.length === 0) return null;
+    let total: Tensor | null = null;
+    this.layers.forEach(({ target, k }, i) => {
+      if (k === 0) return;
+      const selected = this.smallestHalf ? target.weight.indexSelect(0, this.penalisedIndices(i)) : target.weight;
+      const term = selected.abs().sum();
+      total = total ? total.add(term) : term;
+    });
+    return total ? (total as Tensor).mul(this.lambda) : null;
+  }
+
+  /** Share of coefficients with |value| below `threshold`, and the mean |value|, over all layers. */
+  stats(threshold: number): { below: number; meanAbs: number; count: number } {
+    let below = 0;
+    let sum = 0;
+    let count = 0;
+    for (const { target } of this.layers) {
+      for (const v of target.weight.data() as Float32Array) {
+        const a = Math.abs(v);
+        if (a < threshold) below++;
+        sum += a;
+        count++;
+      }
+    }
+    return { below: count ? below / count : 0, meanAbs: count ? sum / count : 0, count };
+  }
+}

@@ -1,0 +1,202 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DetectionModel } from '../src/model/yolo.js';
+import { loadModelConfig } from '../src/model/config.js';
+import { gflops } from '../src/model/summary.js';
+import { Conv } from '../src/model/common.js';
+import { loadModel, saveCheckpoint } from '../src/checkpoint/index.js';
+import { manualSeed, nn, noGrad, rand, tensor, tidy, type Tensor } from '../src/torch/index.js';
+import { analyzeDependencies } from '../src/prune/dependency.js';
+import { insertGates } from '../src/prune/gates.js';
+import { groupImportance, planByFlops, planByRatio, planByThreshold } from '../src/prune/plan.js';
+import { applyPlan } from '../src/prune/surgery.js';
+import { measureInputMeans } from '../src/prune/calibrate.js';
+import { SparsityPenalty } from '../src/prune/sparsity.js';
+
+const customConfig = () => loadModelConfig(join(process.cwd(), 'test', 'fixtures', 'custom-topology.yaml'));
+
+/** Random BatchNorm statistics and affine parameters, so that BN is not the identity in tests. */
+function randomizeBatchNorm(model: DetectionModel): void {
+  noGrad(() => {
+    for (const [, m] of model.namedModules()) {
+      if (!(m instanceof nn.BatchNorm2d)) continue;
+      m.runningMean.copy_(rand(m.runningMean.shape).sub(0.5).mul(0.2));
+      m.runningVar.copy_(rand(m.runningVar.shape).add(0.5));
+      m.weight.copy_(rand(m.weight.shape).add(0.5));
+      m.bias.copy_(rand(m.bias.shape).sub(0.5).mul(0.4));
+    }
+  });
+}
+
+function maxAbsDiff(a: Tensor, b: Tensor): number {
+  return tidy(() => a.sub(b).abs().max().item());
+}
+
+const run = (model: DetectionModel, x: Tensor): Tensor => noGrad(() => model.eval().infer(x));
+
+test('inserting gates does not change the output', () => {
+  manualSeed(0);
+  for (const config of [loadModelConfig('yolov5n'), customConfig()]) {
+    const model = new DetectionModel(config).eval();
+    randomizeBatchNorm(model);
+    const x = rand([1, 3, 64, 64]);
+    const before = run(model, x);
+    const gates = insertGates(model);
+    assert.ok(gates.length > 10);
+    assert.equal(maxAbsDiff(before, run(model, x)), 0);
+  }
+});
+
+test('dependency groups: residual adds join a C3 first branch with its Bottleneck outputs (yolov5n, yolov5s, custom)', () => {
+  const residualGroups = (config: ReturnType<typeof loadModelConfig>) =>
+    analyzeDependencies(new DetectionModel(config))
+      .groups.filter((g) => g.members.length > 1)
+      .map((g) => g.members.map((m) => m.name).sort());
+  const expectedV5 = [
+    ['model.2.cv1', 'model.2.m.0.cv2'],
+    ['model.4.cv1', 'model.4.m.0.cv2', 'model.4.m.1.cv2'],
+    ['model.6.cv1', 'model.6.m.0.cv2', 'model.6.m.1.cv2', 'model.6.m.2.cv2'],
+    ['model.8.cv1', 'model.8.m.0.cv2'],
+  ];
+  assert.deepEqual(residualGroups(loadModelConfig('yolov5n')), expectedV5);
+  assert.deepEqual(residualGroups(loadModelConfig('yolov5s')), expectedV5);
+  assert.deepEqual(residualGroups(customConfig()), [
+    ['model.1', 'model.2.0.cv2', 'model.2.1.cv2'],
+    ['model.4.cv1', 'model.4.m.0.cv2'],
+  ]);
+  const graph = analyzeDependencies(new DetectionModel(loadModelConfig('yolov5n')));
+  // Concat maps inputs onto slices: layer 13's cv1 reads [upsampled layer 10 | layer 6], as two segments.
+  const c13 = graph.consumers.find((c) => c.name === 'model.13.cv1')!;
+  assert.deepEqual(c13.segments.map((s) => [s.group.members.map((m) => m.name)[0], s.channels]), [
+    ['model.10', 128],
+    ['model.6.cv3', 128],
+  ]);
+  // SPPF passes channels through its pools: cv2 reads cv1's channels four times.
+  const sppf = graph.consumers.find((c) => c.name === 'model.9.cv2')!;
+  assert.equal(new Set(sppf.segments.map((s) => s.group)).size, 1);
+  assert.equal(sppf.segments.length, 4);
+  // Detect heads read their levels; only the image input is fixed.
+  assert.deepEqual(graph.consumers.filter((c) => c.block === null).map((c) => c.name), ['model.24.m.0', 'model.24.m.1', 'model.24.m.2']);
+  assert.equal(graph.groups.filter((g) => g.fixed).length, 1);
+});
+
+/** Zeroes the gates of the channels a plan removes, in every member of their group. */
+function zeroRemovedGates(plan: ReturnType<typeof planByRatio>): void {
+  noGrad(() => {
+    for (const [group, kept] of plan.keep) {
+      const keep = new Set(kept);
+      for (const { conv } of group.members) {
+        const values = conv.gate!.weight.data() as Float32Array;
+        values.forEach((_, i) => !keep.has(i) && (values[i] = 0));
+        conv.gate!.weight.copy_(tensor(values));
+      }
+    }
+  });
+}
+
+test('exactness: zero the gates of removed channels, prune, outputs equal within 1e-4 (yolov5n, yolov5s, custom)', () => {
+  manualSeed(1);
+  for (const [name, config] of [
+    ['yolov5n', loadModelConfig('yolov5n')],
+    ['yolov5s', loadModelConfig('yolov5s')],
+    ['custom', customConfig()],
+  ] as const) {
+    const model = new DetectionModel(config).eval();
+    randomizeBatchNorm(model);
+    for (const { gate } of insertGates(model)) noGrad(() => gate.weight.copy_(rand(gate.weight.shape).add(0.1)));
+    const graph = analyzeDependencies(model);
+    const plan = planByRatio(groupImportance(graph, 'gate'), 0.4, { minChannels: 4 });
+    zeroRemovedGates(plan);
+    const x = rand([1, 3, 128, 96]);
+    const before = run(model, x);
+    const pruned = applyPlan(model, graph, plan);
+    assert.ok(pruned.numParameters() < 0.8 * model.numParameters(), `${name} got smaller`);
+    const diff = maxAbsDiff(before, run(pruned, x));
+    assert.ok(diff < 1e-4, `${name}: max difference ${diff}`);
+  }
+});
+
+test('bias compensation makes removing a constant channel exact on that constant', async () => {
+  manualSeed(2);
+  const model = new DetectionModel(loadModelConfig('yolov5n')).eval();
+  randomizeBatchNorm(model);
+  insertGates(model);
+  const graph = analyzeDependencies(model);
+  // model.2.cv2's channel 3 outputs the constant SiLU(β) once its convolution weights are zero; its only
+  // consumer is the 1×1 model.2.cv3, so folding the constant into cv3's BatchNorm is exact everywhere.
+  const block = [...model.namedModules()].find(([name]) => name === 'model.2.cv2')![1] as Conv;
+  noGrad(() => {
+    block.conv.weight.select(0, 3).zero_();
+    block.bn!.bias.select(0, 3).fill_(2); // the constant: SiLU(2) ≈ 1.76
+  });
+  const group = graph.groupOf.get(block)!;
+  const plan = { keep: new Map([[group, Array.from({ length: group.channels }, (_, i) => i).filter((i) => i !== 3)]]) };
+  const x = rand([2, 3, 64, 64]);
+  // Compare layer 2's output (the C3 itself), where the effect of the constant is not damped by later layers.
+  const layer2 = (m: DetectionModel) =>
+    noGrad(() => m.eval().layers.slice(0, 3).reduce((y, layer) => layer.module.forward(y) as Tensor, x));
+  const before = layer2(model);
+  const withoutCompensation = applyPlan(model, graph, plan);
+  const uncompensated = maxAbsDiff(before, layer2(withoutCompensation));
+  assert.ok(uncompensated > 1e-2, `dropping a non-zero constant changes the output (by ${uncompensated})`);
+  const means = await measureInputMeans(model, [x]);
+  const compensated = applyPlan(model, graph, plan, { inputMeans: means });
+  const diff = maxAbsDiff(before, layer2(compensated));
+  assert.ok(diff < 1e-4, `compensated difference ${diff}`);
+  assert.ok(maxAbsDiff(run(model, x), run(compensated, x)) < 1e-4);
+});
+
+test('the smallest-half penalty touches exactly the smallest half and follows importance, not index', () => {
+  const weight = tensor([0.9, -0.1, 0.5, 0.05, -2, 0.3]).requiresGrad_();
+  const penalty = new SparsityPenalty([{ name: 'g', weight }], 0.5);
+  penalty.loss()!.backward();
+  // The three smallest |g| are 0.05, -0.1, 0.3: gradient λ·sign there, zero elsewhere.
+  assert.deepEqual(Array.from(weight.grad!.data() as Float32Array), [0, -0.5, 0, 0.5, 0, 0.5]);
+
+  // All gates equal (as at the start): the penalised half is the least important half, wherever it sits.
+  const tied = tensor([1, 1, 1, 1, 1, 1]).requiresGrad_();
+  const importance = Float32Array.from([5, 0.1, 3, 0.2, 4, 0.3]);
+  const tieBroken = new SparsityPenalty([{ name: 't', weight: tied, importance }], 1);
+  assert.deepEqual((tieBroken.penalisedIndices(0).toArray() as number[]).sort(), [1, 3, 5]);
+  const reversed = new SparsityPenalty([{ name: 't', weight: tied, importance: importance.map((v) => 10 - v) }], 1);
+  assert.deepEqual((reversed.penalisedIndices(0).toArray() as number[]).sort(), [0, 2, 4]);
+  // Once magnitudes differ, magnitude decides.
+  const apart = tensor([1, 1, 0.2, 1, 1, 1]);
+  const byMagnitude = new SparsityPenalty([{ name: 'a', weight: apart, importance }], 1);
+  assert.ok((byMagnitude.penalisedIndices(0).toArray() as number[]).includes(2));
+  assert.deepEqual(tieBroken.stats(0.5), { below: 0, meanAbs: 1, count: 6 });
+});
+
+test('a FLOPs target is met, and the pruned checkpoint reloads as the pruned architecture', async () => {
+  manualSeed(4);
+  const model = new DetectionModel(loadModelConfig('yolov5n')).eval();
+  randomizeBatchNorm(model);
+  for (const { gate } of insertGates(model)) noGrad(() => gate.weight.copy_(rand(gate.weight.shape)));
+  const graph = analyzeDependencies(model);
+  const plan = planByFlops(model, graph, groupImportance(graph, 'gate'), 0.6, { round: 8 });
+  const pruned = applyPlan(model, graph, plan);
+  const ratio = gflops(pruned) / gflops(model);
+  assert.ok(ratio <= 0.6 && ratio > 0.5, `GFLOPs ratio ${ratio}`);
+  for (const kept of plan.keep.values()) assert.equal(kept.length % 8, 0);
+  const path = join(mkdtempSync(join(tmpdir(), 'yolov5-prune-')), 'pruned.safetensors');
+  await saveCheckpoint(path, pruned);
+  const { model: reloaded } = await loadModel(path);
+  assert.equal(reloaded.numParameters(), pruned.numParameters());
+  assert.deepEqual(reloaded.architecture().channels, pruned.architecture().channels);
+  const x = rand([1, 3, 64, 64]);
+  assert.equal(maxAbsDiff(run(pruned, x), run(reloaded, x)), 0);
+});
+
+test('a plan that would empty a group fails and names it', () => {
+  const model = new DetectionModel(loadModelConfig('yolov5n'));
+  insertGates(model);
+  const graph = analyzeDependencies(model);
+  assert.throws(
+    () => planByThreshold(groupImportance(graph, 'gate'), 2, { minChannels: 0 }),
+    /remove every channel of group \d+ \(model\.0; 16 channels\)/,
+  );
+  assert.throws(() => groupImportance(analyzeDependencies(new DetectionModel(loadModelConfig('yolov5n'))), 'gate'), /model\.0 has no gate/);
+});
