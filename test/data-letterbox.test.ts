@@ -1,5 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
 import { imagesToTensor } from '../src/data/batch-tensor.js';
 import { loadDatasetConfig, splitImageFiles } from '../src/data/dataset-config.js';
 import { scanDataset } from '../src/data/dataset-scan.js';
@@ -59,6 +63,20 @@ test('letterbox options: auto pads to the stride, scaleFill stretches, scaleup=f
   assert.deepEqual([fill.image.width, fill.image.height, ...fill.ratio, ...fill.pad], [64, 64, 0.64, 1.28, 0, 0]);
   const small = letterbox(createRgbImage(20, 10), { width: 64, height: 32 }, { auto: false, scaleup: false });
   assert.deepEqual([small.image.width, small.image.height, ...small.ratio, ...small.pad], [64, 32, 1, 1, 22, 11]);
+});
+
+test('decoding applies the EXIF orientation; unreadable files are errors naming the file', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'yolov5-decode-'));
+  // 4×2 pixels, left half red, right half blue, stored with orientation 6 (display rotated 90° clockwise).
+  const pixels = Buffer.from([255, 0, 0, 255, 0, 0, 0, 0, 255, 0, 0, 255, 255, 0, 0, 255, 0, 0, 0, 0, 255, 0, 0, 255]);
+  await sharp(pixels, { raw: { width: 4, height: 2, channels: 3 } }).png().withMetadata({ orientation: 6 }).toFile(join(dir, 'rotated.png'));
+  const image = await decodeImage(join(dir, 'rotated.png'));
+  assert.deepEqual([image.width, image.height], [2, 4]);
+  assert.deepEqual(Array.from(image.data.subarray(0, 3)), [255, 0, 0], 'red on top after rotating clockwise');
+  assert.deepEqual(Array.from(image.data.subarray(image.data.length - 3)), [0, 0, 255], 'blue at the bottom');
+  writeFileSync(join(dir, 'broken.jpg'), 'not a jpeg');
+  await assert.rejects(decodeImage(join(dir, 'broken.jpg')), (e: Error) => e.message.startsWith(`${join(dir, 'broken.jpg')}: cannot decode image`));
+  await assert.rejects(decodeImage(join(dir, 'absent.png')), (e: Error) => e.message.startsWith(`${join(dir, 'absent.png')}: cannot decode image`));
 });
 
 test('fitLongSide truncates the short side like YOLOv5 load_image; stride multiples round up', async () => {
