@@ -71,7 +71,7 @@ export interface ValidateOptions {
   saveJson?: boolean;
   saveDir?: string;
   jsonStem?: string;
-  /** A split prepared earlier with prepareSplit (skips scanning). */
+  /** A split prepared earlier with prepareSplit (skips scanning; its imgsz, batch size and singleCls apply). */
   prepared?: PreparedSplit;
   /** Where printed lines go; default console.log. */
   log?: (line: string) => void;
