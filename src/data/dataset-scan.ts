@@ -104,7 +104,6 @@ export function describeScan(scan: DatasetScan): string {
   return `${scan.found} images, ${scan.missing + scan.empty} backgrounds, ${scan.corrupt} corrupt`;
 }
 
-
 /** Total number of labelled boxes. */
 export function instanceCount(scan: DatasetScan): number {
   return scan.images.reduce((sum, image) => sum + image.labels.length / 5, 0);
