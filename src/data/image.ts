@@ -63,7 +63,8 @@ export async function readImageInfo(file: string): Promise<ImageInfo> {
  */
 export async function decodeImage(file: string, options: { lenient?: boolean } = {}): Promise<RgbImage> {
   try {
-    const { data, info } = await sharp(file, { failOn: options.lenient ? 'none' : 'warning' })
+    // ignoreIcc: OpenCV (the reference pipeline) ignores embedded colour profiles; converting them shifts pixels.
+    const { data, info } = await sharp(file, { failOn: options.lenient ? 'none' : 'warning', ignoreIcc: true })
       .autoOrient()
       .removeAlpha()
       .toColourspace('srgb')
