@@ -1,0 +1,143 @@
+// The runtimes a detector can run on, behind one interface: ONNX Runtime (an .onnx file, or any of our models
+// exported in memory) and libtorch (official .pt and our .safetensors through the model code).
+import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
+import { imagesToTensor } from '../data/batch-tensor.js';
+import type { RgbImage } from '../data/image.js';
+import { exportOnnx } from '../export/onnx-export.js';
+import { readMetadata } from '../export/metadata.js';
+import { decodeMetadataProps } from '../export/onnx-proto.js';
+import { Conv } from '../model/common.js';
+import { DetectionModel } from '../model/yolo.js';
+import { noGrad, tidy } from '../torch/index.js';
+
+export type RuntimeName = 'onnxruntime' | 'libtorch';
+
+/** Sizes a model's input must have; null where any size (a multiple of the size step) is accepted. */
+export interface InputShape {
+  batch: number | null;
+  height: number | null;
+  width: number | null;
+}
+
+export interface Backend {
+  readonly runtime: RuntimeName;
+  readonly names: string[];
+  /** Largest stride of the model. */
+  readonly stride: number;
+  readonly input: InputShape;
+  /** Decoded predictions [batch, boxes, 5 + nc], flattened, for letterboxed images of one size. */
+  run(images: readonly RgbImage[]): Promise<Float32Array>;
+  dispose(): Promise<void>;
+}
+
+export interface BackendOptions {
+  /** Intra-op threads (ONNX Runtime); default all cores. */
+  threads?: number;
+}
+
+export class OnnxBackend implements Backend {
+  readonly runtime = 'onnxruntime';
+  private constructor(
+    private readonly session: InferenceSession,
+    readonly names: string[],
+    readonly stride: number,
+    readonly input: InputShape,
+    private readonly source: string,
+  ) {}
+
+  /** A session over an ONNX file or its bytes; `source` names it in errors. */
+  static async create(model: string | Uint8Array, options: BackendOptions = {}, source = typeof model === 'string' ? model : 'ONNX model'): Promise<OnnxBackend> {
+    let bytes: Uint8Array;
+    try {
+      bytes = typeof model === 'string' ? await readFile(model) : model;
+    } catch (error) {
+      throw new Error(`cannot read ${source}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+    let meta;
+    try {
+      meta = readMetadata(decodeMetadataProps(bytes), source);
+    } catch (error) {
+      throw new Error(`${source}: ${(error as Error).message.replace(`${source}: `, '')}`);
+    }
+    let session: InferenceSession;
+    try {
+      session = await InferenceSession.create(bytes, {
+        intraOpNumThreads: options.threads ?? availableParallelism(),
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        graphOptimizationLevel: 'all',
+      });
+    } catch (error) {
+      throw new Error(`${source}: ONNX Runtime cannot load the model (${(error as Error).message})`);
+    }
+    const info = session.inputMetadata[0];
+    const dims = info && info.isTensor ? info.shape : [];
+    if (session.inputNames.length !== 1 || session.outputNames.length < 1 || dims.length !== 4 || dims[1] !== 3) {
+      await session.release();
+      throw new Error(`${source}: expected one image input [batch, 3, height, width] (got [${dims.join(', ')}]) and a detection output`);
+    }
+    const fixed = (d: number | string | undefined) => (typeof d === 'number' && d > 0 ? d : null);
+    return new OnnxBackend(session, meta.names, meta.stride, { batch: fixed(dims[0]), height: fixed(dims[2]), width: fixed(dims[3]) }, source);
+  }
+
+  async run(images: readonly RgbImage[]): Promise<Float32Array> {
+    const batch = tidy(() => imagesToTensor(images).data() as Float32Array);
+    const { width, height } = images[0]!;
+    const fixedBatch = this.input.batch ?? images.length;
+    if (images.length > fixedBatch) throw new Error(`${this.source}: the model takes batches of ${fixedBatch}, got ${images.length} images`);
+    // A model exported with a fixed batch larger than the images given: fill the other slots with zeros.
+    const data = fixedBatch === images.length ? batch : new Float32Array(fixedBatch * 3 * height * width);
+    if (data !== batch) data.set(batch);
+    const feeds = { [this.session.inputNames[0]!]: new OrtTensor('float32', data, [fixedBatch, 3, height, width]) };
+    const outputs = await this.session.run(feeds);
+    const output = outputs[this.session.outputNames[0]!]!;
+    const [, boxes, columns] = output.dims as number[];
+    if (output.dims.length !== 3 || columns !== this.names.length + 5) {
+      throw new Error(`${this.source}: output shape [${output.dims.join(', ')}] does not fit ${this.names.length} classes ([batch, boxes, ${this.names.length + 5}])`);
+    }
+    const values = output.data as Float32Array;
+    return fixedBatch === images.length ? values : values.subarray(0, images.length * boxes! * columns!);
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/** A copy of the model for inference (BatchNorm folded, eval mode); the caller's model is left untouched. */
+export function inferenceCopy(model: DetectionModel): DetectionModel {
+  const copy = new DetectionModel(model.architecture(), { names: model.names });
+  const gated = new Set([...model.namedModules()].filter(([, m]) => m instanceof Conv && m.gate).map(([name]) => name));
+  for (const [name, m] of copy.namedModules()) if (m instanceof Conv && gated.has(name)) m.addGate();
+  copy.loadStateDict(model.stateDict());
+  return copy.fuse().eval();
+}
+
+export class TorchBackend implements Backend {
+  readonly runtime = 'libtorch';
+  readonly input: InputShape = { batch: null, height: null, width: null };
+  readonly names: string[];
+  readonly stride: number;
+
+  /** Runs `model` as given (call fuse() and eval() first for speed, or use inferenceCopy). */
+  constructor(private readonly model: DetectionModel) {
+    this.names = model.names;
+    this.stride = Math.max(...model.stride);
+  }
+
+  async run(images: readonly RgbImage[]): Promise<Float32Array> {
+    return noGrad(() => tidy(() => this.model.infer(imagesToTensor(images)).data() as Float32Array));
+  }
+
+  async dispose(): Promise<void> {
+    // The model's tensors belong to the model; nothing else is held.
+  }
+
+  /** An ONNX Runtime backend for the same model, exported in memory with dynamic axes. */
+  async toOnnx(options: BackendOptions = {}): Promise<OnnxBackend> {
+    const { bytes } = exportOnnx(this.model, { dynamic: true });
+    return OnnxBackend.create(bytes, options, 'in-memory ONNX export');
+  }
+}

@@ -1,0 +1,63 @@
+// What a detector accepts as an image: a file path, an encoded file in memory, or raw pixels.
+import sharp from 'sharp';
+import { decodeImage, type RgbImage } from '../data/image.js';
+
+/** Raw 8-bit pixels, rows of interleaved RGB (or RGBA, alpha ignored). */
+export interface RawPixels {
+  data: Uint8Array | Uint8ClampedArray;
+  width: number;
+  height: number;
+  /** 3 (RGB, default) or 4 (RGBA). */
+  channels?: 3 | 4;
+}
+
+/** A path to an image file, an encoded image (JPEG, PNG, WebP, BMP, TIFF) in a Buffer, or raw pixels. */
+export type ImageInput = string | Buffer | RawPixels;
+
+export interface DecodedInput {
+  image: RgbImage;
+  /** The path, or a description for in-memory inputs. */
+  source: string;
+}
+
+function isRawPixels(input: unknown): input is RawPixels {
+  return typeof input === 'object' && input !== null && !Buffer.isBuffer(input) && 'width' in input && 'height' in input && 'data' in input;
+}
+
+async function decodeBuffer(buffer: Buffer): Promise<RgbImage> {
+  try {
+    const { data, info } = await sharp(buffer, { failOn: 'warning', ignoreIcc: true })
+      .autoOrient()
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
+  } catch (error) {
+    throw new Error(`image buffer (${buffer.length} bytes): cannot decode image (${(error as Error).message})`);
+  }
+}
+
+function fromRawPixels(input: RawPixels): RgbImage {
+  const { width, height, data } = input;
+  const channels = input.channels ?? 3;
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+    throw new Error(`raw pixels: width and height must be positive integers, got ${width}x${height}`);
+  }
+  if (channels !== 3 && channels !== 4) throw new Error(`raw pixels: channels must be 3 (RGB) or 4 (RGBA), got ${String(channels)}`);
+  if (data.length !== width * height * channels) {
+    throw new Error(`raw pixels: ${data.length} bytes for ${width}x${height}x${channels} (expected ${width * height * channels})`);
+  }
+  const pixels = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (channels === 3) return { data: pixels, width, height };
+  const rgb = new Uint8Array(width * height * 3);
+  for (let p = 0, s = 0; p < rgb.length; p += 3, s += 4) rgb.set(pixels.subarray(s, s + 3), p);
+  return { data: rgb, width, height };
+}
+
+export async function decodeInput(input: ImageInput): Promise<DecodedInput> {
+  if (typeof input === 'string') return { image: await decodeImage(input), source: input };
+  if (Buffer.isBuffer(input)) return { image: await decodeBuffer(input), source: 'image buffer' };
+  if (isRawPixels(input)) return { image: fromRawPixels(input), source: 'raw pixels' };
+  throw new Error('an image input must be a file path, a Buffer holding an encoded image, or raw pixels {data, width, height}');
+}

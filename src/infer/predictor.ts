@@ -1,0 +1,169 @@
+// The detector: decode → letterbox → run (ONNX Runtime or libtorch) → NMS → boxes in original-image pixels.
+import { open } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import type { RgbImage } from '../data/image.js';
+import { letterbox } from '../data/letterbox.js';
+import { loadModel } from '../checkpoint/index.js';
+import { scaleBoxesToOriginal } from '../val/boxes.js';
+import { DETECTION_COLUMNS, nmsImage } from '../val/nms.js';
+import { OnnxBackend, TorchBackend, type Backend, type BackendOptions, type RuntimeName } from './backend.js';
+import { decodeInput, type ImageInput } from './input.js';
+import { Detections, type Box, type Size, type Timings } from './results.js';
+
+export interface DetectOptions {
+  /** Minimum confidence (objectness × class probability). Default 0.25. */
+  conf?: number;
+  /** NMS IoU threshold. Default 0.45. */
+  iou?: number;
+  /** Keep only these class indices. */
+  classes?: number[];
+  /** Suppress overlapping boxes across classes. */
+  agnostic?: boolean;
+  /** Most detections per image. Default 1000. */
+  maxDet?: number;
+  /** Inference size: one number (long side) or [height, width]. Default 640; ignored by fixed-size ONNX models. */
+  imgsz?: number | [number, number];
+}
+
+export interface LoadOptions extends BackendOptions {
+  /**
+   * Runtime: by default ONNX Runtime for .onnx files and libtorch for .pt / .safetensors; 'onnxruntime' with a
+   * .pt or .safetensors file exports the model to ONNX in memory.
+   */
+  runtime?: RuntimeName;
+}
+
+/** Stage timings in milliseconds, measured with performance.now(). */
+function stopwatch(): () => number {
+  let last = performance.now();
+  return () => {
+    const now = performance.now();
+    const elapsed = now - last;
+    last = now;
+    return elapsed;
+  };
+}
+
+export class Detector {
+  constructor(
+    readonly backend: Backend,
+    /** The weights file, or a description. */
+    readonly weights: string,
+  ) {}
+
+  get names(): string[] {
+    return this.backend.names;
+  }
+  /** The model's largest stride. */
+  get stride(): number {
+    return this.backend.stride;
+  }
+  get runtime(): RuntimeName {
+    return this.backend.runtime;
+  }
+
+  /** Detects objects in one image or several (processed one by one). */
+  detect(input: ImageInput, options?: DetectOptions): Promise<Detections>;
+  detect(inputs: ImageInput[], options?: DetectOptions): Promise<Detections[]>;
+  async detect(input: ImageInput | ImageInput[], options: DetectOptions = {}): Promise<Detections | Detections[]> {
+    if (Array.isArray(input)) {
+      const results: Detections[] = [];
+      for (const one of input) results.push(await this.detect(one, options));
+      return results;
+    }
+    const lap = stopwatch();
+    const { image, source } = await decodeInput(input);
+    return this.detectImage(image, source, options, lap());
+  }
+
+  /** Detection on an already decoded image (`decodeMs` is reported as its decode time). */
+  async detectImage(image: RgbImage, source: string, options: DetectOptions = {}, decodeMs = 0): Promise<Detections> {
+    this.checkOptions(options);
+    const lap = stopwatch();
+    const input = this.letterbox(image, options.imgsz ?? 640);
+    const preprocess = lap();
+    const predictions = await this.backend.run([input]);
+    const inference = lap();
+    const boxes = this.postprocess(predictions, image, input, options);
+    const timings: Timings = { decode: decodeMs, preprocess, inference, nms: lap() };
+    return new Detections(source, boxes, { width: image.width, height: image.height }, { width: input.width, height: input.height }, timings, image);
+  }
+
+  /** The network input for an image: the model's fixed size if it has one, else minimal padding to the size step. */
+  letterbox(image: RgbImage, imgsz: number | [number, number]): RgbImage {
+    const { height, width } = this.backend.input;
+    if (height !== null && width !== null) return letterbox(image, { width, height }, { auto: false }).image;
+    const step = Math.max(this.stride, 32);
+    const [h, w] = (typeof imgsz === 'number' ? [imgsz, imgsz] : imgsz).map((s) => Math.max(Math.ceil(s / step) * step, step)) as [number, number];
+    return letterbox(image, { width: w, height: h }, { auto: true, stride: step }).image;
+  }
+
+  private checkOptions(options: DetectOptions): void {
+    const nc = this.names.length;
+    for (const c of options.classes ?? []) {
+      if (!Number.isInteger(c) || c < 0 || c >= nc) throw new RangeError(`class filter ${c} is not a class index of this model (0..${nc - 1})`);
+    }
+    const sizes = options.imgsz === undefined ? [] : typeof options.imgsz === 'number' ? [options.imgsz] : options.imgsz;
+    if (sizes.length > 2 || sizes.some((s) => !Number.isInteger(s) || s < 1)) {
+      throw new RangeError(`imgsz must be a positive integer or [height, width], got ${JSON.stringify(options.imgsz)}`);
+    }
+  }
+
+  private postprocess(predictions: Float32Array, image: RgbImage, input: Size, options: DetectOptions): Box[] {
+    const rows = nmsImage(predictions, this.names.length + 5, {
+      confThres: options.conf ?? 0.25,
+      iouThres: options.iou ?? 0.45,
+      classes: options.classes,
+      agnostic: options.agnostic ?? false,
+      maxDet: options.maxDet ?? 1000,
+    });
+    // The gain and centred padding of the letterbox, recomputed from the two sizes as YOLOv5's scale_boxes does.
+    const gain = Math.min(input.height / image.height, input.width / image.width);
+    const pad: [number, number] = [(input.width - image.width * gain) / 2, (input.height - image.height * gain) / 2];
+    scaleBoxesToOriginal(rows, { gain, pad }, image, DETECTION_COLUMNS);
+    const boxes: Box[] = [];
+    for (let r = 0; r < rows.length; r += DETECTION_COLUMNS) {
+      const classId = rows[r + 5]!;
+      boxes.push({ x1: rows[r]!, y1: rows[r + 1]!, x2: rows[r + 2]!, y2: rows[r + 3]!, confidence: rows[r + 4]!, classId, className: this.names[classId]! });
+    }
+    return boxes;
+  }
+
+  /** Releases the runtime session. */
+  async dispose(): Promise<void> {
+    await this.backend.dispose();
+  }
+}
+
+async function isOnnxFile(path: string): Promise<boolean> {
+  if (path.toLowerCase().endsWith('.onnx')) return true;
+  let file;
+  try {
+    file = await open(path, 'r');
+  } catch (error) {
+    throw new Error(`cannot open weights ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  try {
+    // An ONNX ModelProto starts with its ir_version field (field 1, varint): byte 0x08.
+    const head = Buffer.alloc(1);
+    await file.read(head, 0, 1, 0);
+    return head[0] === 0x08;
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * Loads a detector from any weights file: an ONNX model (ONNX Runtime), an official YOLOv5 `.pt` or a yolov5-ts
+ * `.safetensors` checkpoint (libtorch, or ONNX Runtime through an in-memory export with `runtime: 'onnxruntime'`).
+ */
+export async function load(weights: string, options: LoadOptions = {}): Promise<Detector> {
+  if (await isOnnxFile(weights)) {
+    if (options.runtime === 'libtorch') throw new Error(`${weights}: an ONNX model runs on ONNX Runtime only, not libtorch`);
+    return new Detector(await OnnxBackend.create(weights, options), weights);
+  }
+  const { model } = await loadModel(weights);
+  const torch = new TorchBackend(model.fuse().eval());
+  if (options.runtime === 'onnxruntime') return new Detector(await torch.toOnnx(options), weights);
+  return new Detector(torch, weights);
+}
