@@ -2,48 +2,44 @@
 // column, each with its label boxes and class names, scaled to fit 1920 pixels.
 import { basename } from 'node:path';
 import sharp from 'sharp';
+import { annotationSvg, type AnnotationBox } from '../infer/draw.js';
 import type { Tensor } from '../torch/index.js';
+import type { RgbImage } from './image.js';
 
 const MAX_SIZE = 1920;
 const MAX_IMAGES = 16;
-
-/** The Ultralytics class colour palette. */
-const PALETTE = [
-  'FF3838', 'FF9D97', 'FF701F', 'FFB21D', 'CFD231', '48F90A', '92CC17', '3DDB86', '1A9334', '00D4BB',
-  '2C99A8', '00C2FF', '344593', '6473FF', '0018EC', '8438FF', '520085', 'CB38FF', 'FF95C8', 'FF37C7',
-];
-
-export function classColour(cls: number): string {
-  return `#${PALETTE[cls % PALETTE.length]}`;
-}
 
 function escapeXml(text: string): string {
   return text.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
 }
 
-/** Lays out images [B, 3, H, W] in [0, 1] as an RGB grid; returns the grid and its geometry. */
-function gridOf(images: Tensor, count: number, columns: number): { pixels: Buffer; width: number; height: number } {
+/** Tile `i`'s top-left corner: the grid fills column by column, as YOLOv5's does. */
+function tileOrigin(i: number, columns: number, w: number, h: number): [number, number] {
+  return [w * Math.floor(i / columns), h * (i % columns)];
+}
+
+/** Lays out the first `count` images [B, 3, H, W] in [0, 1] on a white square grid. */
+function gridOf(images: Tensor, count: number, columns: number): RgbImage {
   const [, , h, w] = images.shape as [number, number, number, number];
-  const data = images.data() as Float32Array;
+  const values = images.data() as Float32Array;
   const width = columns * w;
   const height = columns * h;
-  const pixels = Buffer.alloc(width * height * 3, 255);
+  const data = new Uint8Array(width * height * 3).fill(255);
   const plane = h * w;
   for (let i = 0; i < count; i++) {
-    const x0 = w * Math.floor(i / columns);
-    const y0 = h * (i % columns);
+    const [x0, y0] = tileOrigin(i, columns, w, h);
     const base = i * 3 * plane;
     for (let y = 0; y < h; y++) {
       for (let x = 0; x < w; x++) {
         const o = ((y0 + y) * width + x0 + x) * 3;
         const p = base + y * w + x;
-        pixels[o] = Math.round(data[p]! * 255);
-        pixels[o + 1] = Math.round(data[p + plane]! * 255);
-        pixels[o + 2] = Math.round(data[p + 2 * plane]! * 255);
+        data[o] = Math.round(values[p]! * 255);
+        data[o + 1] = Math.round(values[p + plane]! * 255);
+        data[o + 2] = Math.round(values[p + 2 * plane]! * 255);
       }
     }
   }
-  return { pixels, width, height };
+  return { data, width, height };
 }
 
 export interface DrawBatchOptions {
@@ -63,36 +59,32 @@ export async function drawBatch(images: Tensor, targets: Tensor, names: readonly
   const columns = Math.ceil(Math.sqrt(count));
   const grid = gridOf(images, count, columns);
 
-  const font = Math.max(10, Math.round((h + w) * columns * 0.01));
-  const line = Math.max(1, Math.round(font / 10));
-  const parts: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const x0 = w * Math.floor(i / columns);
-    const y0 = h * (i % columns);
-    parts.push(`<rect x="${x0}" y="${y0}" width="${w}" height="${h}" fill="none" stroke="white" stroke-width="2"/>`);
-    const file = options.paths?.[i];
-    if (file) parts.push(`<text x="${x0 + 5}" y="${y0 + 5 + font}" fill="rgb(220,220,220)">${escapeXml(basename(file).slice(0, 40))}</text>`);
-  }
+  const boxes: AnnotationBox[] = [];
   const rows = targets.data() as Float32Array;
   for (let r = 0; r < rows.length; r += 6) {
     const i = rows[r]!;
     if (i >= count) continue;
-    const cls = Math.round(rows[r + 1]!);
-    const [cx, cy, bw, bh] = [rows[r + 2]! * w, rows[r + 3]! * h, rows[r + 4]! * w, rows[r + 5]! * h];
-    const x = w * Math.floor(i / columns) + cx - bw / 2;
-    const y = h * (i % columns) + cy - bh / 2;
-    const colour = classColour(cls);
-    const label = escapeXml(names[cls] ?? String(cls));
-    parts.push(
-      `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${bw.toFixed(1)}" height="${bh.toFixed(1)}" fill="none" stroke="${colour}" stroke-width="${line}"/>`,
-      `<rect x="${x.toFixed(1)}" y="${(y - font).toFixed(1)}" width="${(label.length * font * 0.6).toFixed(1)}" height="${font}" fill="${colour}"/>`,
-      `<text x="${x.toFixed(1)}" y="${(y - font * 0.2).toFixed(1)}" fill="white">${label}</text>`,
-    );
+    const [x0, y0] = tileOrigin(i, columns, w, h);
+    const [cx, cy, bw, bh] = [rows[r + 2]! * w + x0, rows[r + 3]! * h + y0, rows[r + 4]! * w, rows[r + 5]! * h];
+    const classId = Math.round(rows[r + 1]!);
+    boxes.push({ x1: cx - bw / 2, y1: cy - bh / 2, x2: cx + bw / 2, y2: cy + bh / 2, classId, label: names[classId] ?? String(classId) });
   }
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${grid.width}" height="${grid.height}" font-family="sans-serif" font-size="${font}">${parts.join('')}</svg>`;
+  // Sizes as YOLOv5 picks them for the grid (text 1% of its perimeter-ish, lines a tenth of that).
+  const fontSize = Math.max(10, Math.round((h + w) * columns * 0.01));
+  const tiles: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const [x0, y0] = tileOrigin(i, columns, w, h);
+    tiles.push(`<rect x="${x0}" y="${y0}" width="${w}" height="${h}" fill="none" stroke="white" stroke-width="2"/>`);
+    const file = options.paths?.[i];
+    if (file) tiles.push(`<text x="${x0 + 5}" y="${y0 + 5 + fontSize}" fill="rgb(220,220,220)">${escapeXml(basename(file).slice(0, 40))}</text>`);
+  }
+  const frame = `<svg xmlns="http://www.w3.org/2000/svg" width="${grid.width}" height="${grid.height}" font-family="DejaVu Sans, Arial, sans-serif" font-size="${fontSize}">${tiles.join('')}</svg>`;
 
-  const composed = await sharp(grid.pixels, { raw: { width: grid.width, height: grid.height, channels: 3 } })
-    .composite([{ input: Buffer.from(svg), top: 0, left: 0 }])
+  const composed = await sharp(grid.data, { raw: { width: grid.width, height: grid.height, channels: 3 } })
+    .composite([
+      { input: Buffer.from(annotationSvg(grid.width, grid.height, boxes, { lineWidth: Math.max(1, Math.round(fontSize / 10)) })), top: 0, left: 0 },
+      { input: Buffer.from(frame), top: 0, left: 0 },
+    ])
     .png()
     .toBuffer();
   const scale = MAX_SIZE / columns / Math.max(h, w);
