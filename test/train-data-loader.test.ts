@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -155,6 +155,17 @@ test('epochs shuffle differently; an epoch left early leaves the loader usable',
   });
 });
 
+test('the next epoch starts from batches prefetched during the last one, the same as a fresh start', async () => {
+  const options = { ...base, imgsz: 64, batchSize: 32, seed: 9 };
+  const continued = await withLoader(options, async (loader) => {
+    const whole = await firstBatches(loader, 0, loader.length);
+    assert.equal(whole.length, 4);
+    return firstBatches(loader, 1, 2);
+  });
+  const fresh = await withLoader(options, (loader) => firstBatches(loader, 1, 2));
+  assert.deepEqual(continued, fresh);
+});
+
 test('rect training: batches sorted by aspect ratio with their own shapes, letterboxed, not shuffled', async () => {
   await withLoader({ ...base, imgsz: 128, batchSize: 16, rect: true, shuffle: true, seed: 5 }, async (loader) => {
     assert.match(loader.messages.join('\n'), /--rect is incompatible with shuffling/);
@@ -196,6 +207,22 @@ test('a corrupt image is reported and skipped; labels are scanned once into a .c
     });
     assert.ok(existsSync(cacheFile));
   } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('no label cache is written into a read-only dataset folder', async () => {
+  const root = await craftDataset(2);
+  try {
+    chmodSync(join(root, 'labels'), 0o555);
+    const images = [0, 1].map((i) => join(root, 'images', 'train', `im${i}.png`));
+    await withLoader({ imagePaths: images, nc: 2, imgsz: 64, batchSize: 2, workers: 1 }, async (loader) => {
+      assert.match(loader.messages.join('\n'), /label cache .*train\.cache not used: its folder is read-only/);
+      assert.equal(loader.summary, '2 images, 0 backgrounds, 0 corrupt');
+    });
+    assert.ok(!existsSync(join(root, 'labels', 'train.cache')));
+  } finally {
+    chmodSync(join(root, 'labels'), 0o755);
     rmSync(root, { recursive: true, force: true });
   }
 });

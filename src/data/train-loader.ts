@@ -2,7 +2,9 @@
 // samples decoded and augmented by a pool of worker threads, batches prefetched in order and handed out as tensors.
 // Reproducible: the shuffle comes from (seed, epoch) and each sample's randomness from (seed, epoch, index).
 import 'sharp'; // sharp must be loaded by the main thread before any worker loads it (glibc: keeps libvips resident)
+import { statSync } from 'node:fs';
 import { availableParallelism, freemem } from 'node:os';
+import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { resolveAugmentHyp, type AugmentHyp } from './augment/hyp.js';
 import type { SampleShape } from './augment/sample.js';
@@ -82,6 +84,13 @@ interface PlannedBatch {
   shape: Size;
 }
 
+/** Sample tasks already started for an epoch, batch by batch. */
+interface Lookahead {
+  epoch: number;
+  group: object;
+  batches: Promise<SampleResult>[][];
+}
+
 function positiveInteger(value: number, what: string): number {
   if (!Number.isInteger(value) || value < 1) throw new Error(`${what} must be a positive integer, got ${value}`);
   return value;
@@ -94,15 +103,26 @@ function resolveImageFiles(options: TrainLoaderOptions): string[] {
   throw new Error('train loader: no images (give imagePaths or dataset)');
 }
 
+/** A folder without write permission bits; checked explicitly because a root process could write there anyway. */
+function isReadOnlyFolder(folder: string): boolean {
+  try {
+    return (statSync(folder).mode & 0o222) === 0;
+  } catch {
+    return false;
+  }
+}
+
 async function scanOnce(files: string[], nc: number, labelCache: string | false | undefined, messages: string[]): Promise<DatasetScan> {
   const key = scanFingerprint(files, nc);
   const memo = scanMemo.get(key);
   if (memo) return memo;
+  const cacheFile = labelCache === false ? undefined : (labelCache ?? defaultCacheFile(files));
   let scan: DatasetScan;
-  if (labelCache === false) {
+  if (cacheFile === undefined || isReadOnlyFolder(dirname(cacheFile))) {
+    if (cacheFile !== undefined) messages.push(`label cache ${cacheFile} not used: its folder is read-only`);
     scan = await scanDataset(files, { nc });
   } else {
-    const cached = await scanDatasetCached(files, labelCache ?? defaultCacheFile(files), { nc });
+    const cached = await scanDatasetCached(files, cacheFile, { nc });
     if (cached.cacheWarning) messages.push(cached.cacheWarning);
     scan = cached.scan;
   }
@@ -128,6 +148,7 @@ export class TrainLoader {
   readonly stats: LoaderStats = { batches: 0, images: 0, waitMs: 0, collateMs: 0 };
   private readonly prefetch: number;
   private readonly rectPlan: PlannedBatch[] | undefined;
+  private lookahead: Lookahead | undefined;
 
   /** Use createTrainLoader. */
   constructor(
@@ -177,37 +198,56 @@ export class TrainLoader {
     return batches;
   }
 
-  /** The batches of epoch `epochIndex`, in order. Leaving the loop early cancels the work queued for it. */
+  /** Starts building the samples of batch `b` of an epoch's plan. */
+  private request(epoch: number, planned: PlannedBatch, group: object): Promise<SampleResult>[] {
+    return planned.indices.map((index) => {
+      const task = this.pool.run<SampleResult>({ kind: 'sample', epoch, index, target: planned.shape }, { group });
+      task.catch(() => undefined); // awaited in order later; this only keeps early failures from being "unhandled"
+      return task;
+    });
+  }
+
+  /**
+   * The batches of epoch `epochIndex`, in order. Near its end the first batches of the next epoch are started, so
+   * that epoch (if asked for next) begins without a wait. Leaving the loop early cancels the work queued for it.
+   */
   async *epoch(epochIndex: number): AsyncGenerator<TrainBatch> {
     if (!Number.isInteger(epochIndex) || epochIndex < 0) throw new RangeError(`epoch must be a non-negative integer, got ${epochIndex}`);
     const plan = this.plan(epochIndex);
-    const group = {};
-    const pending: Promise<SampleResult>[][] = [];
-    const request = (b: number): void => {
-      const { indices, shape } = plan[b]!;
-      pending[b] = indices.map((index) => {
-        const task = this.pool.run<SampleResult>({ kind: 'sample', epoch: epochIndex, index, target: shape }, { group });
-        task.catch(() => undefined); // awaited in order below; this only keeps early failures from being "unhandled"
-        return task;
-      });
-    };
-    let requested = 0;
+    const adopted = this.lookahead?.epoch === epochIndex ? this.lookahead : undefined;
+    if (this.lookahead && !adopted) this.pool.cancel(this.lookahead.group);
+    this.lookahead = undefined;
+    const current = adopted ?? { epoch: epochIndex, group: {}, batches: [] };
+    const next: Lookahead = { epoch: epochIndex + 1, group: {}, batches: [] };
+    const nextPlan = this.plan(epochIndex + 1);
+    let handedOver = false;
     try {
       for (let b = 0; b < plan.length; b++) {
-        for (; requested < Math.min(plan.length, b + 1 + this.prefetch); requested++) request(requested);
+        const horizon = b + 1 + this.prefetch;
+        while (current.batches.length < Math.min(plan.length, horizon)) {
+          current.batches.push(this.request(epochIndex, plan[current.batches.length]!, current.group));
+        }
+        while (next.batches.length < Math.min(nextPlan.length, horizon - plan.length)) {
+          next.batches.push(this.request(epochIndex + 1, nextPlan[next.batches.length]!, next.group));
+        }
         const started = performance.now();
-        const samples = await Promise.all(pending[b]!);
+        const samples = await Promise.all(current.batches[b]!);
         const ready = performance.now();
-        delete pending[b];
+        current.batches[b] = []; // the samples are about to be copied into tensors; free them with the batch
         const batch = this.collate(b, plan[b]!, samples);
         this.stats.waitMs += ready - started;
         this.stats.collateMs += performance.now() - ready;
         this.stats.batches++;
         this.stats.images += samples.length;
+        if (b === plan.length - 1) {
+          this.lookahead = next;
+          handedOver = true;
+        }
         yield batch;
       }
     } finally {
-      this.pool.cancel(group);
+      this.pool.cancel(current.group);
+      if (!handedOver) this.pool.cancel(next.group);
     }
   }
 
