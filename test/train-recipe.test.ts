@@ -10,7 +10,8 @@ import { Conv } from '../src/model/common.js';
 import { loadHyp, scaleLossGains } from '../src/train/hyp.js';
 import { clipGradNorm, createOptimizer, groupParameters, setOptimizerHyper } from '../src/train/optimizer.js';
 import { TrainingSchedule, interp, lrFactor, roundHalfEven } from '../src/train/schedule.js';
-import { ModelEMA, cloneModel } from '../src/train/ema.js';
+import { ModelEMA } from '../src/train/ema.js';
+import { cloneModel } from '../src/train/model-setup.js';
 import { anchorFit, checkAnchors, evolveAnchors, labelSizes, modelAnchorPixels } from '../src/train/autoanchor.js';
 
 const close = (actual: number, expected: number, tolerance = 1e-6, what = '') =>

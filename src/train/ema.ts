@@ -1,18 +1,8 @@
 // Exponential moving average of the model's weights (official ModelEMA): validation and the saved checkpoints use
 // the average, which is steadier than the raw weights. The decay ramps up from 0 so early updates dominate.
 import { isFloating, noGrad } from '../torch/index.js';
-import { Conv } from '../model/common.js';
-import { DetectionModel } from '../model/yolo.js';
-import { gatedConvs } from '../checkpoint/format.js';
-
-/** An independent copy of a model: same architecture (explicit channels, gates), names and weights. */
-export function cloneModel(model: DetectionModel): DetectionModel {
-  const copy = new DetectionModel(model.architecture(), { names: [...model.names] });
-  const modules = new Map(copy.namedModules());
-  for (const name of gatedConvs(model)) (modules.get(name) as Conv).addGate();
-  copy.loadStateDict(model.stateDict());
-  return copy;
-}
+import type { DetectionModel } from '../model/yolo.js';
+import { cloneModel } from './model-setup.js';
 
 export interface EmaOptions {
   /** Asymptotic decay. */

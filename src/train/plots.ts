@@ -1,0 +1,128 @@
+// The pictures of a training run: results.png (curves per epoch), labels.jpg (what the training labels look like),
+// and validation batches with their labels and with the model's predictions.
+import { join } from 'node:path';
+import { tensor, tidy } from '../torch/index.js';
+import { saveFigure } from '../plot/render.js';
+import type { Panel } from '../plot/figure.js';
+import { classColor } from '../infer/draw.js';
+import { drawBatch } from '../data/plot-batch.js';
+import { imagesToTensor } from '../data/batch-tensor.js';
+import { labelsToInputPixels } from '../val/boxes.js';
+import { DETECTION_COLUMNS } from '../val/nms.js';
+import type { ValidationResult } from '../val/validator.js';
+import { extraColumns, type EpochRecord } from './results.js';
+
+/** Gaussian smoothing with mirrored edges (scipy's gaussian_filter1d, mode 'reflect', truncate 4σ). */
+export function gaussianSmooth(values: readonly number[], sigma = 3): number[] {
+  const n = values.length;
+  if (n === 0) return [];
+  const radius = Math.round(4 * sigma);
+  const weights = Array.from({ length: 2 * radius + 1 }, (_, k) => Math.exp(-0.5 * ((k - radius) / sigma) ** 2));
+  const total = weights.reduce((a, b) => a + b, 0);
+  const at = (i: number): number => {
+    // Reflect about the edges (… c b a | a b c …) until inside.
+    let j = i;
+    while (j < 0 || j >= n) j = j < 0 ? -j - 1 : 2 * n - j - 1;
+    return values[j]!;
+  };
+  return values.map((_, i) => weights.reduce((sum, w, k) => sum + w * at(i + k - radius), 0) / total);
+}
+
+/** results.png: one panel per column, the values with dots and a smoothed dashed line. */
+export async function plotResults(records: readonly EpochRecord[], path: string): Promise<void> {
+  if (records.length === 0) return;
+  const x = records.map((r) => r.epoch);
+  const columns: [string, number[]][] = [
+    ['train/box_loss', records.map((r) => r.train[0])],
+    ['train/obj_loss', records.map((r) => r.train[1])],
+    ['train/cls_loss', records.map((r) => r.train[2])],
+    ['metrics/precision', records.map((r) => r.precision)],
+    ['metrics/recall', records.map((r) => r.recall)],
+    ['metrics/mAP_0.5', records.map((r) => r.map50)],
+    ['metrics/mAP_0.5:0.95', records.map((r) => r.map)],
+    ...extraColumns(records).map((k): [string, number[]] => [k, records.map((r) => r.extra[k] ?? Number.NaN)]),
+  ];
+  const panels: Panel[] = columns.map(([title, y]) => ({
+    kind: 'lines',
+    title,
+    xLabel: 'epoch',
+    series: [
+      { x, y, label: 'results', markers: true },
+      { x, y: gaussianSmooth(y), label: 'smooth', dashed: true, colour: '#ff7f0e' },
+    ],
+  }));
+  await saveFigure(panels, path, { columns: Math.min(5, panels.length), panelWidth: 360, panelHeight: 280 });
+}
+
+/** labels.jpg: instances per class, box shapes (centred), box centres, and box widths vs heights. */
+export async function plotLabels(labels: readonly Float32Array[], names: readonly string[], path: string): Promise<void> {
+  const counts = new Array<number>(names.length).fill(0);
+  const cx: number[] = [];
+  const cy: number[] = [];
+  const w: number[] = [];
+  const h: number[] = [];
+  const classes: number[] = [];
+  for (const rows of labels) {
+    for (let r = 0; r + 4 < rows.length; r += 5) {
+      const cls = rows[r]!;
+      counts[cls] = (counts[cls] ?? 0) + 1;
+      classes.push(cls);
+      cx.push(rows[r + 1]!);
+      cy.push(rows[r + 2]!);
+      w.push(rows[r + 3]!);
+      h.push(rows[r + 4]!);
+    }
+  }
+  const unit = { min: 0, max: 1 };
+  const panels: Panel[] = [
+    { kind: 'bars', title: 'instances per class', yLabel: 'instances', categories: names, values: counts, colours: names.map((_, i) => classColor(i)) },
+    {
+      kind: 'rects',
+      title: 'box shapes (first 1000)',
+      rects: w.slice(0, 1000).map((bw, i) => ({ cx: 0.5, cy: 0.5, w: bw, h: h[i]!, colour: classColor(classes[i]!) })),
+    },
+    { kind: 'scatter', title: 'box centres', xLabel: 'x', yLabel: 'y', x: cx, y: cy.map((v) => 1 - v), xRange: unit, yRange: unit, radius: 1.5, opacity: 0.3 },
+    { kind: 'scatter', title: 'box sizes', xLabel: 'width', yLabel: 'height', x: w, y: h, xRange: unit, yRange: unit, radius: 1.5, opacity: 0.3 },
+  ];
+  await saveFigure(panels, path, { columns: 2, panelWidth: 480, panelHeight: 420 });
+}
+
+/** Confidence a prediction needs to appear in the picture (YOLOv5 draws predictions above 0.25). */
+const PICTURE_CONF = 0.25;
+
+/**
+ * val_batch0_labels.jpg and val_batch0_pred.jpg from the first validation batch: the letterboxed inputs with
+ * their labels, and with the model's predictions above 0.25 confidence.
+ */
+export async function plotValBatch(first: NonNullable<ValidationResult['firstBatch']>, names: readonly string[], saveDir: string): Promise<string[]> {
+  const { batch, detections } = first;
+  const { width, height } = batch.shape;
+  const labelRows: number[] = [];
+  const predictionRows: number[] = [];
+  const toRow = (out: number[], image: number, cls: number, x1: number, y1: number, x2: number, y2: number) =>
+    out.push(image, cls, (x1 + x2) / 2 / width, (y1 + y2) / 2 / height, (x2 - x1) / width, (y2 - y1) / height);
+  batch.items.forEach((item, i) => {
+    const { classes, boxes } = labelsToInputPixels(item.source.labels, item.resizedSize, item.pad, batch.shape);
+    classes.forEach((cls, k) => toRow(labelRows, i, cls, boxes[4 * k]!, boxes[4 * k + 1]!, boxes[4 * k + 2]!, boxes[4 * k + 3]!));
+    const det = detections[i]!;
+    for (let d = 0; d < det.length; d += DETECTION_COLUMNS) {
+      if (det[d + 4]! >= PICTURE_CONF) toRow(predictionRows, i, det[d + 5]!, det[d]!, det[d + 1]!, det[d + 2]!, det[d + 3]!);
+    }
+  });
+  const paths = batch.items.map((item) => item.source.imageFile);
+  const images = imagesToTensor(batch.items.map((item) => item.input));
+  const files = [join(saveDir, 'val_batch0_labels.jpg'), join(saveDir, 'val_batch0_pred.jpg')];
+  try {
+    for (const [rows, file] of [[labelRows, files[0]!], [predictionRows, files[1]!]] as const) {
+      const targets = tidy(() => tensor(rows, [rows.length / 6, 6]));
+      try {
+        await drawBatch(images, targets, names, file, { paths });
+      } finally {
+        targets.dispose();
+      }
+    }
+  } finally {
+    images.dispose();
+  }
+  return files;
+}

@@ -1,0 +1,462 @@
+// The training loop (official train.py): data, model, loss, optimizer with warmup and schedule, EMA, per-epoch
+// validation of the EMA model, results.csv and pictures, last/best checkpoints, early stopping, and exact resume.
+// Usable as a library: train(options, hooks) accepts an already-built model and a few hooks (for pruning).
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import cliProgress from 'cli-progress';
+import { Tensor, callOp, manualSeed, tidy } from '../torch/index.js';
+import type { Handle } from '../torch/native.js';
+import type { DetectionModel } from '../model/yolo.js';
+import { loadDatasetConfig, type DatasetConfig } from '../data/dataset-config.js';
+import { createTrainLoader, type TrainLoader } from '../data/train-loader.js';
+import { drawBatch } from '../data/plot-batch.js';
+import { createRng } from '../data/synth/random.js';
+import { prepareSplit, validate, type PreparedSplit, type ValidationResult } from '../val/validator.js';
+import { readCheckpoint } from '../checkpoint/format.js';
+import { incrementPath } from '../cli/run-dir.js';
+import { DEFAULT_HYP, loadHyp, scaleLossGains, type Hyp } from './hyp.js';
+import { YoloLoss } from './loss.js';
+import { clipGradNorm, createOptimizer, groupParameters, setOptimizerHyper, type OptimizerName, type TrainOptimizer } from './optimizer.js';
+import { TrainingSchedule } from './schedule.js';
+import { ModelEMA } from './ema.js';
+import { checkAnchors } from './autoanchor.js';
+import { EarlyStopping } from './early-stop.js';
+import { fitness, writeResultsCsv, type EpochRecord } from './results.js';
+import { plotLabels, plotResults, plotValBatch } from './plots.js';
+import { cloneModel, freezeLayers, prepareModel } from './model-setup.js';
+import {
+  finishCheckpoint,
+  latestRun,
+  loadTrainingCheckpoint,
+  saveTrainingCheckpoint,
+  type RunSettings,
+  type TrainingState,
+} from './train-checkpoint.js';
+
+/** Gradients are clipped to this global norm before each optimizer step. */
+export const MAX_GRAD_NORM = 10;
+
+export interface TrainOptions {
+  /** Dataset yaml (path or parsed). */
+  data: string | DatasetConfig;
+  /** Initial weights: official .pt or our .safetensors; '' for none (with cfg). */
+  weights?: string;
+  /** Model config (path or shipped name such as yolov5n). */
+  cfg?: string;
+  /** An already-built model to train exactly as it is (e.g. pruned); overrides weights and cfg. */
+  model?: DetectionModel;
+  /** Hyperparameters: a yaml path, a shipped name (hyp.scratch-low/med/high) or the values. */
+  hyp?: string | Hyp;
+  imgsz?: number;
+  batchSize?: number;
+  epochs?: number;
+  /** Output folder `project/name` (incremented unless existOk); or `saveDir` to name it exactly. */
+  project?: string;
+  name?: string;
+  existOk?: boolean;
+  saveDir?: string;
+  /** Continue a run: its last.safetensors, or true for the most recent under `project`. */
+  resume?: string | boolean;
+  /** Epochs without fitness improvement before stopping (0: never). */
+  patience?: number;
+  /** Also save a checkpoint every this many epochs (≤ 0: never). */
+  savePeriod?: number;
+  workers?: number;
+  seed?: number;
+  optimizer?: OptimizerName;
+  cosLr?: boolean;
+  rect?: boolean;
+  cache?: 'ram' | false;
+  /** [n] freezes layers 0..n-1; a longer list freezes those layers. */
+  freeze?: number[];
+  singleCls?: boolean;
+  multiScale?: boolean;
+  /** Validate only after the last epoch. */
+  noval?: boolean;
+  /** Save only the final checkpoint. */
+  nosave?: boolean;
+  noplots?: boolean;
+  noautoanchor?: boolean;
+  /** Class label smoothing epsilon (overrides the hyp's). */
+  labelSmoothing?: number;
+  /** Stops training at the next batch boundary; the last finished epoch's checkpoint is kept. */
+  signal?: AbortSignal;
+  /** Progress bar on stderr (default: when stderr is a terminal; otherwise one line per epoch). */
+  progress?: boolean;
+  /** Where messages go (default console.log). */
+  log?: (line: string) => void;
+}
+
+/** What hooks see of the run. */
+export interface TrainContext {
+  model: DetectionModel;
+  ema: ModelEMA;
+  optimizer: TrainOptimizer;
+  hyp: Hyp;
+  saveDir: string;
+  epochs: number;
+  startEpoch: number;
+  log: (line: string) => void;
+}
+
+export interface StepContext extends TrainContext {
+  epoch: number;
+  /** Batch index within the epoch. */
+  batch: number;
+  /** Batches since the start of training. */
+  iteration: number;
+}
+
+export interface EpochContext extends TrainContext {
+  epoch: number;
+  /** The epoch's results so far (losses, metrics, learning rates). */
+  record: Readonly<EpochRecord>;
+}
+
+export interface TrainHooks {
+  /** After everything is set up, before the first epoch. */
+  beforeTrainingStarts?(ctx: TrainContext): void | Promise<void>;
+  /** A term added to each batch's loss before backward (e.g. a sparsity penalty); null adds nothing. */
+  extraLoss?(model: DetectionModel, ctx: StepContext): Tensor | null;
+  /** Parameters (by name) to exempt from weight decay, besides biases, BatchNorm and channel-gate weights. */
+  noDecay?(name: string): boolean;
+  /** After validation of each epoch; the values become results.csv columns and results.png panels. */
+  onEpochEnd?(ctx: EpochContext): Record<string, number> | void | Promise<Record<string, number> | void>;
+}
+
+export interface TrainResult {
+  saveDir: string;
+  lastPath: string;
+  bestPath: string;
+  /** One record per epoch trained (all epochs of the run, resumed ones included). */
+  epochs: EpochRecord[];
+  /** Validation of the best checkpoint at the end (absent when interrupted). */
+  final?: Pick<ValidationResult, 'mp' | 'mr' | 'map50' | 'map'>;
+  interrupted: boolean;
+  stoppedEarly: boolean;
+}
+
+function settingsFrom(options: TrainOptions, data: DatasetConfig, hyp: Hyp, saveDir: string): RunSettings {
+  return {
+    data: data.file,
+    imgsz: options.imgsz ?? 640,
+    batchSize: options.batchSize ?? 16,
+    epochs: options.epochs ?? 100,
+    hyp: options.labelSmoothing === undefined ? hyp : { ...hyp, label_smoothing: options.labelSmoothing },
+    optimizer: options.optimizer ?? 'SGD',
+    cosLr: options.cosLr ?? false,
+    rect: options.rect ?? false,
+    cache: options.cache ?? false,
+    workers: options.workers ?? 8,
+    seed: options.seed ?? 0,
+    freeze: options.freeze ?? [0],
+    singleCls: options.singleCls ?? false,
+    multiScale: options.multiScale ?? false,
+    noval: options.noval ?? false,
+    nosave: options.nosave ?? false,
+    noplots: options.noplots ?? false,
+    noautoanchor: options.noautoanchor ?? false,
+    patience: options.patience ?? 100,
+    savePeriod: options.savePeriod ?? -1,
+    saveDir,
+  };
+}
+
+function checkSettings(s: RunSettings): void {
+  const positive = (v: number, what: string) => {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${what} must be a positive integer, got ${v}`);
+  };
+  positive(s.imgsz, 'image size');
+  positive(s.batchSize, 'batch size');
+  positive(s.epochs, 'epochs');
+  positive(s.workers, 'workers');
+  if (!Number.isInteger(s.seed) || s.seed < 0) throw new Error(`seed must be a non-negative integer, got ${s.seed}`);
+  if (!s.freeze.every((f) => Number.isInteger(f) && f >= 0)) throw new Error(`freeze must list non-negative layer indices, got ${s.freeze.join(' ')}`);
+}
+
+/** Resizes a batch by a random factor in [0.5, 1.5] (stride multiples), as --multi-scale does. */
+function multiScale(images: Tensor, imgsz: number, gs: number, rng: ReturnType<typeof createRng>): Tensor {
+  const size = Math.floor(rng.int(Math.floor(imgsz * 0.5), Math.floor(imgsz * 1.5 + gs) - 1) / gs) * gs;
+  const [, , h, w] = images.shape as [number, number, number, number];
+  const factor = size / Math.max(h, w);
+  if (factor === 1) return images;
+  const shape = [h, w].map((x) => Math.ceil((x * factor) / gs) * gs);
+  return new Tensor(callOp('aten::upsample_bilinear2d', images.handle, shape, false, null, null) as Handle);
+}
+
+const fmt = (v: number, digits = 4) => (Number.isFinite(v) ? v.toPrecision(digits) : 'nan');
+const memory = () => `${(process.memoryUsage.rss() / 2 ** 30).toFixed(2)}G`;
+
+/** Trains a detector; see TrainOptions and TrainHooks. */
+export async function train(options: TrainOptions, hooks: TrainHooks = {}): Promise<TrainResult> {
+  const log = options.log ?? ((line: string) => console.log(line));
+
+  // ---- settings, run folder, resume state ----
+  let resumed: Awaited<ReturnType<typeof loadTrainingCheckpoint>> | undefined;
+  let settings: RunSettings;
+  let data: DatasetConfig;
+  if (options.resume) {
+    const path = typeof options.resume === 'string' ? options.resume : latestRun(resolve(options.project ?? 'runs/train'));
+    resumed = await loadTrainingCheckpoint(path);
+    settings = resumed.state.settings;
+    data = loadDatasetConfig(settings.data);
+    log(`Resuming training from ${path} at epoch ${resumed.state.epoch + 1} of ${settings.epochs}`);
+  } else {
+    data = typeof options.data === 'string' ? loadDatasetConfig(options.data) : options.data;
+    const hyp = typeof options.hyp === 'object' ? options.hyp : loadHyp(options.hyp ?? DEFAULT_HYP);
+    const saveDir = options.saveDir ?? incrementPath(options.project ?? 'runs/train', options.name ?? 'exp', options.existOk ?? false);
+    settings = settingsFrom(options, data, hyp, resolve(saveDir));
+  }
+  checkSettings(settings);
+  const { saveDir } = settings;
+  const weightsDir = join(saveDir, 'weights');
+  mkdirSync(weightsDir, { recursive: true });
+  const lastPath = join(weightsDir, 'last.safetensors');
+  const bestPath = join(weightsDir, 'best.safetensors');
+  const plots = !settings.noplots;
+  const nc = settings.singleCls ? 1 : data.nc;
+  const names = settings.singleCls && data.names.length !== 1 ? ['item'] : data.names;
+  log(`hyperparameters: ${Object.entries(settings.hyp).map(([k, v]) => `${k}=${v}`).join(', ')}`);
+
+  // ---- model ----
+  manualSeed(settings.seed);
+  let model: DetectionModel;
+  if (resumed) {
+    model = cloneModel(resumed.ema);
+    model.loadStateDict(resumed.modelState);
+    resumed.modelState.forEach((t) => t.dispose());
+  } else {
+    const prepared = await prepareModel(
+      { model: options.model, weights: options.weights, cfg: options.cfg },
+      { nc, names },
+      settings.hyp.anchors,
+    );
+    model = prepared.model;
+    log(prepared.message);
+  }
+  model.train();
+  const frozen = freezeLayers(model, settings.freeze);
+  if (frozen.length) log(`freezing ${frozen.length} parameters (layers ${settings.freeze.length > 1 ? settings.freeze.join(', ') : `0-${settings.freeze[0]! - 1}`})`);
+  const gs = Math.max(...model.stride, 32);
+  const imgsz = Math.max(Math.ceil(settings.imgsz / gs) * gs, 2 * gs);
+  if (imgsz !== settings.imgsz) log(`WARNING: --img-size ${settings.imgsz} must be a multiple of max stride ${gs}, updating to ${imgsz}`);
+
+  // ---- data ----
+  const loader: TrainLoader = await createTrainLoader({
+    dataset: data,
+    split: 'train',
+    imgsz,
+    batchSize: settings.batchSize,
+    stride: gs,
+    hyp: settings.hyp,
+    augment: true,
+    rect: settings.rect,
+    cache: settings.cache,
+    workers: settings.workers,
+    seed: settings.seed,
+    singleCls: settings.singleCls,
+  });
+  try {
+    log(`train: ${loader.summary}`);
+    for (const message of loader.messages) log(`WARNING: ${message}`);
+    const valSplit: PreparedSplit = await prepareSplit(data, 'val', { imgsz, batchSize: settings.batchSize * 2, stride: gs, singleCls: settings.singleCls });
+
+    if (!resumed) {
+      if (plots) await plotLabels(loader.labels, names, join(saveDir, 'labels.jpg'));
+      if (!settings.noautoanchor) {
+        const images = loader.sizes.map((size, i) => ({ ...size, labels: loader.labels[i]! }));
+        const report = checkAnchors(model, images, { imgsz, anchorT: settings.hyp.anchor_t, seed: settings.seed });
+        log(`AutoAnchor: ${report.message}`);
+      }
+    }
+
+    // ---- loss, optimizer, schedule, EMA ----
+    const hyp = scaleLossGains(settings.hyp, { nl: model.detect.nl, nc, imgsz });
+    const loss = new YoloLoss(model, hyp);
+    const nb = loader.length;
+    const schedule = new TrainingSchedule(hyp, { epochs: settings.epochs, batchesPerEpoch: nb, batchSize: settings.batchSize, cosine: settings.cosLr });
+    const groups = groupParameters(model, hooks.noDecay);
+    const weightDecay = schedule.weightDecay(hyp.weight_decay);
+    const optimizer = createOptimizer(settings.optimizer, groups, { lr: hyp.lr0, momentum: hyp.momentum, weightDecay });
+    log(
+      `optimizer: ${settings.optimizer}(lr=${hyp.lr0}) with parameter groups ${groups.noDecay.length} weight(decay=0.0), ` +
+        `${groups.decay.length} weight(decay=${weightDecay}), ${groups.bias.length} bias`,
+    );
+    const ema = new ModelEMA(model);
+    const parameters = model.parameters();
+
+    let startEpoch = 0;
+    let bestFitness = 0;
+    let lastOptStep = -1;
+    let history: EpochRecord[] = [];
+    const stopper = new EarlyStopping(settings.patience, resumed?.state.stopper);
+    if (resumed) {
+      const state = resumed.state;
+      optimizer.loadStateDict({ groups: state.optimizerGroups, tensors: resumed.optimizerTensors });
+      resumed.optimizerTensors.forEach((t) => t.dispose());
+      ema.ema.loadStateDict(resumed.ema.stateDict());
+      ema.updates = state.emaUpdates;
+      [startEpoch, bestFitness, lastOptStep, history] = [state.epoch + 1, state.bestFitness, state.lastOptStep, [...state.history]];
+      if (startEpoch >= settings.epochs) throw new Error(`${lastPath}: training to ${settings.epochs} epochs is finished, nothing to resume`);
+    }
+
+    const context: TrainContext = { model, ema, optimizer, hyp, saveDir, epochs: settings.epochs, startEpoch, log };
+    await hooks.beforeTrainingStarts?.(context);
+    log(`Image sizes ${imgsz} train, ${imgsz} val\nUsing ${settings.workers} dataloader workers\nLogging results to ${saveDir}\nStarting training for ${settings.epochs} epochs...`);
+
+    const showBar = options.progress ?? Boolean(process.stderr.isTTY);
+    let interrupted = false;
+    let stoppedEarly = false;
+    let previous = history.at(-1);
+    let lastRecord: EpochRecord | undefined;
+
+    for (let epoch = startEpoch; epoch < settings.epochs; epoch++) {
+      if (options.signal?.aborted) {
+        interrupted = true;
+        break;
+      }
+      model.train();
+      // Everything random in an epoch derives from (seed, epoch), so a resumed run repeats it exactly.
+      manualSeed(createRng(settings.seed, epoch).int(0, 2 ** 31 - 1));
+      const scaleRng = createRng(settings.seed, epoch, 0x4d53);
+      const sums = [0, 0, 0];
+      let seenBatches = 0;
+      let lrs: [number, number, number] = [0, 0, 0];
+      const started = performance.now();
+      log(`\n${['Epoch', 'mem', 'box_loss', 'obj_loss', 'cls_loss', 'Instances', 'Size'].map((h) => h.padStart(11)).join('')}`);
+      const bar = showBar
+        ? new cliProgress.SingleBar(
+            { format: '{line} {bar} {value}/{total} [{duration_formatted}<{eta_formatted}, {rate} it/s]', hideCursor: true, barsize: 20 },
+            cliProgress.Presets.shades_classic,
+          )
+        : undefined;
+      const line = (instances: number, size: number) =>
+        [`${epoch}/${settings.epochs - 1}`, memory(), ...sums.map((s) => fmt(s / Math.max(seenBatches, 1))), String(instances), String(size)]
+          .map((c) => c.padStart(11))
+          .join('');
+      bar?.start(nb, 0, { line: line(0, imgsz), rate: '0' });
+      optimizer.zeroGrad();
+      let instances = 0;
+      let size = imgsz;
+
+      for await (const batch of loader.epoch(epoch)) {
+        const i = batch.index;
+        const ni = i + nb * epoch;
+        try {
+          const step = schedule.at(epoch, i);
+          setOptimizerHyper(optimizer, step.lr, step.momentum);
+          lrs = step.lr;
+          if (plots && ni < 3) await drawBatch(batch.images, batch.targets, names, join(saveDir, `train_batch${ni}.jpg`), { paths: batch.paths });
+          const items = tidy(() => {
+            const images = settings.multiScale ? multiScale(batch.images, imgsz, gs, scaleRng) : batch.images;
+            size = images.shape[3]!;
+            const { loss: total, items } = loss.compute(model.forward(images), batch.targets);
+            const extra = hooks.extraLoss?.(model, { ...context, epoch, batch: i, iteration: ni }) ?? null;
+            (extra ? total.add(extra) : total).backward();
+            return items;
+          });
+          if (ni - lastOptStep >= step.accumulate) {
+            clipGradNorm(parameters, MAX_GRAD_NORM);
+            optimizer.step();
+            optimizer.zeroGrad();
+            ema.update(model);
+            lastOptStep = ni;
+          }
+          items.forEach((v, k) => (sums[k]! += v));
+          seenBatches++;
+          instances = batch.targets.shape[0]!;
+        } finally {
+          batch.images.dispose();
+          batch.targets.dispose();
+        }
+        const seconds = (performance.now() - started) / 1000;
+        bar?.update(i + 1, { line: line(instances, size), rate: ((i + 1) / seconds).toFixed(2) });
+        if (options.signal?.aborted) break;
+      }
+      bar?.stop();
+      if (options.signal?.aborted) {
+        interrupted = true;
+        break;
+      }
+      if (!showBar) log(`${line(instances, size)}  ${nb}/${nb} batches in ${((performance.now() - started) / 1000).toFixed(1)}s`);
+
+      // ---- validate the EMA model ----
+      const finalEpoch = epoch + 1 === settings.epochs || stopper.possibleStop;
+      let metrics = previous ?? { precision: 0, recall: 0, map50: 0, map: 0 };
+      if (!settings.noval || finalEpoch) {
+        const result = await validate(ema.ema, { prepared: valSplit, quiet: false, progress: showBar, log });
+        metrics = { precision: result.mp, recall: result.mr, map50: result.map50, map: result.map };
+      }
+      const record: EpochRecord = {
+        epoch,
+        train: sums.map((s) => s / Math.max(seenBatches, 1)) as [number, number, number],
+        precision: metrics.precision,
+        recall: metrics.recall,
+        map50: metrics.map50,
+        map: metrics.map,
+        lr: lrs,
+        fitness: fitness(metrics),
+        extra: {},
+      };
+      const extra = await hooks.onEpochEnd?.({ ...context, epoch, record });
+      if (extra) record.extra = { ...extra };
+      history.push(record);
+      previous = record;
+      lastRecord = record;
+      const stop = stopper.update(epoch, record.fitness);
+      if (record.fitness > bestFitness) bestFitness = record.fitness;
+      await writeResultsCsv(join(saveDir, 'results.csv'), history);
+      if (plots) await plotResults(history, join(saveDir, 'results.png'));
+
+      // ---- checkpoints ----
+      if (!settings.nosave || finalEpoch || stop) {
+        const state: TrainingState = {
+          epoch,
+          bestFitness,
+          emaUpdates: ema.updates,
+          lastOptStep,
+          stopper: stopper.state,
+          optimizerGroups: optimizer.stateDict().groups,
+          history,
+          settings,
+        };
+        const parts = { model, optimizer };
+        await saveTrainingCheckpoint(lastPath, ema.ema, state, parts);
+        if (bestFitness === record.fitness) await saveTrainingCheckpoint(bestPath, ema.ema, state, parts);
+        if (settings.savePeriod > 0 && epoch % settings.savePeriod === 0) {
+          await saveTrainingCheckpoint(join(weightsDir, `epoch${epoch}.safetensors`), ema.ema, state, parts);
+        }
+      }
+      if (stop) {
+        stoppedEarly = true;
+        log(
+          `Stopping training early as no improvement observed in last ${settings.patience} epochs. ` +
+            `Best results observed at epoch ${stopper.state.bestEpoch}, best model saved as best.safetensors.`,
+        );
+        break;
+      }
+    }
+
+    if (interrupted) {
+      log(`Interrupted. Resume with: yolov5 train --resume ${lastPath}`);
+      return { saveDir, lastPath, bestPath, epochs: history, interrupted, stoppedEarly };
+    }
+
+    // ---- final: strip resume parts, validate the best model ----
+    const trained = lastRecord ? lastRecord.epoch - startEpoch + 1 : 0;
+    log(`\n${trained} epochs completed.`);
+    const saved = [lastPath, bestPath].filter((path) => existsSync(path));
+    for (const path of saved) await finishCheckpoint(path);
+    // With --nosave the best epoch may not have been written; then the last one is validated.
+    const finalPath = saved.includes(bestPath) ? bestPath : lastPath;
+    const { model: best } = await readCheckpoint(finalPath);
+    log(`\nValidating ${finalPath}...`);
+    const result = await validate(best, { prepared: valSplit, verbose: true, progress: showBar, log });
+    const final = { mp: result.mp, mr: result.mr, map50: result.map50, map: result.map };
+    if (plots && result.firstBatch) await plotValBatch(result.firstBatch, names, saveDir);
+    log(`Results saved to ${saveDir}`);
+    return { saveDir, lastPath, bestPath, epochs: history, final, interrupted, stoppedEarly };
+  } finally {
+    await loader.close();
+  }
+}
