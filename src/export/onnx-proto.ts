@@ -89,8 +89,14 @@ const descriptor = {
   },
 };
 
+// The same ModelProto with only its metadata: decoding skips the graph's fields without materializing them.
+Object.assign(descriptor.nested.onnx.nested, {
+  ModelMetadataView: { fields: { metadata_props: field('StringStringEntryProto', 14, true) } },
+});
+
 const root = protobuf.Root.fromJSON(descriptor);
 const modelType = root.lookupType('onnx.ModelProto');
+const metadataView = root.lookupType('onnx.ModelMetadataView');
 
 /** TensorProto.DataType values used here. */
 export const DataType = { FLOAT: 1, INT64: 7 } as const;
@@ -177,4 +183,15 @@ export function decodeModel(bytes: Uint8Array): ModelMessage {
     throw new Error(`not an ONNX model (${(error as Error).message})`);
   }
   return modelType.toObject(message, { longs: Number, bytes: Uint8Array, arrays: true, defaults: false }) as ModelMessage;
+}
+
+/** Only an ONNX file's metadata_props (cheap: the graph is skipped). */
+export function decodeMetadataProps(bytes: Uint8Array): { key: string; value: string }[] {
+  let message: protobuf.Message;
+  try {
+    message = metadataView.decode(bytes);
+  } catch (error) {
+    throw new Error(`not an ONNX model (${(error as Error).message})`);
+  }
+  return (metadataView.toObject(message, { arrays: true }) as { metadata_props: { key: string; value: string }[] }).metadata_props;
 }

@@ -46,7 +46,7 @@ export function annotationSvg(width: number, height: number, boxes: readonly Ann
   // Text size as cv2's Hershey font at scale lw/3 (about 22 px tall at scale 1).
   const fontSize = Math.max(lw * 8, 10);
   const tagHeight = Math.round(fontSize * 1.15);
-  const charWidth = fontSize * 0.62;
+  const charWidth = fontSize * 0.56;
   const shapes = boxes.map((b) => {
     const color = classColor(b.classId);
     const [x1, y1] = [Math.round(b.x1), Math.round(b.y1)];

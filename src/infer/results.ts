@@ -1,7 +1,7 @@
 // Detections of one image as plain data, plus what detect.py prints and saves for them.
 import type { Sharp } from 'sharp';
 import type { RgbImage } from '../data/image.js';
-import { annotateImage, type AnnotationBox, type DrawOptions } from './draw.js';
+import { annotateImage, annotatePixels, type AnnotationBox, type DrawOptions } from './draw.js';
 
 export interface Box {
   /** Corners in original-image pixels. */
@@ -83,8 +83,17 @@ export class Detections {
 
   /** The image with the boxes drawn, as a sharp pipeline: `.toFile('out.jpg')`, `.png().toBuffer()`, ... */
   draw(options: LabelOptions = {}): Sharp {
-    // Drawn weakest first so the most confident boxes end up on top, as detect.py does.
-    return annotateImage(this.image, this.annotationBoxes(options).reverse(), options);
+    return annotateImage(this.image, this.drawingOrder(options), options);
+  }
+
+  /** The image with the boxes drawn, as raw RGB pixels (video frames). */
+  drawPixels(options: LabelOptions = {}): Promise<RgbImage> {
+    return annotatePixels(this.image, this.drawingOrder(options), options);
+  }
+
+  /** Weakest first, so the most confident boxes end up on top, as detect.py draws them. */
+  private drawingOrder(options: LabelOptions): AnnotationBox[] {
+    return this.annotationBoxes(options).reverse();
   }
 
   toJSON(): { source: string; imageSize: Size; inputSize: Size; timings: Timings; boxes: Box[] } {

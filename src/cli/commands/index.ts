@@ -2,6 +2,8 @@
 import type { Command } from 'commander';
 import { datasetCommand } from './dataset.js';
 import { demoCommand } from './demo.js';
+import { detectCommand } from './detect.js';
+import { exportCommand } from './export.js';
 import { valCommand } from './val.js';
 
-export const commands: (() => Command)[] = [demoCommand, datasetCommand, valCommand];
+export const commands: (() => Command)[] = [demoCommand, datasetCommand, valCommand, exportCommand, detectCommand];

@@ -1,0 +1,103 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { runDetect } from '../../infer/detect-run.js';
+
+// Argument parsers shared by export, detect and benchmark.
+export function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+export function fraction(value: string): number {
+  const x = Number(value);
+  if (value.trim() === '' || !Number.isFinite(x) || x < 0 || x > 1) throw new InvalidArgumentError('expected a number from 0 to 1');
+  return x;
+}
+
+/** A repeatable / variadic option collecting parsed values. */
+export function collect<T>(parse: (v: string) => T) {
+  return (value: string, previous: T[] | undefined): T[] => [...(previous ?? []), parse(value)];
+}
+
+function classIndex(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected a class index (0, 1, ...)');
+  return n;
+}
+
+interface DetectCliOptions {
+  weights: string;
+  source: string;
+  imgsz?: number[];
+  confThres: number;
+  iouThres: number;
+  maxDet: number;
+  classes?: number[];
+  agnosticNms: boolean;
+  saveTxt: boolean;
+  saveConf: boolean;
+  saveCrop: boolean;
+  nosave: boolean;
+  project: string;
+  name: string;
+  existOk: boolean;
+  lineThickness: number;
+  hideLabels: boolean;
+  hideConf: boolean;
+}
+
+export function detectCommand(): Command {
+  return new Command('detect')
+    .description('detect objects in images, folders, globs, videos, streams or list files (as YOLOv5 detect.py)')
+    .requiredOption('--weights <path>', 'model: .onnx (ONNX Runtime), official .pt or yolov5-ts .safetensors (libtorch)')
+    .requiredOption('--source <source>', 'image, video, folder, glob, rtsp/rtmp/http URL, or .txt list of these')
+    .option('--img, --imgsz <size...>', 'inference size: one value, or height and width (default 640)', collect(positiveInteger))
+    .option('--conf-thres <x>', 'confidence threshold', fraction, 0.25)
+    .option('--iou-thres <x>', 'NMS IoU threshold', fraction, 0.45)
+    .option('--max-det <n>', 'maximum detections per image', positiveInteger, 1000)
+    .option('--classes <index...>', 'keep only these classes, e.g. --classes 0 2', collect(classIndex))
+    .option('--agnostic-nms', 'class-agnostic NMS', false)
+    .option('--save-txt', 'save results as YOLO labels (labels/<name>.txt)', false)
+    .option('--save-conf', 'add confidences to --save-txt labels', false)
+    .option('--save-crop', 'save each detection cropped (crops/<class>/)', false)
+    .option('--nosave', 'do not save annotated images or videos', false)
+    .option('--project <dir>', 'save results to project/name', 'runs/detect')
+    .option('--name <name>', 'save results to project/name', 'exp')
+    .option('--exist-ok', 'reuse an existing project/name instead of incrementing', false)
+    .option('--line-thickness <px>', 'bounding box thickness (pixels)', positiveInteger, 3)
+    .option('--hide-labels', 'draw boxes without labels', false)
+    .option('--hide-conf', 'draw labels without confidences', false)
+    .action(async (o: DetectCliOptions) => {
+      const sizes = o.imgsz ?? [640];
+      if (sizes.length > 2) throw new InvalidArgumentError(`--img takes one size or height and width, got ${sizes.length} values`);
+      // Ctrl-C ends a stream cleanly: the current video file is finished and the summary printed.
+      const stop = new AbortController();
+      const onInterrupt = () => stop.abort();
+      process.once('SIGINT', onInterrupt);
+      try {
+        await runDetect({
+          weights: o.weights,
+          source: o.source,
+          imgsz: sizes.length === 1 ? sizes[0]! : [sizes[0]!, sizes[1]!],
+          conf: o.confThres,
+          iou: o.iouThres,
+          maxDet: o.maxDet,
+          classes: o.classes,
+          agnostic: o.agnosticNms,
+          saveTxt: o.saveTxt,
+          saveConf: o.saveConf,
+          saveCrop: o.saveCrop,
+          nosave: o.nosave,
+          project: o.project,
+          name: o.name,
+          existOk: o.existOk,
+          lineThickness: o.lineThickness,
+          hideLabels: o.hideLabels,
+          hideConf: o.hideConf,
+          signal: stop.signal,
+        });
+      } finally {
+        process.removeListener('SIGINT', onInterrupt);
+      }
+    });
+}

@@ -1,0 +1,70 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { statSync } from 'node:fs';
+import { extname } from 'node:path';
+import { loadModel } from '../../checkpoint/index.js';
+import { DEFAULT_OPSET, SUPPORTED_OPSETS, describeVerify, exportOnnxFile } from '../../export/index.js';
+import { summaryLine } from '../../model/summary.js';
+import { collect, positiveInteger } from './detect.js';
+
+interface ExportOptions {
+  weights: string;
+  include: string[];
+  imgsz?: number[];
+  batchSize: number;
+  dynamic: boolean;
+  opset: number;
+  output?: string;
+}
+
+const megabytes = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+
+/** [height, width] rounded up to multiples of the stride, as the official check_img_size does (with a warning). */
+function imageSize(sizes: number[], stride: number): [number, number] {
+  if (sizes.length > 2) throw new InvalidArgumentError(`--img takes one size or height and width, got ${sizes.length} values`);
+  const [height, width] = sizes.length === 1 ? [sizes[0]!, sizes[0]!] : [sizes[0]!, sizes[1]!];
+  const fit = (s: number) => Math.max(Math.ceil(s / stride) * stride, stride);
+  if (fit(height) !== height || fit(width) !== width) {
+    console.log(`WARNING: --img ${sizes.join(' ')} must be a multiple of max stride ${stride}, updating to ${fit(height)} ${fit(width)}`);
+  }
+  return [fit(height), fit(width)];
+}
+
+export function exportCommand(): Command {
+  return new Command('export')
+    .description('export a model (official .pt, trained or pruned .safetensors) to ONNX, verified against libtorch')
+    .requiredOption('--weights <path>', 'model weights (official YOLOv5 .pt or yolov5-ts .safetensors)')
+    .addOption(new Option('--include <formats...>', 'formats to export').choices(['onnx']).default(['onnx']))
+    .option('--img, --imgsz <size...>', 'input size: one value, or height and width (default 640)', collect(positiveInteger))
+    .option('--batch-size <n>', 'fixed batch size (without --dynamic)', positiveInteger, 1)
+    .option('--dynamic', 'dynamic batch, height and width axes', false)
+    .option('--opset <n>', `ONNX opset version (${SUPPORTED_OPSETS[0]}..${SUPPORTED_OPSETS.at(-1)})`, positiveInteger, DEFAULT_OPSET)
+    .option('--output <file>', 'where to write the model (default: the weights path with .onnx)')
+    .action(async (options: ExportOptions) => {
+      const started = Date.now();
+      const output = options.output ?? options.weights.slice(0, options.weights.length - extname(options.weights).length) + '.onnx';
+      if (output === options.weights) throw new Error(`${options.weights} is already an ONNX file; give --output to write elsewhere`);
+      const { model } = await loadModel(options.weights);
+      const [height, width] = imageSize(options.imgsz ?? [640], Math.max(...model.stride, 32));
+      console.log(
+        `export: weights=${options.weights}, include=${options.include.join(',')}, imgsz=[${height}, ${width}], ` +
+          `batch_size=${options.batchSize}, dynamic=${options.dynamic}, opset=${options.opset}`,
+      );
+      console.log(summaryLine(model, 'Model', [height, width]));
+      console.log(`\nlibtorch: starting from ${options.weights} (${megabytes(statSync(options.weights).size)})`);
+      const { onnx, verification } = await exportOnnxFile(model, output, {
+        imgsz: [height, width],
+        batchSize: options.batchSize,
+        dynamic: options.dynamic,
+        opset: options.opset,
+      });
+      const { foldedIntoConvs, mulNodes } = onnx.gates;
+      if (foldedIntoConvs || mulNodes) console.log(`ONNX: channel gates folded into ${foldedIntoConvs} convolutions, ${mulNodes} kept as Mul nodes`);
+      for (const r of verification) console.log(`ONNX: verified against libtorch, ${describeVerify(r)}`);
+      console.log(
+        `ONNX: export success, opset ${onnx.opset}, input [${onnx.inputShape.join(', ')}] → output [${onnx.outputShape.join(', ')}], ` +
+          `saved as ${output} (${megabytes(onnx.bytes.length)})`,
+      );
+      console.log(`\nExport complete (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+      console.log(`Detect:   yolov5 detect --weights ${output}${options.dynamic ? '' : ` --img ${height} ${width}`}`);
+    });
+}

@@ -1,0 +1,237 @@
+// The detect command's work (YOLOv5 detect.py): every image and video frame of a source through a detector,
+// one log line each, annotated images/videos, YOLO label files and crops saved under an incremented run folder.
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { basename, extname, join, resolve } from 'node:path';
+import sharp from 'sharp';
+import { decodeImage, type RgbImage } from '../data/image.js';
+import { incrementPath } from '../cli/run-dir.js';
+import { load, type DetectOptions, type Detector } from './predictor.js';
+import type { Box, Detections, LabelOptions } from './results.js';
+import { resolveSource, streamStem, type MediaEntry } from './sources.js';
+import { VideoWriter, probeVideo, readFrames } from './video.js';
+
+export interface DetectRunOptions extends DetectOptions {
+  weights: string;
+  source: string;
+  /** Results go to project/name (then name2, name3, ... unless existOk). */
+  project?: string;
+  name?: string;
+  existOk?: boolean;
+  /** Write YOLO label files (labels/<stem>.txt), with the confidence when saveConf. */
+  saveTxt?: boolean;
+  saveConf?: boolean;
+  /** Save each detected object's crop under crops/<class>/. */
+  saveCrop?: boolean;
+  /** Do not save annotated images and videos. */
+  nosave?: boolean;
+  /** Box line width in pixels (default 3, as detect.py). */
+  lineThickness?: number;
+  hideLabels?: boolean;
+  hideConf?: boolean;
+  /** Stops reading (streams run until the source ends otherwise). */
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+}
+
+export interface DetectRunSummary {
+  saveDir: string;
+  /** Images and video frames processed. */
+  processed: number;
+  /** Sources reported and skipped. */
+  skipped: { path: string; reason: string }[];
+  /** Mean milliseconds per image. */
+  speed: { preprocess: number; inference: number; nms: number };
+}
+
+/** Image formats sharp can write; others (bmp) are saved as PNG. */
+const WRITABLE = new Set(['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff']);
+
+function outputImageName(path: string): string {
+  const ext = extname(path).toLowerCase();
+  return WRITABLE.has(ext) ? basename(path) : `${basename(path, extname(path))}.png`;
+}
+
+/** `dir/stem.jpg`, or the first free `dir/stem2.jpg`, `dir/stem3.jpg`, ... (official save_one_box naming). */
+function freeFile(dir: string, stem: string, ext: string): string {
+  for (let n = 1; ; n++) {
+    const file = join(dir, `${stem}${n === 1 ? '' : n}${ext}`);
+    if (!existsSync(file)) return file;
+  }
+}
+
+/** A box grown like detect.py's crops (size × 1.02 + 10 px), clipped to the image, in whole pixels. */
+function cropRegion(b: Box, image: RgbImage): { left: number; top: number; width: number; height: number } | null {
+  const [cx, cy] = [(b.x1 + b.x2) / 2, (b.y1 + b.y2) / 2];
+  const [w, h] = [(b.x2 - b.x1) * 1.02 + 10, (b.y2 - b.y1) * 1.02 + 10];
+  const clip = (v: number, max: number) => Math.min(Math.max(Math.trunc(v), 0), max);
+  const [x1, y1] = [clip(cx - w / 2, image.width), clip(cy - h / 2, image.height)];
+  const [x2, y2] = [clip(cx + w / 2, image.width), clip(cy + h / 2, image.height)];
+  return x2 > x1 && y2 > y1 ? { left: x1, top: y1, width: x2 - x1, height: y2 - y1 } : null;
+}
+
+class RunOutputs {
+  private readonly labelsDir: string;
+  constructor(
+    readonly saveDir: string,
+    private readonly options: DetectRunOptions,
+  ) {
+    this.labelsDir = join(saveDir, 'labels');
+  }
+
+  get labelOptions(): LabelOptions {
+    return { lineWidth: this.options.lineThickness ?? 3, hideLabels: this.options.hideLabels, hideConf: this.options.hideConf };
+  }
+
+  async labels(result: Detections, stem: string): Promise<void> {
+    if (!this.options.saveTxt || result.boxes.length === 0) return;
+    await mkdir(this.labelsDir, { recursive: true });
+    await writeFile(join(this.labelsDir, `${stem}.txt`), result.labelLines({ saveConf: this.options.saveConf }));
+  }
+
+  async crops(result: Detections, stem: string): Promise<void> {
+    if (!this.options.saveCrop) return;
+    const { image } = result;
+    for (const box of result.boxes) {
+      const region = cropRegion(box, image);
+      if (!region) continue;
+      const dir = join(this.saveDir, 'crops', box.className);
+      await mkdir(dir, { recursive: true });
+      await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+        .extract(region)
+        .jpeg({ quality: 95 })
+        .toFile(freeFile(dir, stem, '.jpg'));
+    }
+  }
+
+  async image(result: Detections, path: string): Promise<void> {
+    if (this.options.nosave) return;
+    const file = join(this.saveDir, outputImageName(path));
+    const drawn = result.draw(this.labelOptions);
+    // The format follows the file name; JPEG at quality 95 as cv2.imwrite writes it.
+    await (/\.jpe?g$/i.test(file) ? drawn.jpeg({ quality: 95 }) : drawn).toFile(file);
+  }
+}
+
+/** Official log fragment: `640x480 4 persons, 1 bus, 12.0ms` (input height × width). */
+function describe(result: Detections): string {
+  const { inputSize, boxes, timings } = result;
+  const found = boxes.length ? `${result.summary()}, ` : '(no detections), ';
+  return `${inputSize.height}x${inputSize.width} ${found}${timings.inference.toFixed(1)}ms`;
+}
+
+export async function runDetect(options: DetectRunOptions): Promise<DetectRunSummary> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const entries = resolveSource(options.source);
+  const detector = await load(options.weights);
+  log(`Loaded ${options.weights} for ${detector.runtime} inference (${detector.names.length} classes, stride ${detector.stride})`);
+  const saveDir = incrementPath(options.project ?? 'runs/detect', options.name ?? 'exp', options.existOk ?? false);
+  const outputs = new RunOutputs(saveDir, options);
+  const totals = { preprocess: 0, inference: 0, nms: 0 };
+  const skipped: DetectRunSummary['skipped'] = [];
+  let processed = 0;
+  const account = (result: Detections) => {
+    totals.preprocess += result.timings.preprocess;
+    totals.inference += result.timings.inference;
+    totals.nms += result.timings.nms;
+    processed++;
+  };
+  const skip = (path: string, reason: string) => {
+    skipped.push({ path, reason });
+    log(`WARNING: skipping ${path}: ${reason}`);
+  };
+
+  try {
+    for (const [i, entry] of entries.entries()) {
+      if (options.signal?.aborted) break;
+      const counter = `${i + 1}/${entries.length}`;
+      if (entry.kind === 'invalid') {
+        skip(resolve(entry.path), entry.reason);
+        continue;
+      }
+      if (entry.kind === 'image') {
+        const path = resolve(entry.path);
+        let image: RgbImage;
+        const started = performance.now();
+        try {
+          image = await decodeImage(path);
+        } catch (error) {
+          skip(path, (error as Error).message.replace(`${path}: `, ''));
+          continue;
+        }
+        const result = await detector.detectImage(image, path, options, performance.now() - started);
+        account(result);
+        log(`image ${counter} ${path}: ${describe(result)}`);
+        const stem = basename(path, extname(path));
+        await outputs.image(result, path);
+        await outputs.labels(result, stem);
+        await outputs.crops(result, stem);
+        continue;
+      }
+      const failure = await detectVideo(detector, entry, counter, options, outputs, account, log);
+      if (failure) skip(failure.path, failure.reason);
+    }
+  } finally {
+    await detector.dispose();
+  }
+
+  if (processed === 0) {
+    throw new Error(`no image or video frame of ${options.source} could be processed${skipped.length ? ` (${skipped.length} skipped, see the warnings above)` : ''}`);
+  }
+  const speed = { preprocess: totals.preprocess / processed, inference: totals.inference / processed, nms: totals.nms / processed };
+  const shape = detector.backend.input.height !== null ? [detector.backend.input.height, detector.backend.input.width] : sizePair(options.imgsz ?? 640);
+  log(
+    `Speed: ${speed.preprocess.toFixed(1)}ms pre-process, ${speed.inference.toFixed(1)}ms inference, ${speed.nms.toFixed(1)}ms NMS per image at shape (1, 3, ${shape.join(', ')})`,
+  );
+  if (!options.nosave || options.saveTxt || options.saveCrop) {
+    const labels = options.saveTxt ? `\n${(await countLabels(join(saveDir, 'labels')))} labels saved to ${join(saveDir, 'labels')}` : '';
+    log(`Results saved to ${saveDir}${labels}`);
+  }
+  return { saveDir, processed, skipped, speed };
+}
+
+function sizePair(imgsz: number | [number, number]): [number, number] {
+  return typeof imgsz === 'number' ? [imgsz, imgsz] : imgsz;
+}
+
+async function countLabels(dir: string): Promise<number> {
+  return existsSync(dir) ? (await readdir(dir)).filter((f) => f.endsWith('.txt')).length : 0;
+}
+
+/** Runs a video file or stream frame by frame; returns what went wrong instead of throwing, so the run goes on. */
+async function detectVideo(
+  detector: Detector,
+  entry: Extract<MediaEntry, { kind: 'video' } | { kind: 'stream' }>,
+  counter: string,
+  options: DetectRunOptions,
+  outputs: RunOutputs,
+  account: (result: Detections) => void,
+  log: (line: string) => void,
+): Promise<{ path: string; reason: string } | null> {
+  const source = entry.kind === 'video' ? resolve(entry.path) : entry.url;
+  const stem = entry.kind === 'video' ? basename(source, extname(source)) : streamStem(source);
+  let writer: VideoWriter | null = null;
+  let frame = 0;
+  try {
+    const info = await probeVideo(source);
+    if (!options.nosave) writer = await VideoWriter.open(join(outputs.saveDir, `${stem}.mp4`), info.width, info.height, info.fps);
+    const label = entry.kind === 'video' ? 'video' : 'stream';
+    for await (const image of readFrames(source, info)) {
+      frame++;
+      const result = await detector.detectImage(image, source, options);
+      account(result);
+      log(`${label} ${counter} (frame ${frame}/${info.frames ?? '?'}) ${source}: ${describe(result)}`);
+      if (writer) await writer.write(await result.drawPixels(outputs.labelOptions));
+      await outputs.labels(result, `${stem}_${frame}`);
+      await outputs.crops(result, stem);
+      if (options.signal?.aborted) break;
+    }
+    if (frame === 0) return { path: source, reason: 'no frames could be decoded' };
+    return null;
+  } catch (error) {
+    const message = (error as Error).message.replace(`${source}: `, '');
+    return { path: source, reason: frame ? `stopped after frame ${frame}: ${message}` : message };
+  } finally {
+    await writer?.close().catch((error: unknown) => log(`WARNING: ${(error as Error).message}`));
+  }
+}
