@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include "autograd.h"
+#include "data_view.h"
 #include "dispatch.h"
 #include "tensor_io.h"
 
@@ -11,14 +12,15 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   const std::pair<const char*, Napi::Function::Callback> functions[] = {
       {"resolveOp", yt::ResolveOp},         {"callOp", yt::CallOp},
       {"opSchema", yt::OpSchema},           {"fromBuffer", yt::FromBuffer},
-      {"toBuffer", yt::ToBuffer},           {"item", yt::Item},
-      {"shape", yt::Shape},                 {"dtype", yt::DType},
-      {"dispose", yt::Dispose},             {"isDisposed", yt::IsDisposed},
-      {"liveHandles", yt::LiveHandles},     {"backward", yt::Backward},
-      {"grad", yt::Grad},                   {"setGrad", yt::SetGrad},
-      {"requiresGrad", yt::RequiresGrad},   {"setRequiresGrad", yt::SetRequiresGrad},
-      {"setGradEnabled", yt::SetGradEnabled}, {"manualSeed", yt::ManualSeed},
-      {"setNumThreads", yt::SetNumThreads}, {"getNumThreads", yt::GetNumThreads},
+      {"toBuffer", yt::ToBuffer},           {"dataView", yt::DataView},
+      {"item", yt::Item},                   {"shape", yt::Shape},
+      {"dtype", yt::DType},                 {"dispose", yt::Dispose},
+      {"isDisposed", yt::IsDisposed},       {"liveHandles", yt::LiveHandles},
+      {"backward", yt::Backward},           {"grad", yt::Grad},
+      {"setGrad", yt::SetGrad},             {"requiresGrad", yt::RequiresGrad},
+      {"setRequiresGrad", yt::SetRequiresGrad}, {"setGradEnabled", yt::SetGradEnabled},
+      {"manualSeed", yt::ManualSeed},       {"setNumThreads", yt::SetNumThreads},
+      {"getNumThreads", yt::GetNumThreads},
   };
   for (const auto& [name, fn] : functions) exports.Set(name, Napi::Function::New(env, fn, name));
   return exports;

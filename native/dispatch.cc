@@ -2,6 +2,7 @@
 
 #include <ATen/core/dispatch/Dispatcher.h>
 
+#include <cmath>
 #include <vector>
 
 #include "handle.h"
@@ -25,6 +26,8 @@ struct Op {
 };
 
 std::vector<Op> gOps;
+
+constexpr double kMaxSafeInteger = 9007199254740991.0;  // 2^53 - 1: larger doubles are not all integers
 
 bool isIntLike(const c10::TypePtr& t) { return t->kind() == c10::TypeKind::IntType || t->kind() == c10::TypeKind::SymIntType; }
 
@@ -65,8 +68,17 @@ Kind classify(const c10::TypePtr& type, bool& optional) {
 int64_t toInt(Napi::Env env, const Op& op, const Arg& arg, const Napi::Value& v) {
   if (!v.IsNumber()) badArg(env, op, arg, "an integer");
   double d = v.As<Napi::Number>().DoubleValue();
-  if (d != static_cast<double>(static_cast<int64_t>(d))) badArg(env, op, arg, "an integer");
+  // Checked before the cast: converting a double outside int64's range is undefined behaviour.
+  if (!(std::abs(d) <= kMaxSafeInteger) || d != std::trunc(d)) badArg(env, op, arg, "an integer");
   return static_cast<int64_t>(d);
+}
+
+const at::Tensor& toTensor(Napi::Env env, const Op& op, const Arg& arg, const Napi::Value& v) {
+  Handle* handle = handleOf(env, v);
+  if (!handle) badArg(env, op, arg, "a tensor");
+  if (!handle->tensor.defined())
+    throw Napi::Error::New(env, op.name + ": tensor used after dispose() for argument '" + arg.name + "'");
+  return handle->tensor;
 }
 
 c10::IValue toIValue(Napi::Env env, const Op& op, const Arg& arg, const Napi::Value& v) {
@@ -76,7 +88,7 @@ c10::IValue toIValue(Napi::Env env, const Op& op, const Arg& arg, const Napi::Va
     badArg(env, op, arg, "a value (it has no default)");
   }
   switch (arg.kind) {
-    case Kind::Tensor: return unwrap(env, v, arg.name.c_str());
+    case Kind::Tensor: return toTensor(env, op, arg, v);
     case Kind::Int: return toInt(env, op, arg, v);
     case Kind::Float:
       if (!v.IsNumber()) badArg(env, op, arg, "a number");
@@ -89,7 +101,7 @@ c10::IValue toIValue(Napi::Env env, const Op& op, const Arg& arg, const Napi::Va
       if (!v.IsNumber()) badArg(env, op, arg, "a number");
       double d = v.As<Napi::Number>().DoubleValue();
       // Integral values stay integral so that integer tensors keep their dtype.
-      if (std::abs(d) < 9007199254740992.0 && d == static_cast<double>(static_cast<int64_t>(d)))
+      if (std::abs(d) <= kMaxSafeInteger && d == std::trunc(d))
         return c10::Scalar(static_cast<int64_t>(d));
       return c10::Scalar(d);
     }
@@ -130,7 +142,7 @@ c10::IValue toIValue(Napi::Env env, const Op& op, const Arg& arg, const Napi::Va
       auto a = v.As<Napi::Array>();
       c10::List<at::Tensor> list;
       list.reserve(a.Length());
-      for (uint32_t i = 0; i < a.Length(); ++i) list.push_back(unwrap(env, a.Get(i), arg.name.c_str()));
+      for (uint32_t i = 0; i < a.Length(); ++i) list.push_back(toTensor(env, op, arg, a.Get(i)));
       return list;
     }
     case Kind::OptionalTensorList: {
@@ -140,7 +152,7 @@ c10::IValue toIValue(Napi::Env env, const Op& op, const Arg& arg, const Napi::Va
       for (uint32_t i = 0; i < a.Length(); ++i) {
         Napi::Value e = a.Get(i);
         if (e.IsNull() || e.IsUndefined()) list.push_back(c10::nullopt);
-        else list.push_back(unwrap(env, e, arg.name.c_str()));
+        else list.push_back(toTensor(env, op, arg, e));
       }
       return list;
     }

@@ -41,9 +41,13 @@ bool isHandle(Napi::Env env, const Napi::Value& value) {
   return tagged;
 }
 
+Handle* handleOf(Napi::Env env, const Napi::Value& value) {
+  return isHandle(env, value) ? value.As<Napi::External<Handle>>().Data() : nullptr;
+}
+
 const at::Tensor& unwrap(Napi::Env env, const Napi::Value& value, const char* what) {
-  if (!isHandle(env, value)) throw Napi::TypeError::New(env, std::string("expected a tensor for ") + what);
-  auto* handle = value.As<Napi::External<Handle>>().Data();
+  Handle* handle = handleOf(env, value);
+  if (!handle) throw Napi::TypeError::New(env, std::string("expected a tensor for ") + what);
   if (!handle->tensor.defined()) throw Napi::Error::New(env, std::string("tensor used after dispose() for ") + what);
   return handle->tensor;
 }

@@ -14,6 +14,8 @@ struct Handle {
 
 Napi::Value wrap(Napi::Env env, at::Tensor tensor);
 bool isHandle(Napi::Env env, const Napi::Value& value);
+// The handle inside `value`, or nullptr when `value` is not a tensor handle.
+Handle* handleOf(Napi::Env env, const Napi::Value& value);
 // Throws a JS TypeError naming `what` when `value` is not a live tensor handle.
 const at::Tensor& unwrap(Napi::Env env, const Napi::Value& value, const char* what);
 void dispose(Napi::Env env, const Napi::Value& value);

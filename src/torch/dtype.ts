@@ -57,17 +57,18 @@ export type AnyTypedArray =
   | Uint16Array
   | Uint8Array;
 
-export function typedArrayFor(dtype: DType, buffer: ArrayBuffer): AnyTypedArray {
+/** A TypedArray of `dtype` over `buffer` (all of it unless `length` elements from `byteOffset` are asked for). */
+export function typedArrayFor(dtype: DType, buffer: ArrayBuffer, byteOffset = 0, length?: number): AnyTypedArray {
   switch (dtype) {
-    case 'float32': return new Float32Array(buffer);
-    case 'float64': return new Float64Array(buffer);
-    case 'int32': return new Int32Array(buffer);
-    case 'int64': return new BigInt64Array(buffer);
-    case 'int16': return new Int16Array(buffer);
-    case 'int8': return new Int8Array(buffer);
-    case 'float16': return new Uint16Array(buffer);
+    case 'float32': return new Float32Array(buffer, byteOffset, length);
+    case 'float64': return new Float64Array(buffer, byteOffset, length);
+    case 'int32': return new Int32Array(buffer, byteOffset, length);
+    case 'int64': return new BigInt64Array(buffer, byteOffset, length);
+    case 'int16': return new Int16Array(buffer, byteOffset, length);
+    case 'int8': return new Int8Array(buffer, byteOffset, length);
+    case 'float16': return new Uint16Array(buffer, byteOffset, length);
     case 'uint8':
-    case 'bool': return new Uint8Array(buffer);
+    case 'bool': return new Uint8Array(buffer, byteOffset, length);
   }
 }
 

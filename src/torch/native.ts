@@ -13,6 +13,8 @@ export interface NativeTorch {
   opSchema(id: number): string;
   fromBuffer(view: ArrayBufferView, shape: readonly number[], dtype: number): Handle;
   toBuffer(h: Handle): ArrayBuffer;
+  /** [buffer over the tensor's whole storage, byte offset of its first element]; contiguous CPU tensors only. */
+  dataView(h: Handle): [ArrayBuffer, number];
   item(h: Handle): number | boolean;
   shape(h: Handle): number[];
   dtype(h: Handle): number;

@@ -107,6 +107,18 @@ export class Tensor implements Disposable {
   data(): AnyTypedArray {
     return typedArrayFor(this.dtype, native.toBuffer(this.handle));
   }
+  /**
+   * The elements without copying: a TypedArray over the tensor's own memory, which stays valid while the array is
+   * reachable, even after dispose(). Writes go straight into the tensor, unseen by autograd, so tensors that require
+   * grad are refused (as torch's numpy() does); so are non-contiguous ones (call contiguous() first).
+   */
+  dataView(): AnyTypedArray {
+    if (this.requiresGrad) {
+      throw new Error('dataView(): the tensor requires grad; writes through the view would bypass autograd. Use detach() or data()');
+    }
+    const [buffer, byteOffset] = native.dataView(this.handle);
+    return typedArrayFor(this.dtype, buffer, byteOffset, this.numel);
+  }
   /** The elements as plain JS numbers (int64 converted), row-major. */
   toArray(): number[] {
     if (this.dtype === 'float16') {
