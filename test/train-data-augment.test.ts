@@ -9,7 +9,7 @@ import { blendImages, sampleBeta } from '../src/data/augment/mixup.js';
 import { buildMosaic } from '../src/data/augment/mosaic.js';
 import { IDENTITY_PERSPECTIVE, isBoxCandidate, randomPerspective, warpBoxes, perspectiveMatrix } from '../src/data/augment/perspective.js';
 import { buildTrainSample, type SampleSource } from '../src/data/augment/sample.js';
-import { warpImage } from '../src/data/augment/warp.js';
+import { warpImage, type Matrix3 } from '../src/data/augment/warp.js';
 import { createRgbImage, type RgbImage } from '../src/data/image.js';
 import { letterbox } from '../src/data/letterbox.js';
 import { createRng } from '../src/data/synth/random.js';
@@ -73,6 +73,27 @@ test('box conversions: normalised xywh to pixels and back, clipped, degenerate b
   const back = pixelXyxyToXywhn(Float64Array.of(1, -10, 10, 50, 30, 2, 70, 10, 70, 30, 4, 10, 5, 40, 5), 100, 40);
   // Clipped at x = 0; the zero-width and zero-height rows are dropped.
   assertClose(back, [1, 0.25, 0.5, 0.5, 0.5]);
+});
+
+// Bytes from OpenCV 4.14 (cv2.warpAffine / cv2.warpPerspective with borderValue 114, and YOLOv5's augment_hsv on a
+// 64-pixel row) for the inputs built below; the port must reproduce them exactly.
+const OPENCV_AFFINE = [114, 114, 114, 114, 114, 114, 114, 114, 114, 114, 114, 114, 114, 114, 114, 124, 107, 112, 164, 81, 127, 132, 105, 120, 114, 114, 114, 114, 114, 114, 110, 116, 117, 102, 139, 72, 121, 192, 63, 168, 151, 94, 183, 58, 149, 66, 107, 169, 114, 114, 114, 53, 102, 151, 33, 124, 202, 90, 181, 43, 145, 236, 71, 202, 78, 128, 149, 94, 185, 65, 151, 242, 114, 114, 114, 90, 118, 147, 68, 159, 159, 125, 181, 51, 181, 72, 107, 198, 73, 164, 118, 130, 174, 96, 187, 46, 114, 114, 114, 114, 114, 114, 110, 187, 48, 160, 157, 86, 217, 60, 143, 50, 108, 199, 73, 164, 141, 131, 222, 60, 114, 114, 114, 114, 114, 114, 131, 156, 105, 195, 124, 121, 180, 87, 178, 52, 143, 194, 109, 200, 110, 166, 170, 92, 114, 114, 114, 114, 114, 114, 114, 114, 114, 122, 76, 155, 79, 122, 213, 85, 159, 51, 115, 157, 80, 118, 126, 111];
+const OPENCV_PERSPECTIVE = [55, 115, 175, 72, 140, 100, 96, 173, 33, 127, 213, 58, 166, 140, 92, 192, 43, 134, 148, 88, 142, 114, 114, 114, 58, 149, 136, 97, 188, 51, 138, 229, 64, 177, 180, 103, 210, 53, 144, 153, 94, 185, 53, 124, 195, 114, 114, 114, 110, 201, 71, 148, 151, 74, 188, 47, 114, 226, 61, 152, 194, 103, 188, 52, 143, 170, 92, 177, 180, 114, 114, 114, 160, 162, 86, 197, 72, 123, 180, 71, 162, 26, 109, 200, 58, 149, 202, 98, 189, 31, 140, 151, 66, 120, 115, 108, 206, 101, 132, 189, 79, 170, 71, 116, 207, 64, 155, 232, 103, 194, 45, 144, 201, 70, 184, 65, 110, 143, 87, 118, 139, 86, 177, 114, 124, 175, 71, 162, 77, 109, 200, 83, 148, 239, 76, 179, 92, 110, 197, 63, 137, 154, 98, 129, 49, 115, 180, 78, 132, 153, 100, 143, 65, 114, 146, 89, 121, 141, 105, 120, 114, 113, 114, 114, 114, 114, 114, 114];
+const OPENCV_HSV = [0, 0, 0, 5, 69, 143, 98, 0, 102, 144, 75, 23, 4, 3, 20, 9, 70, 163, 105, 0, 122, 153, 86, 48, 8, 6, 40, 12, 75, 183, 113, 0, 142, 162, 95, 74, 12, 10, 60, 64, 120, 0, 118, 0, 162, 170, 104, 99, 16, 13, 80, 63, 128, 0, 121, 0, 182, 179, 112, 121, 20, 17, 100, 69, 137, 25, 139, 32, 0, 0, 134, 162, 24, 20, 120, 78, 146, 49, 148, 24, 0, 0, 139, 182, 28, 24, 141, 88, 154, 75, 156, 24, 15, 5, 159, 0, 32, 27, 161, 96, 163, 100, 165, 32, 32, 0, 167, 11, 36, 31, 181, 105, 172, 125, 174, 40, 58, 0, 176, 23, 86, 86, 0, 113, 180, 151, 182, 48, 79, 49, 0, 78, 95, 95, 11, 150, 0, 180, 0, 92, 139, 52, 0, 98, 103, 103, 37, 151, 5, 0, 0, 95, 159, 59, 0, 118, 112, 112, 62, 160, 0, 5, 0, 101, 180, 59, 0, 138, 120, 120, 86, 169, 0, 22, 20, 125, 0, 63, 0, 159, 129, 129, 112, 177, 0, 35, 8, 133, 0, 65, 0, 179];
+
+test('warps and HSV jitter reproduce OpenCV\'s bytes', () => {
+  const source = createRgbImage(7, 6);
+  for (let y = 0; y < 6; y++) for (let x = 0; x < 7; x++) for (let c = 0; c < 3; c++) source.data[(y * 7 + x) * 3 + c] = (x * 37 + y * 53 + c * 91) % 256;
+  const a = (20 * Math.PI) / 180;
+  const affine: Matrix3 = [0.9 * Math.cos(a), 0.9 * Math.sin(a) + 0.1, 1.3, -0.9 * Math.sin(a), 0.9 * Math.cos(a), 2.2, 0, 0, 1];
+  assert.deepEqual(Array.from(warpImage(source, affine, 8, 7, 114).data), OPENCV_AFFINE);
+  const perspective: Matrix3 = [1.1, 0.05, -0.7, -0.1, 0.95, 0.4, 0.01, -0.02, 1];
+  assert.deepEqual(Array.from(warpImage(source, perspective, 8, 7, 114).data), OPENCV_PERSPECTIVE);
+
+  const row = createRgbImage(64, 1);
+  for (let i = 0; i < 64; i++) row.data.set([(i * 67) % 256, (i * 131) % 256, (i * 199) % 256], i * 3);
+  augmentHsv(row, { hue: 1.012, saturation: 1.45, value: 0.72 });
+  assert.deepEqual(Array.from(row.data), OPENCV_HSV);
 });
 
 test('warp: identity keeps pixels, an integer shift moves them and fills the border with 114', () => {

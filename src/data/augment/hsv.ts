@@ -65,7 +65,19 @@ export function augmentHsv(image: RgbImage, gains: HsvGains): void {
   }
 }
 
-/** One pixel through RGB→HSV (8-bit), the gain tables, and back; returns packed 0xRRGGBB. */
+const f32 = Math.fround;
+const INV_255 = f32(1 / 255);
+const SECTORS_PER_HUE = f32(6 / HUE_RANGE);
+
+/** A level in [0, 1] back to 8 bits as OpenCV's vectorised HSV→RGB does it: float32 product, truncated. */
+function toByte(level: number): number {
+  return Math.trunc(f32(level * 255));
+}
+
+/**
+ * One pixel through RGB→HSV (8-bit), the gain tables, and back; returns packed 0xRRGGBB. The way back computes in
+ * float32 like OpenCV's, so results match it to the last bit rather than to ±1.
+ */
 function shiftPixel(r: number, g: number, b: number, hueTable: Uint8Array, satTable: Uint8Array, valTable: Uint8Array): number {
   const max = r > g ? (r > b ? r : b) : g > b ? g : b;
   const min = r < g ? (r < b ? r : b) : g < b ? g : b;
@@ -75,20 +87,20 @@ function shiftPixel(r: number, g: number, b: number, hueTable: Uint8Array, satTa
   let h = (x * HUE_DIV[diff]! + HSV_ROUND) >> HSV_SHIFT;
   if (h < 0) h += HUE_RANGE;
 
-  const v = valTable[max]! / 255;
-  const sat = satTable[s]! / 255;
+  const v = f32(valTable[max]! * INV_255);
+  const sat = f32(satTable[s]! * INV_255);
   if (sat === 0) {
-    const grey = Math.round(v * 255);
+    const grey = toByte(v);
     return (grey << 16) | (grey << 8) | grey;
   }
-  const hh = (hueTable[h]! * 6) / HUE_RANGE;
+  const hh = f32(hueTable[h]! * SECTORS_PER_HUE);
   const sector = Math.floor(hh);
-  const f = hh - sector;
+  const f = f32(hh - sector);
   // The four levels a hue sector mixes: full, floor, falling and rising.
-  const top = Math.round(v * 255);
-  const bottom = Math.round(v * (1 - sat) * 255);
-  const falling = Math.round(v * (1 - sat * f) * 255);
-  const rising = Math.round(v * (1 - sat * (1 - f)) * 255);
+  const top = toByte(v);
+  const bottom = toByte(f32(v * f32(1 - sat)));
+  const falling = toByte(f32(v * f32(1 - f32(sat * f))));
+  const rising = toByte(f32(v * f32(1 - f32(sat * f32(1 - f)))));
   switch (sector) {
     case 0:
       return (top << 16) | (rising << 8) | bottom;

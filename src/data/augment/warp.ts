@@ -37,38 +37,65 @@ export function isIdentity(m: Matrix3): boolean {
 
 const SUBPIXEL_BITS = 5;
 const SUBPIXEL = 1 << SUBPIXEL_BITS;
+/** OpenCV's warpAffine steps source positions in 1/1024 pixel before reducing them to 1/32. */
+const AFFINE_BITS = 10;
+const AFFINE_SCALE = 1 << AFFINE_BITS;
+/** Positions beyond this many 1/1024 pixels are far outside any image; clamping keeps sums in 32 bits. */
+const AFFINE_LIMIT = 2 ** 29;
+
+function fixedPoint(value: number): number {
+  return Math.min(Math.max(Math.round(value * AFFINE_SCALE), -AFFINE_LIMIT), AFFINE_LIMIT);
+}
 
 /**
  * Warps `src` into a `width`×`height` image: output pixel (x, y) samples the source at the point the matrix maps
- * onto (x, y), i.e. `matrix` maps source coordinates to output coordinates, as in OpenCV.
+ * onto (x, y), i.e. `matrix` maps source coordinates to output coordinates, as in OpenCV. Affine matrices
+ * (bottom row 0 0 1) compute positions in OpenCV's fixed point, perspective ones in floating point, so both give
+ * OpenCV's pixels.
  */
 export function warpImage(src: RgbImage, matrix: Matrix3, width: number, height: number, border: number): RgbImage {
+  const affine = matrix[6] === 0 && matrix[7] === 0 && matrix[8] === 1;
   const [a0, a1, a2, a3, a4, a5, a6, a7, a8] = invert(matrix);
-  const affine = a6 === 0 && a7 === 0 && a8 === 1;
   const out = new Uint8Array(width * height * 3);
   const { data, width: sw, height: sh } = src;
   const rowBytes = sw * 3;
   const half = 1 << (2 * SUBPIXEL_BITS - 1);
   const shift = 2 * SUBPIXEL_BITS;
   const mask = SUBPIXEL - 1;
+  const toSubpixel = AFFINE_BITS - SUBPIXEL_BITS;
+  const stepX = new Int32Array(affine ? width : 0);
+  const stepY = new Int32Array(affine ? width : 0);
+  for (let x = 0; x < stepX.length; x++) {
+    stepX[x] = fixedPoint(a0 * x);
+    stepY[x] = fixedPoint(a3 * x);
+  }
+  const rounding = 1 << (toSubpixel - 1);
   let o = 0;
   for (let y = 0; y < height; y++) {
+    const rowX = fixedPoint(a1 * y + a2) + rounding;
+    const rowY = fixedPoint(a4 * y + a5) + rounding;
     let xs = a1 * y + a2;
     let ys = a4 * y + a5;
     let ws = a7 * y + a8;
     for (let x = 0; x < width; x++, o += 3, xs += a0, ys += a3, ws += a6) {
-      const X = affine ? xs : xs / ws;
-      const Y = affine ? ys : ys / ws;
+      // Source position in 1/32 pixel.
+      let qx: number;
+      let qy: number;
+      if (affine) {
+        qx = (rowX + stepX[x]!) >> toSubpixel;
+        qy = (rowY + stepY[x]!) >> toSubpixel;
+      } else {
+        const w = ws === 0 ? 0 : SUBPIXEL / ws;
+        qx = Math.round(xs * w);
+        qy = Math.round(ys * w);
+      }
       // Also false for NaN; beyond these every tap is outside the source.
-      if (!(X > -1 && Y > -1 && X < sw && Y < sh)) {
+      if (!(qx > -SUBPIXEL && qy > -SUBPIXEL && qx < sw * SUBPIXEL && qy < sh * SUBPIXEL)) {
         out[o] = border;
         out[o + 1] = border;
         out[o + 2] = border;
         continue;
       }
-      // X, Y > -1 here, so the offset keeps the rounding argument positive and `| 0` rounds like floor.
-      const qx = (((X + 1) * SUBPIXEL + 0.5) | 0) - SUBPIXEL;
-      const qy = (((Y + 1) * SUBPIXEL + 0.5) | 0) - SUBPIXEL;
       const x0 = qx >> SUBPIXEL_BITS;
       const y0 = qy >> SUBPIXEL_BITS;
       const fx = qx & mask;
