@@ -14,7 +14,7 @@ import { defaultCacheFile, scanDatasetCached, scanFingerprint } from './label-ca
 import type { Size } from './letterbox.js';
 import { planRectBatches } from './rect-batches.js';
 import { createRng } from './synth/random.js';
-import { tensor, tidy, type Tensor } from '../torch/index.js';
+import { empty, tensor, tidy, type Tensor } from '../torch/index.js';
 import { WorkerPool } from './workers/pool.js';
 import { SHUFFLE_STREAM, type SampleResult, type SharedImage, type WorkerSetup } from './workers/protocol.js';
 
@@ -254,14 +254,19 @@ export class TrainLoader {
   private collate(index: number, planned: PlannedBatch, samples: SampleResult[]): TrainBatch {
     const { width, height } = samples[0]!;
     const sampleBytes = 3 * width * height;
-    const pixels = new Uint8Array(samples.length * sampleBytes);
     let targetCount = 0;
     samples.forEach((sample, i) => {
       if (sample.width !== width || sample.height !== height) {
         throw new Error(`batch ${index}: sample ${i} is ${sample.width}x${sample.height}, expected ${width}x${height}`);
       }
-      pixels.set(new Uint8Array(sample.pixels), i * sampleBytes);
       targetCount += sample.labels.length / 5;
+    });
+    // The bytes go straight into the tensor's memory; libtorch then converts them on all cores.
+    const images = tidy(() => {
+      const bytes = empty([samples.length, 3, height, width], { dtype: 'uint8' });
+      const view = bytes.dataView() as Uint8Array;
+      samples.forEach((sample, i) => view.set(new Uint8Array(sample.pixels), i * sampleBytes));
+      return bytes.to('float32').div_(255);
     });
     const targets = new Float32Array(targetCount * 6);
     let t = 0;
@@ -273,7 +278,7 @@ export class TrainLoader {
     });
     return {
       index,
-      images: tidy(() => tensor(pixels, [samples.length, 3, height, width]).to('float32').div_(255)),
+      images,
       targets: tensor(targets, [targetCount, 6]),
       paths: planned.indices.map((i) => this.files[i]!),
       indices: [...planned.indices],
