@@ -108,15 +108,19 @@ export abstract class Module {
           `${unexpected.length ? `unexpected keys ${unexpected.slice(0, 5).join(', ')}${unexpected.length > 5 ? ', …' : ''}` : ''}`,
       );
     }
+    // Every shape is checked before anything is copied, so a mismatch leaves the module as it was.
+    for (const [name, target] of own) {
+      const source = state.get(name);
+      if (!source) continue;
+      const [a, b] = [target.shape, source.shape];
+      if (a.length !== b.length || a.some((d, i) => d !== b[i])) {
+        throw new Error(`loadStateDict: '${name}' has shape [${b.join(', ')}] but the model expects [${a.join(', ')}]`);
+      }
+    }
     noGrad(() => {
       for (const [name, target] of own) {
         const source = state.get(name);
-        if (!source) continue;
-        const [a, b] = [target.shape, source.shape];
-        if (a.length !== b.length || a.some((d, i) => d !== b[i])) {
-          throw new Error(`loadStateDict: '${name}' has shape [${b.join(', ')}] but the model expects [${a.join(', ')}]`);
-        }
-        target.copy_(source);
+        if (source) target.copy_(source);
       }
     });
     return { missing, unexpected };

@@ -1,4 +1,4 @@
-import { Tensor, zerosLike } from '../tensor.js';
+import { Tensor, zeros, zerosLike } from '../tensor.js';
 import { Optimizer } from './optimizer.js';
 
 export type AdamHyper = { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; decoupled: boolean };
@@ -10,7 +10,8 @@ export class Adam extends Optimizer<AdamHyper> {
   }
 
   protected update(p: Tensor, grad: Tensor, hp: AdamHyper, state: Map<string, Tensor>): void {
-    const step = this.stateTensor(state, 'step', () => zerosLike(p).sum());
+    // A float32 count whatever the parameter's dtype (as PyTorch keeps it): float16 would stop counting at 2048.
+    const step = this.stateTensor(state, 'step', () => zeros([]));
     step.add_(1);
     const n = step.item();
     let g = grad;

@@ -75,17 +75,22 @@ export abstract class Optimizer<H extends Record<string, number | boolean>> {
     if (saved.groups.length !== this.paramGroups.length) {
       throw new Error(`optimizer state has ${saved.groups.length} parameter groups, this optimizer has ${this.paramGroups.length}`);
     }
-    this.paramGroups.forEach((g, gi) => Object.assign(g.hyper, saved.groups[gi]));
-    this.state.clear();
-    noGrad(() => {
-      for (const [key, value] of saved.tensors) {
-        const [gi, pi, name] = key.split('.') as [string, string, string];
-        const param = this.paramGroups[Number(gi)]?.params[Number(pi)];
-        if (!param) throw new Error(`optimizer state entry '${key}' has no matching parameter`);
-        let s = this.state.get(param);
-        if (!s) this.state.set(param, (s = new Map()));
-        s.set(name, keep(value.clone()));
-      }
+    // Everything is checked and copied before the current state is replaced, so a bad entry changes nothing and an
+    // optimizer can load its own stateDict().
+    const entries = [...saved.tensors].map(([key, value]) => {
+      const [gi, pi, name] = key.split('.') as [string, string, string];
+      const param = this.paramGroups[Number(gi)]?.params[Number(pi)];
+      if (!param) throw new Error(`optimizer state entry '${key}' has no matching parameter`);
+      return { param, name, value };
     });
+    const copies = noGrad(() => entries.map(({ value }) => keep(value.clone())));
+    for (const s of this.state.values()) for (const t of s.values()) t.dispose();
+    this.state.clear();
+    entries.forEach(({ param, name }, i) => {
+      let s = this.state.get(param);
+      if (!s) this.state.set(param, (s = new Map()));
+      s.set(name, copies[i]!);
+    });
+    this.paramGroups.forEach((g, gi) => Object.assign(g.hyper, saved.groups[gi]));
   }
 }
