@@ -1,9 +1,10 @@
 // Every `yolov5` subcommand, in the order `--help` lists them.
 import type { Command } from 'commander';
 import { datasetCommand } from './dataset.js';
+import { benchmarkCommand } from './benchmark.js';
 import { demoCommand } from './demo.js';
 import { detectCommand } from './detect.js';
 import { exportCommand } from './export.js';
 import { valCommand } from './val.js';
 
-export const commands: (() => Command)[] = [demoCommand, datasetCommand, valCommand, exportCommand, detectCommand];
+export const commands: (() => Command)[] = [demoCommand, datasetCommand, valCommand, exportCommand, detectCommand, benchmarkCommand];

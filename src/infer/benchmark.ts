@@ -1,0 +1,157 @@
+// Latency per stage (pre-process, inference, NMS) of a model on each runtime, at batch 1 on one letterboxed
+// image, median and minimum over repeated runs. Reusable: the pruning report compares original and pruned models.
+import { availableParallelism } from 'node:os';
+import { decodeImage, createRgbImage, type RgbImage } from '../data/image.js';
+import { loadModel } from '../checkpoint/index.js';
+import { gflops } from '../model/summary.js';
+import type { DetectionModel } from '../model/yolo.js';
+import { getNumThreads } from '../torch/index.js';
+import { OnnxBackend, TorchBackend, inferenceCopy, type Backend, type RuntimeName } from './backend.js';
+import { Detector } from './predictor.js';
+
+export interface BenchmarkOptions {
+  /** Inference size (long side). Default 640. */
+  imgsz?: number;
+  /** The image to run on; default a synthetic 1280×720 picture (letterboxed to 640×384 at imgsz 640). */
+  image?: RgbImage | string;
+  /** Timed runs per runtime (default 50), after `warmup` untimed ones (default 5). */
+  runs?: number;
+  warmup?: number;
+  /** Runtimes to measure (default both where the weights allow). */
+  runtimes?: RuntimeName[];
+  /** ONNX Runtime intra-op threads (default all cores; libtorch uses its own default). */
+  threads?: number;
+}
+
+export interface StageStats {
+  median: number;
+  min: number;
+}
+
+export interface RuntimeBenchmark {
+  runtime: RuntimeName;
+  /** Of the inference model (BatchNorm folded); null when only an ONNX file is known. */
+  parameters: number | null;
+  gflops: number | null;
+  /** [batch, channels, height, width] of the network input. */
+  inputShape: [number, number, number, number];
+  threads: number;
+  runs: number;
+  preprocess: StageStats;
+  inference: StageStats;
+  nms: StageStats;
+  total: StageStats;
+  /** 1000 / median total latency. */
+  fps: number;
+}
+
+/** A deterministic 1280×720 test picture: smooth colour gradients with a few solid blocks (no file needed). */
+export function syntheticImage(width = 1280, height = 720): RgbImage {
+  const image = createRgbImage(width, height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const o = (y * width + x) * 3;
+      const block = ((x >> 7) + (y >> 7)) % 3 === 0;
+      image.data[o] = block ? 200 : (x * 255) / width;
+      image.data[o + 1] = block ? 60 : (y * 255) / height;
+      image.data[o + 2] = block ? 40 : 128 + 127 * Math.sin((x + y) / 40);
+    }
+  }
+  return image;
+}
+
+function stats(values: number[]): StageStats {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return { median, min: sorted[0]! };
+}
+
+async function measure(backend: Backend, image: RgbImage, options: Required<Pick<BenchmarkOptions, 'imgsz' | 'runs' | 'warmup'>>) {
+  const detector = new Detector(backend, 'benchmark');
+  const samples = { preprocess: [] as number[], inference: [] as number[], nms: [] as number[], total: [] as number[] };
+  let inputShape: RuntimeBenchmark['inputShape'] = [1, 3, 0, 0];
+  for (let i = 0; i < options.warmup + options.runs; i++) {
+    const { timings, inputSize } = await detector.detectImage(image, 'benchmark', { imgsz: options.imgsz });
+    inputShape = [1, 3, inputSize.height, inputSize.width];
+    if (i < options.warmup) continue;
+    samples.preprocess.push(timings.preprocess);
+    samples.inference.push(timings.inference);
+    samples.nms.push(timings.nms);
+    samples.total.push(timings.preprocess + timings.inference + timings.nms);
+  }
+  const total = stats(samples.total);
+  return {
+    inputShape,
+    preprocess: stats(samples.preprocess),
+    inference: stats(samples.inference),
+    nms: stats(samples.nms),
+    total,
+    fps: 1000 / total.median,
+  };
+}
+
+/**
+ * Benchmarks a model (in memory, or a weights file: .pt / .safetensors on both runtimes, .onnx on ONNX Runtime)
+ * on each runtime. An in-memory model is left untouched (a fused copy is measured).
+ */
+export async function benchmarkModel(model: DetectionModel | string, options: BenchmarkOptions = {}): Promise<RuntimeBenchmark[]> {
+  const settings = { imgsz: options.imgsz ?? 640, runs: options.runs ?? 50, warmup: options.warmup ?? 5 };
+  if (!Number.isInteger(settings.runs) || settings.runs < 1 || !Number.isInteger(settings.warmup) || settings.warmup < 0) {
+    throw new RangeError(`benchmark: runs (${settings.runs}) must be ≥ 1 and warmup (${settings.warmup}) ≥ 0, both integers`);
+  }
+  const image = typeof options.image === 'string' ? await decodeImage(options.image) : (options.image ?? syntheticImage());
+  const threads = options.threads ?? availableParallelism();
+  const wanted = options.runtimes ?? ['libtorch', 'onnxruntime'];
+
+  if (typeof model === 'string' && model.toLowerCase().endsWith('.onnx')) {
+    if (wanted.includes('libtorch')) throw new Error(`${model}: an ONNX model can be benchmarked on ONNX Runtime only (runtimes: ['onnxruntime'])`);
+    const backend = await OnnxBackend.create(model, { threads });
+    try {
+      return [{ runtime: 'onnxruntime', parameters: null, gflops: null, threads, runs: settings.runs, ...(await measure(backend, image, settings)) }];
+    } finally {
+      await backend.dispose();
+    }
+  }
+
+  const fused = typeof model === 'string' ? (await loadModel(model)).model.fuse().eval() : inferenceCopy(model);
+  const torch = new TorchBackend(fused);
+  const results: RuntimeBenchmark[] = [];
+  for (const runtime of wanted) {
+    const backend = runtime === 'libtorch' ? torch : await torch.toOnnx({ threads });
+    try {
+      const measured = await measure(backend, image, settings);
+      const [, , h, w] = measured.inputShape;
+      results.push({
+        runtime,
+        parameters: fused.numParameters(),
+        gflops: gflops(fused, [h, w]),
+        threads: runtime === 'libtorch' ? getNumThreads() : threads,
+        runs: settings.runs,
+        ...measured,
+      });
+    } finally {
+      await backend.dispose();
+    }
+  }
+  return results;
+}
+
+/** A table with one row per model and runtime; `name` labels each model (e.g. original / pruned). */
+export function formatBenchmark(models: { name: string; results: RuntimeBenchmark[] }[]): string {
+  const ms = (s: StageStats) => `${s.median.toFixed(1).padStart(7)}${s.min.toFixed(1).padStart(7)}`;
+  const nameWidth = Math.max(5, ...models.map((m) => m.name.length)) + 2;
+  const header1 = `${'model'.padEnd(nameWidth)}${'runtime'.padEnd(13)}${'threads'.padStart(7)}${'params'.padStart(11)}${'GFLOPs'.padStart(8)}  ${'input'.padEnd(11)}${'pre-process ms'.padStart(14)}${'inference ms'.padStart(14)}${'NMS ms'.padStart(14)}${'total ms'.padStart(14)}${'FPS'.padStart(8)}`;
+  const header2 = ' '.repeat(nameWidth + 13 + 7 + 11 + 8 + 2 + 11) + `${'median'.padStart(7)}${'min'.padStart(7)}`.repeat(4);
+  const rows = models.flatMap(({ name, results }) =>
+    results.map((r) => {
+      const [, , h, w] = r.inputShape;
+      return (
+        `${name.padEnd(nameWidth)}${r.runtime.padEnd(13)}${String(r.threads).padStart(7)}${(r.parameters === null ? '-' : String(r.parameters)).padStart(11)}` +
+        `${(r.gflops === null ? '-' : r.gflops.toFixed(1)).padStart(8)}  ${`${w}x${h}`.padEnd(11)}` +
+        `${ms(r.preprocess)}${ms(r.inference)}${ms(r.nms)}${ms(r.total)}${r.fps.toFixed(1).padStart(8)}`
+      );
+    }),
+  );
+  return [header1, header2, ...rows].join('\n');
+}
