@@ -49,21 +49,46 @@ export function parseSafetensors(bytes: Buffer, source = 'safetensors data'): Sa
   if (headerLength > bytes.length - 8) {
     throw new Error(`${source}: header length ${headerLength} exceeds the file size; the file is truncated or not safetensors`);
   }
-  let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
+  let header: unknown;
   try {
     header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8'));
   } catch (error) {
     throw new Error(`${source}: header is not valid JSON (${(error as Error).message})`);
   }
-  const base = 8 + headerLength;
+  if (!isRecord(header)) throw new Error(`${source}: header is not a JSON object`);
   const tensors = new Map<string, Tensor>();
+  let metadata: Record<string, string>;
+  try {
+    metadata = readEntries(header, bytes, 8 + headerLength, source, tensors);
+  } catch (error) {
+    for (const t of tensors.values()) t.dispose();
+    throw error;
+  }
+  return { tensors, metadata };
+}
+
+/** Reads every tensor of the header into `tensors`; returns the metadata. */
+function readEntries(
+  header: Record<string, unknown>,
+  bytes: Buffer,
+  base: number,
+  source: string,
+  tensors: Map<string, Tensor>,
+): Record<string, string> {
   let metadata: Record<string, string> = {};
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') {
+      if (!isRecord(entry) || !Object.values(entry).every((v) => typeof v === 'string')) {
+        throw new Error(`${source}: __metadata__ must map strings to strings`);
+      }
       metadata = entry as Record<string, string>;
       continue;
     }
-    const { dtype: code, shape, data_offsets: [begin, end] } = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
+    const { dtype: code, shape, data_offsets: offsets } = (isRecord(entry) ? entry : {}) as Record<string, unknown>;
+    if (typeof code !== 'string' || !isIndexList(shape) || !isIndexList(offsets) || offsets.length !== 2 || offsets[0]! > offsets[1]!) {
+      throw new Error(`${source}: tensor '${name}' needs a dtype, a shape of non-negative integers and data_offsets [begin, end]`);
+    }
+    const [begin, end] = offsets as [number, number];
     const dtype = fromSafe.get(code);
     if (!dtype) throw new Error(`${source}: tensor '${name}' has unsupported dtype ${code}`);
     const count = shape.reduce((a, b) => a * b, 1);
@@ -75,7 +100,15 @@ export function parseSafetensors(bytes: Buffer, source = 'safetensors data'): Sa
     new Uint8Array(aligned).set(bytes.subarray(base + begin, base + end));
     tensors.set(name, tensor(typedArrayFor(dtype, aligned), shape, { dtype }));
   }
-  return { tensors, metadata };
+  return metadata;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isIndexList(value: unknown): value is number[] {
+  return Array.isArray(value) && value.every((v) => Number.isSafeInteger(v) && v >= 0);
 }
 
 /** Writes atomically: a temporary file first, then a rename, so a crash never leaves a half-written file. */
