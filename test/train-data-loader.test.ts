@@ -156,14 +156,20 @@ test('epochs shuffle differently; an epoch left early leaves the loader usable',
 });
 
 test('the next epoch starts from batches prefetched during the last one, the same as a fresh start', async () => {
-  const options = { ...base, imgsz: 64, batchSize: 32, seed: 9 };
-  const continued = await withLoader(options, async (loader) => {
-    const whole = await firstBatches(loader, 0, loader.length);
-    assert.equal(whole.length, 4);
-    return firstBatches(loader, 1, 2);
-  });
-  const fresh = await withLoader(options, (loader) => firstBatches(loader, 1, 2));
-  assert.deepEqual(continued, fresh);
+  const root = await craftDataset(8);
+  try {
+    const imagePaths = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => join(root, 'images', 'train', `im${i}.png`));
+    const options = { imagePaths, nc: 2, imgsz: 64, batchSize: 3, seed: 9, labelCache: false, workers: 2 } as const;
+    const continued = await withLoader(options, async (loader) => {
+      const whole = await firstBatches(loader, 0, loader.length);
+      assert.deepEqual(whole.map((b) => b.shape[0]), [3, 3, 2]);
+      return firstBatches(loader, 1, 2);
+    });
+    const fresh = await withLoader(options, (loader) => firstBatches(loader, 1, 2));
+    assert.deepEqual(continued, fresh);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 test('rect training: batches sorted by aspect ratio with their own shapes, letterboxed, not shuffled', async () => {
@@ -206,6 +212,19 @@ test('a corrupt image is reported and skipped; labels are scanned once into a .c
       assert.ok(batches.every((b) => b.targets.every((v, k) => k % 6 !== 1 || v === 0)));
     });
     assert.ok(existsSync(cacheFile));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('an image that breaks after scanning fails the epoch with an error naming it', async () => {
+  const root = await craftDataset(3);
+  try {
+    const imagePaths = [0, 1, 2].map((i) => join(root, 'images', 'train', `im${i}.png`));
+    await withLoader({ imagePaths, nc: 2, imgsz: 64, batchSize: 3, workers: 1, labelCache: false, augment: false }, async (loader) => {
+      writeFileSync(imagePaths[1]!, 'truncated');
+      await assert.rejects(firstBatches(loader, 0, 1), /im1\.png: cannot decode image/);
+    });
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
