@@ -130,10 +130,9 @@ async function scanOnce(files: string[], nc: number, labelCache: string | false 
   return scan;
 }
 
-/** Where the worker's compiled module sits next to this one (dist/, dist-test/, or sources under a TS loader). */
+/** The worker's compiled module, next to this one in whichever build runs (dist/ or dist-test/). */
 function workerUrl(): URL {
-  const extension = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-  return new URL(`./workers/loader-worker${extension}`, import.meta.url);
+  return new URL('./workers/loader-worker.js', import.meta.url);
 }
 
 function packLabels(labels: readonly Float32Array[]): { labels: Float32Array; labelOffsets: Int32Array } {
