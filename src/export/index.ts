@@ -5,7 +5,7 @@ import type { DetectionModel } from '../model/yolo.js';
 import { exportOnnx, normalizeImageSize, type OnnxExportOptions, type OnnxModel } from './onnx-export.js';
 import { compareWithTorch, describeVerify, verifyCases, type VerifyResult } from './verify.js';
 
-export { exportOnnx, DEFAULT_OPSET, SUPPORTED_OPSETS, type OnnxExportOptions, type OnnxModel } from './onnx-export.js';
+export { exportOnnx, checkOpset, DEFAULT_OPSET, SUPPORTED_OPSETS, type OnnxExportOptions, type OnnxModel } from './onnx-export.js';
 export { compareWithTorch, describeVerify, VERIFY_ATOL, VERIFY_RTOL, type VerifyResult } from './verify.js';
 export { readMetadata, type ExportMetadata } from './metadata.js';
 

@@ -43,6 +43,10 @@ function packageVersion(): string {
   return 'unknown';
 }
 
+export function checkOpset(opset: number): void {
+  if (!IR_VERSION[opset]) throw new Error(`ONNX export: opset ${opset} is not supported (use ${SUPPORTED_OPSETS[0]}..${SUPPORTED_OPSETS.at(-1)})`);
+}
+
 export function normalizeImageSize(imgsz: number | [number, number]): [number, number] {
   return typeof imgsz === 'number' ? [imgsz, imgsz] : imgsz;
 }
@@ -55,7 +59,7 @@ export function exportOnnx(model: DetectionModel, options: OnnxExportOptions = {
   const maxStride = Math.max(...model.stride);
   // The model's own input rule (as the official gs = max(stride, 32)).
   const sizeMultiple = Math.max(maxStride, 32);
-  if (!IR_VERSION[opset]) throw new Error(`ONNX export: opset ${opset} is not supported (use ${SUPPORTED_OPSETS[0]}..${SUPPORTED_OPSETS.at(-1)})`);
+  checkOpset(opset);
   for (const [what, size] of [['height', height], ['width', width]] as const) {
     if (!Number.isInteger(size) || size <= 0 || size % sizeMultiple) {
       throw new Error(`ONNX export: image ${what} ${size} must be a positive multiple of ${sizeMultiple} (the model's largest stride, at least 32)`);

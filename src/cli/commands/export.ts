@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { loadModel } from '../../checkpoint/index.js';
-import { DEFAULT_OPSET, SUPPORTED_OPSETS, describeVerify, exportOnnxFile } from '../../export/index.js';
+import { DEFAULT_OPSET, SUPPORTED_OPSETS, checkOpset, describeVerify, exportOnnxFile } from '../../export/index.js';
 import { summaryLine } from '../../model/summary.js';
 import { collect, positiveInteger } from './detect.js';
 
@@ -43,6 +43,7 @@ export function exportCommand(): Command {
       const started = Date.now();
       const output = options.output ?? options.weights.slice(0, options.weights.length - extname(options.weights).length) + '.onnx';
       if (output === options.weights) throw new Error(`${options.weights} is already an ONNX file; give --output to write elsewhere`);
+      checkOpset(options.opset);
       const { model } = await loadModel(options.weights);
       const [height, width] = imageSize(options.imgsz ?? [640], Math.max(...model.stride, 32));
       console.log(
