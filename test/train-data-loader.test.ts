@@ -267,6 +267,7 @@ test('bad options are refused with clear messages', async () => {
   await assert.rejects(createTrainLoader({ ...base, imagePaths: ['x.jpg'], imgsz: 64, batchSize: 2 }), /either imagePaths or dataset/);
   await assert.rejects(createTrainLoader({ ...base, imgsz: 64, batchSize: 0 }), /batch size must be a positive integer/);
   await assert.rejects(createTrainLoader({ ...base, imgsz: 64, batchSize: 2, hyp: { mosaic: 2 } }), /mosaic is a probability/);
+  await assert.rejects(createTrainLoader({ ...base, imgsz: 64, batchSize: 2, seed: 0.5 }), /seed must be an integer/);
 });
 
 test('drawBatch saves a labelled grid of the batch', async () => {

@@ -312,7 +312,7 @@ export async function createTrainLoader(options: TrainLoaderOptions): Promise<Tr
   const requestedBatch = positiveInteger(options.batchSize, 'batch size');
   const workers = positiveInteger(options.workers ?? Math.min(availableParallelism(), 8), 'workers');
   const seed = options.seed ?? 0;
-  if (!Number.isFinite(seed)) throw new Error(`seed must be a finite number, got ${seed}`);
+  if (!Number.isSafeInteger(seed)) throw new Error(`seed must be an integer, got ${seed}`);
   const pad = options.pad ?? 0;
   if (!Number.isFinite(pad) || pad < 0) throw new Error(`pad must be a non-negative number, got ${pad}`);
   if (options.prefetch !== undefined) positiveInteger(options.prefetch, 'prefetch');
