@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { loadModel } from '../src/checkpoint/index.js';
 import { exportOnnx, exportOnnxFile, readMetadata } from '../src/export/index.js';
+import { formatNames, parseNames } from '../src/export/metadata.js';
 import { decodeModel, type ModelMessage } from '../src/export/onnx-proto.js';
 import { Conv } from '../src/model/common.js';
 import { validateModelConfig } from '../src/model/config.js';
@@ -154,4 +155,17 @@ test('export rejects sizes off the stride grid and unsupported opsets with clear
   assert.throws(() => exportOnnx(model, { imgsz: 100 }), /image height 100 must be a positive multiple of 32 /);
   assert.throws(() => exportOnnx(model, { opset: 9 }), /opset 9 is not supported/);
   assert.throws(() => exportOnnx(model, { batchSize: 0 }), /batch size 0/);
+});
+
+test('class names in metadata: the official Python dict literal written, JSON and Python lists read', () => {
+  const names = ['person', "it's", 'back\\slash', 'say "hi"'];
+  const written = formatNames(names);
+  assert.equal(written, "{0: 'person', 1: 'it\\'s', 2: 'back\\\\slash', 3: 'say \"hi\"'}");
+  assert.deepEqual(parseNames(written, 'm.onnx'), names);
+  assert.deepEqual(parseNames('["a", "b"]', 'm.onnx'), ['a', 'b']);
+  assert.deepEqual(parseNames('{"1": "b", "0": "a"}', 'm.onnx'), ['a', 'b']);
+  assert.deepEqual(parseNames("['a', \"b\"]", 'm.onnx'), ['a', 'b']);
+  assert.throws(() => parseNames("{0: 'a', 2: 'c'}", 'm.onnx'), /m\.onnx: class names must cover the indices 0\.\.n-1 without gaps/);
+  assert.throws(() => parseNames('person, car', 'm.onnx'), /m\.onnx: class names 'person, car' are neither JSON nor a Python dict\/list/);
+  assert.throws(() => readMetadata([{ key: 'names', value: "['a']" }], 'm.onnx'), /m\.onnx: ONNX metadata lacks 'stride' and 'names'/);
 });

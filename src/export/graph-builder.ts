@@ -131,7 +131,7 @@ export class GraphBuilder {
   op(opType: string, inputs: string[], attributes: Record<string, AttributeValue> = {}, name = opType, outChannels?: number): string {
     const out = this.node(
       opType,
-      inputs.map((v) => (v === '' ? v : this.real(v))),
+      inputs.map((v) => this.real(v)),
       attributes,
       name,
     );
