@@ -1,5 +1,5 @@
 // The detector: decode → letterbox → run (ONNX Runtime or libtorch) → NMS → boxes in original-image pixels.
-import { open } from 'node:fs/promises';
+import { extname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { RgbImage } from '../data/image.js';
 import { letterbox } from '../data/letterbox.js';
@@ -135,30 +135,12 @@ export class Detector {
   }
 }
 
-async function isOnnxFile(path: string): Promise<boolean> {
-  if (path.toLowerCase().endsWith('.onnx')) return true;
-  let file;
-  try {
-    file = await open(path, 'r');
-  } catch (error) {
-    throw new Error(`cannot open weights ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
-  try {
-    // An ONNX ModelProto starts with its ir_version field (field 1, varint): byte 0x08.
-    const head = Buffer.alloc(1);
-    await file.read(head, 0, 1, 0);
-    return head[0] === 0x08;
-  } finally {
-    await file.close();
-  }
-}
-
 /**
- * Loads a detector from any weights file: an ONNX model (ONNX Runtime), an official YOLOv5 `.pt` or a yolov5-ts
+ * Loads a detector from any weights file: an `.onnx` model (ONNX Runtime), an official YOLOv5 `.pt` or a yolov5-ts
  * `.safetensors` checkpoint (libtorch, or ONNX Runtime through an in-memory export with `runtime: 'onnxruntime'`).
  */
 export async function load(weights: string, options: LoadOptions = {}): Promise<Detector> {
-  if (await isOnnxFile(weights)) {
+  if (extname(weights).toLowerCase() === '.onnx') {
     if (options.runtime === 'libtorch') throw new Error(`${weights}: an ONNX model runs on ONNX Runtime only, not libtorch`);
     return new Detector(await OnnxBackend.create(weights, options), weights);
   }
