@@ -5,9 +5,11 @@
 namespace yt {
 namespace {
 
-// A fixed random tag so that foreign externals are never mistaken for tensors.
+// A fixed random tag so that foreign objects are never mistaken for tensors.
 const napi_type_tag kTensorTag = {0x7a3c5f1e9b2d4c68ULL, 0x91e0b4d7a65f23c1ULL};
 std::atomic<int64_t> gLive{0};
+// What a disposed handle resolves to: its undefined tensor makes every use report "used after dispose()".
+Handle gDisposed{at::Tensor(), 0};
 
 int64_t ownedBytes(const at::Tensor& t) {
   // Views share their base's storage; counting them again would overstate memory pressure.
@@ -15,34 +17,49 @@ int64_t ownedBytes(const at::Tensor& t) {
   return static_cast<int64_t>(t.storage().nbytes());
 }
 
-void finalize(Napi::Env env, Handle* handle) {
-  if (handle->accountedBytes) Napi::MemoryManagement::AdjustExternalMemory(env, -handle->accountedBytes);
+void release(napi_env env, Handle* handle) {
+  if (handle->accountedBytes) napi_adjust_external_memory(env, -handle->accountedBytes, nullptr);
   if (handle->tensor.defined()) --gLive;
   delete handle;
 }
 
+// Runs when V8 collects a handle that was never disposed.
+void finalize(napi_env env, void* data, void* /*hint*/) { release(env, static_cast<Handle*>(data)); }
+
 }  // namespace
 
+// A handle is a plain object wrapping a Handle, rather than an External: dispose() can then remove the wrap and free
+// everything at once. Node defers N-API finalizers to the event loop, so with Externals every disposed handle left
+// its finalizer record queued until the loop turned, and a long synchronous training loop grew by ~100 bytes a tensor.
 Napi::Value wrap(Napi::Env env, at::Tensor tensor) {
   if (!tensor.defined()) return env.Null();
   auto* handle = new Handle{std::move(tensor), 0};
   handle->accountedBytes = ownedBytes(handle->tensor);
   if (handle->accountedBytes) Napi::MemoryManagement::AdjustExternalMemory(env, handle->accountedBytes);
   ++gLive;
-  auto external = Napi::External<Handle>::New(env, handle, finalize);
-  napi_type_tag_object(env, external, &kTensorTag);
-  return external;
+  napi_value object;
+  napi_status status = napi_create_object(env, &object);
+  if (status == napi_ok) status = napi_wrap(env, object, handle, finalize, nullptr, nullptr);
+  if (status != napi_ok) {
+    release(env, handle);
+    NAPI_THROW_IF_FAILED(env, status, Napi::Value());
+  }
+  napi_type_tag_object(env, object, &kTensorTag);
+  return Napi::Value(env, object);
 }
 
 bool isHandle(Napi::Env env, const Napi::Value& value) {
-  if (!value.IsExternal()) return false;
+  if (!value.IsObject()) return false;
   bool tagged = false;
   napi_check_object_type_tag(env, value, &kTensorTag, &tagged);
   return tagged;
 }
 
 Handle* handleOf(Napi::Env env, const Napi::Value& value) {
-  return isHandle(env, value) ? value.As<Napi::External<Handle>>().Data() : nullptr;
+  if (!isHandle(env, value)) return nullptr;
+  void* data = nullptr;
+  // A tagged object without a wrap is a disposed handle.
+  return napi_unwrap(env, value, &data) == napi_ok ? static_cast<Handle*>(data) : &gDisposed;
 }
 
 const at::Tensor& unwrap(Napi::Env env, const Napi::Value& value, const char* what) {
@@ -53,13 +70,12 @@ const at::Tensor& unwrap(Napi::Env env, const Napi::Value& value, const char* wh
 }
 
 void dispose(Napi::Env env, const Napi::Value& value) {
-  if (!isHandle(env, value)) throw Napi::TypeError::New(env, "dispose: expected a tensor handle");
-  auto* handle = value.As<Napi::External<Handle>>().Data();
-  if (!handle->tensor.defined()) return;
-  handle->tensor.reset();
-  --gLive;
-  if (handle->accountedBytes) Napi::MemoryManagement::AdjustExternalMemory(env, -handle->accountedBytes);
-  handle->accountedBytes = 0;
+  Handle* handle = handleOf(env, value);
+  if (!handle) throw Napi::TypeError::New(env, "dispose: expected a tensor handle");
+  if (handle == &gDisposed) return;
+  void* data = nullptr;
+  napi_remove_wrap(env, value, &data);
+  release(env, handle);
 }
 
 int64_t liveHandles() { return gLive.load(); }

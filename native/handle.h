@@ -1,6 +1,6 @@
 // Tensor handles: how a libtorch tensor lives inside a JS value.
-// A handle is a type-tagged napi External that owns one reference to an at::Tensor.
-// Disposing it drops that reference at once; garbage collection drops it otherwise.
+// A handle is a type-tagged JS object wrapping one reference to an at::Tensor.
+// Disposing it drops that reference (and the wrap) at once; garbage collection drops it otherwise.
 #pragma once
 #include <napi.h>
 #include <ATen/ATen.h>
@@ -14,7 +14,7 @@ struct Handle {
 
 Napi::Value wrap(Napi::Env env, at::Tensor tensor);
 bool isHandle(Napi::Env env, const Napi::Value& value);
-// The handle inside `value`, or nullptr when `value` is not a tensor handle.
+// The handle inside `value` (one with an undefined tensor once disposed), or nullptr when `value` is not a handle.
 Handle* handleOf(Napi::Env env, const Napi::Value& value);
 // Throws a JS TypeError naming `what` when `value` is not a live tensor handle.
 const at::Tensor& unwrap(Napi::Env env, const Napi::Value& value, const char* what);

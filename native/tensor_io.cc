@@ -72,8 +72,9 @@ Napi::Value Dispose(const Napi::CallbackInfo& info) {
 
 Napi::Value IsDisposed(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!isHandle(env, info[0])) throw Napi::TypeError::New(env, "isDisposed: expected a tensor handle");
-  return Napi::Boolean::New(env, !info[0].As<Napi::External<Handle>>().Data()->tensor.defined());
+  Handle* handle = handleOf(env, info[0]);
+  if (!handle) throw Napi::TypeError::New(env, "isDisposed: expected a tensor handle");
+  return Napi::Boolean::New(env, !handle->tensor.defined());
 }
 
 Napi::Value LiveHandles(const Napi::CallbackInfo& info) {
