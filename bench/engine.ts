@@ -3,16 +3,27 @@
 import { availableParallelism } from 'node:os';
 import { getNumThreads, nn, noGrad, randn, tensor, tidy, type Tensor } from '../src/torch/index.js';
 
-/** Best time per unit in seconds over `rounds` runs of `run`, which performs `units` units of work. */
-function best(rounds: number, units: number, run: () => void): number {
-  let fastest = Infinity;
+interface Timing {
+  /** Elapsed seconds per unit. */
+  wall: number;
+  /** CPU seconds per unit used by this process (all its threads); unlike wall time, other processes barely move it. */
+  cpu: number;
+}
+
+/** The best times per unit over `rounds` runs of `run`, which performs `units` units of work. */
+function best(rounds: number, units: number, run: () => void): Timing {
+  const fastest = { wall: Infinity, cpu: Infinity };
   for (let r = 0; r < rounds; r++) {
-    const start = process.hrtime.bigint();
+    const [start, startCpu] = [process.hrtime.bigint(), process.cpuUsage()];
     run();
-    fastest = Math.min(fastest, Number(process.hrtime.bigint() - start) / 1e9 / units);
+    const cpu = process.cpuUsage(startCpu);
+    fastest.wall = Math.min(fastest.wall, Number(process.hrtime.bigint() - start) / 1e9 / units);
+    fastest.cpu = Math.min(fastest.cpu, (cpu.user + cpu.system) / 1e6 / units);
   }
   return fastest;
 }
+
+const micros = (t: Timing): string => `${(t.wall * 1e6).toFixed(2)} µs/call (CPU ${(t.cpu * 1e6).toFixed(2)} µs)`;
 
 function callOverhead(): void {
   const a = tensor([1]);
@@ -34,9 +45,9 @@ function callOverhead(): void {
     }),
   );
   console.log('per-call overhead: add of two 1-element float32 tensors, handle created and freed');
-  console.log(`  add + dispose()          ${(disposed * 1e6).toFixed(2)} µs/call`);
-  console.log(`  add inside tidy()        ${(scoped * 1e6).toFixed(2)} µs/call`);
-  console.log(`  add + dispose(), noGrad  ${(noGradScoped * 1e6).toFixed(2)} µs/call`);
+  console.log(`  add + dispose()          ${micros(disposed)}`);
+  console.log(`  add inside tidy()        ${micros(scoped)}`);
+  console.log(`  add + dispose(), noGrad  ${micros(noGradScoped)}`);
 }
 
 /** A YOLO-sized block: 3×3 conv (64→64, stride 1, no bias) + BatchNorm + SiLU. */
@@ -61,8 +72,8 @@ function convThroughput(): void {
       model.zeroGrad();
     });
   step();
-  const seconds = best(3, 1, step);
-  const forwardSeconds = best(3, 1, () => noGrad(() => tidy(() => void model.forward(input))));
+  const seconds = best(3, 1, step).wall;
+  const forwardSeconds = best(3, 1, () => noGrad(() => tidy(() => void model.forward(input)))).wall;
   console.log(
     `conv training throughput: ${layers} × (conv 3×3 ${channels}→${channels} + BN + SiLU) on ${batch}×${channels}×${size}×${size}, ` +
       `${(forwardFlops / 1e9).toFixed(2)} GFLOP forward`,
