@@ -58,7 +58,7 @@ test('tensor() converts a TypedArray to another dtype by value, never by reinter
 
 test('every dtype round-trips through tensor() and data()', () =>
   tidy(() => {
-    const roundTrip = (values: number[], dtype: DType, kind: Function, expected: ArrayLike<number | bigint>): void => {
+    const roundTrip = (values: number[], dtype: DType, kind: abstract new (...args: never[]) => object, expected: ArrayLike<number | bigint>): void => {
       const t = tensor(values, [values.length], { dtype });
       assert.equal(t.dtype, dtype);
       const data = t.data();

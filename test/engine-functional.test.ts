@@ -74,6 +74,8 @@ test('maxPool2d, upsampleNearest and pad', () =>
     const small = tensor([1, 2, 3, 4], [1, 1, 2, 2]);
     assertTensor(F.upsampleNearest(small, 2), [1, 1, 4, 4], [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4]);
     assertTensor(F.upsampleNearest(small, 1), [1, 1, 2, 2], [1, 2, 3, 4]);
+    assert.throws(() => F.upsampleNearest(tensor([1, 2, 3, 4], [1, 2, 2]), 2), /expected a 4-D input but received 3-D/);
+    assert.throws(() => F.upsampleNearest(small, 1.5), TypeError);
     assertTensor(F.pad(tensor([1, 2, 3], [1, 3]), [1, 2]), [1, 6], [0, 1, 2, 3, 0, 0]);
     assertTensor(F.pad(tensor([1, 2, 3, 4], [2, 2]), [1, 0, 0, 1], 9), [3, 3], [9, 1, 2, 9, 3, 4, 9, 9, 9]);
     // Negative padding crops.

@@ -67,6 +67,10 @@ export function maxPool2d(
 
 /** Nearest-neighbour upsampling by an integer factor (nn.Upsample(scale_factor, mode='nearest')). */
 export function upsampleNearest(input: Tensor, scaleFactor: number): Tensor {
+  if (input.ndim !== 4) throw new RangeError(`upsampleNearest: expected a 4-D input but received ${input.ndim}-D`);
+  if (!Number.isInteger(scaleFactor) || scaleFactor < 1) {
+    throw new TypeError(`upsampleNearest: expected a positive integer scale factor but received ${scaleFactor}`);
+  }
   const [, , height, width] = input.shape as [number, number, number, number];
   return t('aten::upsample_nearest2d', input.handle, [height * scaleFactor, width * scaleFactor], scaleFactor, scaleFactor);
 }
