@@ -74,7 +74,8 @@ void dispose(Napi::Env env, const Napi::Value& value) {
   if (!handle) throw Napi::TypeError::New(env, "dispose: expected a tensor handle");
   if (handle == &gDisposed) return;
   void* data = nullptr;
-  napi_remove_wrap(env, value, &data);
+  // Once unwrapped the finalizer can no longer run, so freeing here is the only release.
+  NAPI_THROW_IF_FAILED_VOID(env, napi_remove_wrap(env, value, &data));
   release(env, handle);
 }
 
