@@ -5,7 +5,7 @@ import { decodeImage, createRgbImage, type RgbImage } from '../data/image.js';
 import { loadModel } from '../checkpoint/index.js';
 import { gflops } from '../model/summary.js';
 import type { DetectionModel } from '../model/yolo.js';
-import { getNumThreads } from '../torch/index.js';
+import { getNumThreads, setNumThreads } from '../torch/index.js';
 import { OnnxBackend, TorchBackend, inferenceCopy, type Backend, type RuntimeName } from './backend.js';
 import { Detector } from './predictor.js';
 
@@ -19,7 +19,7 @@ export interface BenchmarkOptions {
   warmup?: number;
   /** Runtimes to measure (default both where the weights allow). */
   runtimes?: RuntimeName[];
-  /** ONNX Runtime intra-op threads (default all cores; libtorch uses its own default). */
+  /** Intra-op threads of both runtimes (default: all cores for ONNX Runtime, libtorch's own default). */
   threads?: number;
 }
 
@@ -102,6 +102,7 @@ export async function benchmarkModel(model: DetectionModel | string, options: Be
   }
   const image = typeof options.image === 'string' ? await decodeImage(options.image) : (options.image ?? syntheticImage());
   const threads = options.threads ?? availableParallelism();
+  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`benchmark: threads must be a positive integer, got ${threads}`);
   const wanted = options.runtimes ?? ['libtorch', 'onnxruntime'];
 
   if (typeof model === 'string' && model.toLowerCase().endsWith('.onnx')) {
@@ -117,8 +118,11 @@ export async function benchmarkModel(model: DetectionModel | string, options: Be
   const fused = typeof model === 'string' ? (await loadModel(model)).model.fuse().eval() : inferenceCopy(model);
   const torch = new TorchBackend(fused);
   const results: RuntimeBenchmark[] = [];
+  const torchThreads = getNumThreads();
   for (const runtime of wanted) {
     const backend = runtime === 'libtorch' ? torch : await torch.toOnnx({ threads });
+    // libtorch's thread count is process-wide: set only while measuring, then restored.
+    if (runtime === 'libtorch' && options.threads) setNumThreads(options.threads);
     try {
       const measured = await measure(backend, image, settings);
       const [, , h, w] = measured.inputShape;
@@ -131,6 +135,7 @@ export async function benchmarkModel(model: DetectionModel | string, options: Be
         ...measured,
       });
     } finally {
+      setNumThreads(torchThreads);
       await backend.dispose();
     }
   }

@@ -9,6 +9,7 @@ interface BenchmarkCliOptions {
   source?: string;
   runs: number;
   warmup: number;
+  threads?: number;
 }
 
 export function benchmarkCommand(): Command {
@@ -19,6 +20,7 @@ export function benchmarkCommand(): Command {
     .option('--source <image>', 'image to run on (default: a synthetic 1280x720 picture, letterboxed to 640x384)')
     .option('--runs <n>', 'timed runs per runtime', positiveInteger, 50)
     .option('--warmup <n>', 'untimed runs first', positiveInteger, 5)
+    .option('--threads <n>', 'intra-op threads of both runtimes (default: all cores for ONNX Runtime, libtorch default)', positiveInteger)
     .action(async (o: BenchmarkCliOptions) => {
       const onnxOnly = o.weights.toLowerCase().endsWith('.onnx');
       const results = await benchmarkModel(o.weights, {
@@ -26,6 +28,7 @@ export function benchmarkCommand(): Command {
         image: o.source,
         runs: o.runs,
         warmup: o.warmup,
+        threads: o.threads,
         runtimes: onnxOnly ? ['onnxruntime'] : ['libtorch', 'onnxruntime'],
       });
       console.log(`Benchmark of ${o.weights} on ${o.source ?? 'a synthetic 1280x720 image'}: ${o.runs} runs after ${o.warmup} warm-up runs, batch 1`);
