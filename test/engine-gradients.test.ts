@@ -2,6 +2,9 @@
 import { test } from 'node:test';
 import { F, Tensor, cat, manualSeed, randn, stack, tensor, tidy, where } from '../src/torch/index.js';
 import { gradcheck } from './helpers/gradcheck.js';
+import { oneThreadForTinyOps } from './helpers/threads.js';
+
+oneThreadForTinyOps();
 
 let seed = 100;
 /** Standard normal float64 values, a fresh seed per call so no two inputs coincide. */

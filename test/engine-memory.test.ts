@@ -1,11 +1,13 @@
 // Tensor lifetimes: tidy scopes, keep, dispose, garbage collection, and memory over a long training run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { F, keep, liveTensors, manualSeed, ones, optim, setNumThreads, tidy, zeros, type Tensor } from '../src/torch/index.js';
+import { F, keep, liveTensors, manualSeed, ones, optim, tidy, zeros, type Tensor } from '../src/torch/index.js';
 import { QuadrantNet, quadrantBatch, seededRandom } from '../src/demo/engine-demo.js';
+import { oneThreadForTinyOps } from './helpers/threads.js';
+
+oneThreadForTinyOps();
 
 setFlagsFromString('--expose-gc');
 const collectGarbage = runInNewContext('gc') as () => void;
@@ -119,11 +121,7 @@ test('tensors that are never disposed are reclaimed by garbage collection', asyn
   assert.equal(liveTensors(), baseline);
 });
 
-test('1,000 training steps of a small conv net keep tensors and memory flat', (t) => {
-  // One thread: this net is too small to gain from more, and on a busy machine OpenMP's spinning waits can slow
-  // two threads a hundredfold, which would only make this memory check slow.
-  setNumThreads(1);
-  t.after(() => setNumThreads(availableParallelism()));
+test('1,000 training steps of a small conv net keep tensors and memory flat', () => {
   manualSeed(0);
   const random = seededRandom(3);
   const model = new QuadrantNet();

@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { trainQuadrantNet } from '../src/demo/engine-demo.js';
+import { oneThreadForTinyOps } from './helpers/threads.js';
+
+oneThreadForTinyOps();
 
 test('a small CNN (conv, batch norm, SiLU, pooling, linear) learns a synthetic task', () => {
   const { losses } = trainQuadrantNet(300);
