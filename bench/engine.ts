@@ -39,7 +39,7 @@ function callOverhead(): void {
       });
     }
   });
-  const noGradScoped = best(7, calls, () =>
+  const withoutGrad = best(7, calls, () =>
     noGrad(() => {
       for (let i = 0; i < calls; i++) a.add(b).dispose();
     }),
@@ -47,7 +47,7 @@ function callOverhead(): void {
   console.log('per-call overhead: add of two 1-element float32 tensors, handle created and freed');
   console.log(`  add + dispose()          ${micros(disposed)}`);
   console.log(`  add inside tidy()        ${micros(scoped)}`);
-  console.log(`  add + dispose(), noGrad  ${micros(noGradScoped)}`);
+  console.log(`  add + dispose(), noGrad  ${micros(withoutGrad)}`);
 }
 
 /** A YOLO-sized block: 3×3 conv (64→64, stride 1, no bias) + BatchNorm + SiLU. */
