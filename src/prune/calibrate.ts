@@ -1,6 +1,6 @@
 // Statistics measured on a few calibration batches: channel means for bias compensation, activation
 // magnitudes to break the initial tie between gates, and fresh BatchNorm running statistics after surgery.
-import { nn, noGrad, tidy, type Tensor } from '../torch/index.js';
+import { nn, noGrad, tensor, tidy, type Tensor } from '../torch/index.js';
 import { Conv } from '../model/common.js';
 import type { DetectionModel } from '../model/yolo.js';
 
@@ -69,30 +69,87 @@ export async function measureActivationMagnitudes(model: DetectionModel, batches
   return means.result<Conv>();
 }
 
+export interface BatchNormStats {
+  mean: Float32Array;
+  variance: Float32Array;
+}
+
 /**
- * Recomputes every BatchNorm's running mean and variance as plain averages over the calibration images
- * (training-mode forwards without gradients), then leaves the model in eval mode.
+ * The mean and (unbiased) variance of every BatchNorm's input over the calibration images, keyed by the
+ * BatchNorm's module name. One training-mode pass, so each layer sees inputs normalised by current-batch
+ * statistics (as if every earlier layer were already recalibrated); statistics are pooled exactly over all images
+ * (averaging per-batch variances would leave out the variance between batches). Running statistics are untouched.
  */
-export async function recalibrateBatchNorm(model: DetectionModel, batches: Batches, maxImages = 256): Promise<number> {
-  const norms = [...model.namedModules()].map(([, m]) => m).filter((m): m is nn.BatchNorm2d => m instanceof nn.BatchNorm2d);
-  const momenta = norms.map((bn) => bn.momentum);
+export async function measureBatchNormInputs(model: DetectionModel, batches: Batches, maxImages = 256): Promise<Map<string, BatchNormStats>> {
+  const norms = [...model.namedModules()].filter((e): e is [string, nn.BatchNorm2d] => e[1] instanceof nn.BatchNorm2d);
+  const names = new Map<nn.Module, string>(norms.map(([name, bn]) => [bn, name]));
+  const sums = new Map<string, { sum: Float64Array; squares: Float64Array; count: number }>();
+  const momenta = norms.map(([, bn]) => bn.momentum);
+  const wasTraining = model.training;
+  norms.forEach(([, bn]) => (bn.momentum = 0)); // running = (1 - 0)·running + 0·batch: left as it is
+  model.train();
+  try {
+    await nn.withForwardHooks(
+      names.keys(),
+      (module, inputs) => {
+        const x = inputs[0] as Tensor;
+        const [batch, channels, h, w] = x.shape as [number, number, number, number];
+        const [mean, square] = tidy(() => [x.mean([0, 2, 3]).data(), x.square().mean([0, 2, 3]).data()] as Float32Array[]);
+        const name = names.get(module)!;
+        let entry = sums.get(name);
+        if (!entry) sums.set(name, (entry = { sum: new Float64Array(channels), squares: new Float64Array(channels), count: 0 }));
+        const n = batch * h * w;
+        for (let c = 0; c < channels; c++) {
+          entry.sum[c]! += mean![c]! * n;
+          entry.squares[c]! += square![c]! * n;
+        }
+        entry.count += n;
+      },
+      () => forEachBatch(batches, maxImages, (x) => void model.forward(x)),
+    );
+  } finally {
+    norms.forEach(([, bn], i) => (bn.momentum = momenta[i]!));
+    model.train(wasTraining);
+  }
+  const stats = new Map<string, BatchNormStats>();
+  for (const [name, { sum, squares, count }] of sums) {
+    const mean = Float32Array.from(sum, (v) => v / count);
+    const unbiased = count / Math.max(1, count - 1);
+    stats.set(name, { mean, variance: Float32Array.from(squares, (v, c) => Math.max(0, v / count - mean[c]! ** 2) * unbiased) });
+  }
+  return stats;
+}
+
+/**
+ * Moves the pruned model's BatchNorm statistics by the shift surgery caused, measured on calibration images:
+ * mean = original + (after − before), variance = original · after / before, per kept channel. Applying the
+ * measured change to the original statistics (estimated on the full training set) instead of replacing them with
+ * estimates from a few hundred images keeps an unchanged layer exactly as it was.
+ * @param kept the original channel index of each of the pruned BatchNorm's channels
+ */
+export function shiftBatchNormStatistics(
+  original: DetectionModel,
+  before: Map<string, BatchNormStats>,
+  pruned: DetectionModel,
+  after: Map<string, BatchNormStats>,
+  kept: (batchNormName: string) => number[],
+): void {
+  const originals = new Map([...original.namedModules()].filter((e): e is [string, nn.BatchNorm2d] => e[1] instanceof nn.BatchNorm2d));
   noGrad(() =>
-    norms.forEach((bn) => {
-      bn.runningMean.zero_();
-      bn.runningVar.fill_(1);
+    tidy(() => {
+      for (const [name, bn] of pruned.namedModules()) {
+        if (!(bn instanceof nn.BatchNorm2d)) continue;
+        const source = originals.get(name);
+        const [b, a] = [before.get(name), after.get(name)];
+        if (!source || !b || !a) throw new Error(`BatchNorm ${name}: no statistics measured before and after surgery`);
+        const index = kept(name);
+        const mean = source.runningMean.data() as Float32Array;
+        const variance = source.runningVar.data() as Float32Array;
+        const newMean = Float32Array.from(index, (c, i) => mean[c]! + (a.mean[i]! - b.mean[c]!));
+        const newVariance = Float32Array.from(index, (c, i) => variance[c]! * ((a.variance[i]! + 1e-12) / (b.variance[c]! + 1e-12)));
+        bn.runningMean.copy_(tensor(newMean));
+        bn.runningVar.copy_(tensor(newVariance));
+      }
     }),
   );
-  model.train();
-  let step = 0;
-  try {
-    return await forEachBatch(batches, maxImages, (x) => {
-      // momentum 1/(k+1) turns the exponential average into the mean over all batches so far.
-      norms.forEach((bn) => (bn.momentum = 1 / (step + 1)));
-      model.forward(x);
-      step++;
-    });
-  } finally {
-    norms.forEach((bn, i) => (bn.momentum = momenta[i]!));
-    model.eval();
-  }
 }

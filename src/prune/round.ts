@@ -1,0 +1,78 @@
+// One pruning step: importance → plan → surgery with bias compensation → BatchNorm recalibration.
+import type { DetectionModel } from '../model/yolo.js';
+import { gflops } from '../model/summary.js';
+import { Conv } from '../model/common.js';
+import { analyzeDependencies } from './dependency.js';
+import { groupImportance, planByFlops, planByRatio, planByThreshold, type Criterion, type PrunePlan } from './plan.js';
+import { applyPlan } from './surgery.js';
+import { measureBatchNormInputs, measureInputMeans, shiftBatchNormStatistics } from './calibrate.js';
+import type { CalibrationSource } from './calibration-data.js';
+
+/** How much to prune in one step: exactly one of the three. */
+export type PruneTarget = { threshold: number } | { ratio: number } | { flopsFraction: number };
+
+export interface PruneStepOptions {
+  criterion: Criterion;
+  target: PruneTarget;
+  minChannels?: number;
+  round?: number;
+  imgsz?: number;
+  calibration: CalibrationSource;
+  /** Images for the compensation means and the BatchNorm statistics (default 256). */
+  calibrationImages?: number;
+}
+
+export interface LayerChannels {
+  name: string;
+  before: number;
+  after: number;
+}
+
+export interface PruneStepResult {
+  model: DetectionModel;
+  plan: PrunePlan;
+  channels: LayerChannels[];
+  parameters: { before: number; after: number };
+  gflops: { before: number; after: number };
+}
+
+/** Output channels of every Conv block, by module name. */
+export function convChannels(model: DetectionModel): Map<string, number> {
+  return new Map(
+    [...model.namedModules()].filter((e): e is [string, Conv] => e[1] instanceof Conv).map(([name, conv]) => [name, conv.outChannels]),
+  );
+}
+
+export async function pruneStep(model: DetectionModel, options: PruneStepOptions): Promise<PruneStepResult> {
+  const imgsz = options.imgsz ?? 640;
+  const graph = analyzeDependencies(model);
+  const importance = groupImportance(graph, options.criterion);
+  const planOptions = { minChannels: options.minChannels ?? 8, round: options.round ?? 1 };
+  const target = options.target;
+  const plan =
+    'threshold' in target
+      ? planByThreshold(importance, target.threshold, planOptions)
+      : 'ratio' in target
+        ? planByRatio(importance, target.ratio, planOptions)
+        : planByFlops(model, graph, importance, target.flopsFraction, { ...planOptions, imgsz });
+  const images = options.calibrationImages ?? 256;
+  const inputMeans = await measureInputMeans(model, options.calibration(), images);
+  const statsBefore = await measureBatchNormInputs(model, options.calibration(), images);
+  const pruned = applyPlan(model, graph, plan, { inputMeans });
+  const statsAfter = await measureBatchNormInputs(pruned, options.calibration(), images);
+  const blocks = new Map([...model.namedModules()].filter((e): e is [string, Conv] => e[1] instanceof Conv));
+  shiftBatchNormStatistics(model, statsBefore, pruned, statsAfter, (bnName) => {
+    const block = blocks.get(bnName.replace(/\.bn$/, ''))!;
+    const group = graph.groupOf.get(block)!;
+    return plan.keep.get(group) ?? Array.from({ length: group.channels }, (_, i) => i);
+  });
+  const before = convChannels(model);
+  const after = convChannels(pruned);
+  return {
+    model: pruned,
+    plan,
+    channels: [...before].map(([name, channels]) => ({ name, before: channels, after: after.get(name) ?? channels })),
+    parameters: { before: model.numParameters(), after: pruned.numParameters() },
+    gflops: { before: gflops(model, imgsz), after: gflops(pruned, imgsz) },
+  };
+}
