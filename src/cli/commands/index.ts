@@ -5,6 +5,8 @@ import { benchmarkCommand } from './benchmark.js';
 import { demoCommand } from './demo.js';
 import { detectCommand } from './detect.js';
 import { exportCommand } from './export.js';
+import { trainCommand } from './train.js';
 import { valCommand } from './val.js';
+import { pruneCommand } from './prune.js';
 
-export const commands: (() => Command)[] = [demoCommand, datasetCommand, valCommand, exportCommand, detectCommand, benchmarkCommand];
+export const commands: (() => Command)[] = [demoCommand, datasetCommand, trainCommand, valCommand, pruneCommand, exportCommand, detectCommand, benchmarkCommand];

@@ -1,0 +1,91 @@
+import { Command, Option } from 'commander';
+import { prunePipeline } from '../../prune/pipeline.js';
+import { fraction, nonNegativeInteger, nonNegativeNumber, positiveInteger } from '../arguments.js';
+
+interface PruneCliOptions {
+  weights?: string;
+  data?: string;
+  img: number;
+  batchSize: number;
+  rounds: number;
+  epochsPerRound: number;
+  finetuneEpochs: number;
+  sparsity?: number;
+  targetSparsity?: number;
+  threshold?: number;
+  ratio?: number;
+  targetFlops?: number;
+  minChannels: number;
+  round: number;
+  criterion: 'gate' | 'bn';
+  hyp?: string;
+  workers: number;
+  seed: number;
+  project: string;
+  name: string;
+  existOk: boolean;
+  resume?: string;
+  calibrationImages: number;
+  benchmark: boolean;
+}
+
+export function pruneCommand(): Command {
+  return new Command('prune')
+    .description(
+      'structured channel pruning: rounds of sparsity training (L1 on the smallest half of each layer\'s gates) and ' +
+        'pruning, then fine-tuning; writes runs/prune/exp/report.md',
+    )
+    .option('--weights <path>', 'trained weights (official .pt or yolov5-ts .safetensors)')
+    .option('--data <yaml>', 'dataset yaml')
+    .option('--img <pixels>', 'train and val image size', positiveInteger, 640)
+    .option('--batch-size <n>', 'batch size', positiveInteger, 16)
+    .option('--rounds <n>', 'rounds of sparsity training then pruning', positiveInteger, 2)
+    .option('--epochs-per-round <n>', 'sparsity-training epochs per round', nonNegativeInteger, 3)
+    .option('--finetune-epochs <n>', 'epochs of fine-tuning without the penalty after the last round', nonNegativeInteger, 3)
+    .option('--sparsity <lambda>', 'sparsity strength λ (the start value when --target-sparsity adapts it)', nonNegativeNumber)
+    .option('--target-sparsity <share>', 'adapt λ between epochs so this share of gates falls below the threshold (default 0.4)', fraction)
+    .option('--threshold <t>', 'prune channels whose |gate| is below t (also the threshold of the gate statistics, default 0.1)', nonNegativeNumber)
+    .option('--ratio <r>', 'remove this share of all prunable channels by the end', fraction)
+    .option('--target-flops <f>', 'keep this fraction of the original GFLOPs by the end (default 0.6)', fraction)
+    .option('--min-channels <n>', 'never keep fewer channels per layer (or the layer width if smaller)', nonNegativeInteger, 8)
+    .option('--round <n>', 'round kept channel counts up to a multiple of n (8 suits CPU kernels)', positiveInteger, 1)
+    .addOption(new Option('--criterion <c>', 'importance: channel gates (this method) or BatchNorm scales (network slimming)').choices(['gate', 'bn']).default('gate'))
+    .option('--hyp <yaml>', 'hyperparameters for sparsity training and fine-tuning (default hyp.scratch-low)')
+    .option('--workers <n>', 'data loader worker threads', positiveInteger, 8)
+    .option('--seed <n>', 'random seed', nonNegativeInteger, 0)
+    .option('--calibration-images <n>', 'training images for bias compensation and BatchNorm statistics', positiveInteger, 256)
+    .option('--no-benchmark', 'skip the ONNX Runtime latency comparison')
+    .option('--project <dir>', 'save to project/name', 'runs/prune')
+    .option('--name <name>', 'save to project/name', 'exp')
+    .option('--exist-ok', 'reuse an existing project/name folder', false)
+    .option('--resume <dir>', 'continue an interrupted run (its runs/prune/expN folder)')
+    .action(async (o: PruneCliOptions) => {
+      if (!o.resume && (!o.weights || !o.data)) throw new Error('prune needs --weights and --data (or --resume)');
+      await prunePipeline({
+        weights: o.weights ?? '',
+        data: o.data ?? '',
+        imgsz: o.img,
+        batchSize: o.batchSize,
+        rounds: o.rounds,
+        epochsPerRound: o.epochsPerRound,
+        finetuneEpochs: o.finetuneEpochs,
+        ...(o.sparsity !== undefined ? { sparsity: o.sparsity } : {}),
+        ...(o.targetSparsity !== undefined ? { targetSparsity: o.targetSparsity } : {}),
+        ...(o.threshold !== undefined ? { threshold: o.threshold } : {}),
+        ...(o.ratio !== undefined ? { ratio: o.ratio } : {}),
+        ...(o.targetFlops !== undefined ? { targetFlops: o.targetFlops } : {}),
+        minChannels: o.minChannels,
+        round: o.round,
+        criterion: o.criterion,
+        ...(o.hyp ? { hyp: o.hyp } : {}),
+        workers: o.workers,
+        seed: o.seed,
+        project: o.project,
+        name: o.name,
+        existOk: o.existOk,
+        ...(o.resume ? { resume: o.resume } : {}),
+        calibrationImages: o.calibrationImages,
+        benchmark: o.benchmark,
+      });
+    });
+}

@@ -1,0 +1,363 @@
+// The pruning pipeline (`yolov5 prune`): rounds of sparsity training then pruning, fine-tuning without the
+// penalty, every round validated and checkpointed, resumable; ends with a report comparing original and pruned.
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { DetectionModel } from '../model/yolo.js';
+import type { Conv } from '../model/common.js';
+import type { Tensor } from '../torch/index.js';
+import { gflops } from '../model/summary.js';
+import { loadModel, readCheckpoint, saveCheckpoint } from '../checkpoint/index.js';
+import { validate } from '../val/validator.js';
+import { train, type TrainHooks, type TrainResult } from '../train/trainer.js';
+import { loadDatasetConfig, splitImageFiles } from '../data/dataset-config.js';
+import { benchmarkModel } from '../infer/benchmark.js';
+import { incrementPath } from '../cli/run-dir.js';
+import { insertGates } from './gates.js';
+import { analyzeDependencies } from './dependency.js';
+import { SparsityPenalty, type PenaltyTarget } from './sparsity.js';
+import { measureActivationMagnitudes } from './calibrate.js';
+import { calibrationSource, type CalibrationSource } from './calibration-data.js';
+import { pruneStep, type PruneTarget } from './round.js';
+import type { Criterion } from './plan.js';
+import { plotGateHistograms, writeReport, type ModelFigures, type PruneReport, type RoundRecord } from './report.js';
+
+export interface PruneOptions {
+  weights: string;
+  data: string;
+  imgsz?: number;
+  batchSize?: number;
+  rounds?: number;
+  epochsPerRound?: number;
+  finetuneEpochs?: number;
+  /** λ: the sparsity strength (also the starting value when a target sparsity adapts it). */
+  sparsity?: number;
+  /** Share of gates wanted below the threshold; λ adapts between epochs to reach it. */
+  targetSparsity?: number;
+  /** Prune channels whose importance is below this (also the threshold of the gate statistics). */
+  threshold?: number;
+  /** Remove this share of all channels by the end. */
+  ratio?: number;
+  /** Keep this fraction of the original GFLOPs by the end. */
+  targetFlops?: number;
+  minChannels?: number;
+  round?: number;
+  criterion?: Criterion;
+  hyp?: string;
+  workers?: number;
+  seed?: number;
+  project?: string;
+  name?: string;
+  existOk?: boolean;
+  /** A previous run's folder (or its state.json) to continue. */
+  resume?: string;
+  /** Calibration images for compensation and BatchNorm statistics. */
+  calibrationImages?: number;
+  /** Measure ONNX Runtime latency of the original and the pruned model (default true). */
+  benchmark?: boolean;
+  log?: (line: string) => void;
+}
+
+type Settings = Required<Omit<PruneOptions, 'resume' | 'log' | 'sparsity' | 'targetSparsity' | 'ratio' | 'targetFlops' | 'hyp' | 'name' | 'threshold'>> &
+  Pick<PruneOptions, 'sparsity' | 'targetSparsity' | 'ratio' | 'targetFlops' | 'hyp' | 'threshold'> & { saveDir: string };
+
+interface PipelineState {
+  settings: Settings;
+  /** λ now (adapted with a target sparsity). */
+  lambda: number;
+  original: ModelFigures;
+  rounds: RoundRecord[];
+  /** The checkpoint the next stage starts from. */
+  current: string;
+  /** The sparsity-trained checkpoint of the round in progress, once its training finished. */
+  sparsityTrained?: { round: number; path: string };
+  finetuned?: string;
+  done: boolean;
+}
+
+const DEFAULT_LAMBDA = 1e-3;
+const DEFAULT_STAT_THRESHOLD = 0.1;
+
+function settingsFrom(o: PruneOptions): Settings {
+  const targets = [o.ratio, o.targetFlops].filter((v) => v !== undefined).length;
+  if (targets > 1) throw new Error('give at most one of --ratio and --target-flops (with --threshold as the alternative)');
+  const criterion = o.criterion ?? 'gate';
+  if (o.targetSparsity !== undefined) {
+    const max = criterion === 'gate' ? 0.5 : 1;
+    if (!(o.targetSparsity > 0 && o.targetSparsity <= max)) {
+      throw new Error(`--target-sparsity must be in (0, ${max}]${criterion === 'gate' ? ': the penalty presses only the smaller half of each layer' : ''}, got ${o.targetSparsity}`);
+    }
+  }
+  const positiveInt = (v: number, what: string, min = 1) => {
+    if (!Number.isInteger(v) || v < min) throw new Error(`${what} must be an integer ≥ ${min}, got ${v}`);
+    return v;
+  };
+  const useFlops = o.targetFlops ?? (o.ratio === undefined && o.threshold === undefined ? 0.6 : undefined);
+  return {
+    weights: o.weights,
+    data: resolve(o.data),
+    imgsz: positiveInt(o.imgsz ?? 640, '--img', 32),
+    batchSize: positiveInt(o.batchSize ?? 16, '--batch-size'),
+    rounds: positiveInt(o.rounds ?? 2, '--rounds'),
+    epochsPerRound: positiveInt(o.epochsPerRound ?? 3, '--epochs-per-round', 0),
+    finetuneEpochs: positiveInt(o.finetuneEpochs ?? 3, '--finetune-epochs', 0),
+    ...(o.sparsity !== undefined ? { sparsity: o.sparsity } : {}),
+    ...(o.targetSparsity !== undefined || o.sparsity === undefined ? { targetSparsity: o.targetSparsity ?? 0.4 } : {}),
+    ...(o.threshold !== undefined ? { threshold: o.threshold } : {}),
+    ...(o.ratio !== undefined ? { ratio: o.ratio } : {}),
+    ...(useFlops !== undefined ? { targetFlops: useFlops } : {}),
+    minChannels: positiveInt(o.minChannels ?? 8, '--min-channels', 0),
+    round: positiveInt(o.round ?? 1, '--round'),
+    criterion,
+    ...(o.hyp !== undefined ? { hyp: o.hyp } : {}),
+    workers: positiveInt(o.workers ?? 8, '--workers'),
+    seed: positiveInt(o.seed ?? 0, '--seed', 0),
+    project: o.project ?? 'runs/prune',
+    existOk: o.existOk ?? false,
+    calibrationImages: positiveInt(o.calibrationImages ?? 256, '--calibration-images'),
+    benchmark: o.benchmark ?? true,
+    saveDir: '',
+  };
+}
+
+/** Round r's goal for the model entering it, spreading the final target geometrically over the rounds. */
+function roundTarget(s: Settings, r: number, originalGflops: number, currentGflops: number): PruneTarget {
+  if (s.targetFlops !== undefined) {
+    const goal = originalGflops * s.targetFlops ** (r / s.rounds);
+    return { flopsFraction: Math.min(1, goal / currentGflops) };
+  }
+  if (s.ratio !== undefined) return { ratio: 1 - (1 - s.ratio) ** (1 / s.rounds) };
+  return { threshold: s.threshold! };
+}
+
+function statThreshold(s: Settings): number {
+  return s.threshold ?? DEFAULT_STAT_THRESHOLD;
+}
+
+/** The coefficients the penalty acts on: the gates (already inserted), or the BatchNorm scales of the same convolutions. */
+async function penaltyTargets(model: DetectionModel, criterion: Criterion, calibration: CalibrationSource, images: number): Promise<PenaltyTarget[]> {
+  const graph = analyzeDependencies(model);
+  const convs = graph.groups.filter((g) => !g.fixed).flatMap((g) => g.members);
+  if (criterion === 'bn') return convs.map(({ name, conv }) => ({ name: `${name}.bn`, weight: conv.bn!.weight }));
+  const magnitudes = await measureActivationMagnitudes(model, calibration(), Math.min(images, 64));
+  return convs.map(({ name, conv }) => ({ name: `${name}.gate`, weight: gateOf(name, conv), importance: magnitudes.get(conv) }));
+}
+
+function gateOf(name: string, conv: Conv): Tensor {
+  if (!conv.gate) throw new Error(`${name} has no gate: gates must be inserted before sparsity training`);
+  return conv.gate.weight;
+}
+
+async function figures(model: DetectionModel, s: Settings, log: (line: string) => void): Promise<ModelFigures> {
+  const metrics = await validate(model, { data: s.data, imgsz: s.imgsz, batchSize: s.batchSize * 2, quiet: true });
+  const result: ModelFigures = {
+    parameters: model.numParameters(),
+    gflops: gflops(model, s.imgsz),
+    map50: metrics.map50,
+    map: metrics.map,
+  };
+  log(`  ${result.parameters} parameters, ${result.gflops.toFixed(2)} GFLOPs, mAP50 ${result.map50.toFixed(4)}, mAP50-95 ${result.map.toFixed(4)}`);
+  return result;
+}
+
+function saveState(saveDir: string, state: PipelineState): void {
+  const path = join(saveDir, 'state.json');
+  writeFileSync(`${path}.tmp`, JSON.stringify(state, null, 2));
+  renameSync(`${path}.tmp`, path);
+}
+
+function loadState(resumeFrom: string): PipelineState {
+  const path = resumeFrom.endsWith('.json') ? resumeFrom : join(resumeFrom, 'state.json');
+  if (!existsSync(path)) throw new Error(`cannot resume: ${path} does not exist (give a runs/prune/exp folder)`);
+  return JSON.parse(readFileSync(path, 'utf8')) as PipelineState;
+}
+
+/** Sparsity training of one round; resumes its own interrupted run. The penalty binds to the model the trainer trains. */
+async function sparsityTraining(model: DetectionModel, s: Settings, state: PipelineState, r: number, log: (line: string) => void): Promise<TrainResult> {
+  const calibration = await calibrationSource(s.data, { imgsz: s.imgsz, stride: Math.max(...model.stride, 32), maxImages: s.calibrationImages });
+  const images = splitImageFiles(loadDatasetConfig(s.data), 'train').length;
+  const batchesPerEpoch = Math.max(1, Math.ceil(images / s.batchSize));
+  let penalty: SparsityPenalty | undefined;
+  const hooks: TrainHooks = {
+    beforeTrainingStarts: async (ctx) => {
+      penalty = new SparsityPenalty(await penaltyTargets(ctx.model, s.criterion, calibration, s.calibrationImages), state.lambda, s.criterion === 'gate');
+    },
+    extraLoss: (_model, ctx) => {
+      // λ ramps in over the first epoch, so the task separates the gates before the penalty dominates.
+      penalty!.lambda = state.lambda * Math.min(1, (ctx.iteration + 1) / batchesPerEpoch);
+      return penalty!.loss();
+    },
+    onEpochEnd: (ctx) => {
+      const stats = penalty!.stats(statThreshold(s));
+      const before = state.lambda;
+      if (s.targetSparsity !== undefined) {
+        // Adjust gradually: a λ strong enough to move gates in a few steps wrecks the model.
+        if (stats.below < s.targetSparsity) state.lambda *= 1.5;
+        else if (stats.below > s.targetSparsity * 1.2) state.lambda /= 1.5;
+      }
+      const loss = ctx.record.train.reduce((a, b) => a + b, 0);
+      log(
+        `sparsity: ${(stats.below * 100).toFixed(1)}% of ${s.criterion === 'gate' ? 'gates' : 'BN scales'} below ${statThreshold(s)}, ` +
+          `mean |g| ${stats.meanAbs.toFixed(4)}, train loss ${loss.toFixed(4)}, λ ${before.toExponential(2)}` +
+          (state.lambda !== before ? ` → ${state.lambda.toExponential(2)} (target ${((s.targetSparsity ?? 0) * 100).toFixed(0)}%)` : ''),
+      );
+      saveState(s.saveDir, state);
+      return { 'sparsity/below': stats.below, 'sparsity/mean_abs': stats.meanAbs, 'sparsity/lambda': before };
+    },
+  };
+  const runDir = join(s.saveDir, `round${r}`);
+  const last = join(runDir, 'weights', 'last.safetensors');
+  if (existsSync(last)) return train({ resume: last, log }, hooks);
+  return train(
+    {
+      data: s.data,
+      model,
+      ...(s.hyp ? { hyp: s.hyp } : {}),
+      imgsz: s.imgsz,
+      batchSize: s.batchSize,
+      epochs: s.epochsPerRound,
+      saveDir: runDir,
+      workers: s.workers,
+      seed: s.seed,
+      noautoanchor: true,
+      patience: 0,
+      log,
+    },
+    hooks,
+  );
+}
+
+/** Fine-tuning without the penalty (also the control's recipe). */
+async function fineTune(model: DetectionModel, s: Settings, log: (line: string) => void): Promise<TrainResult> {
+  const runDir = join(s.saveDir, 'finetune');
+  const last = join(runDir, 'weights', 'last.safetensors');
+  if (existsSync(last)) return train({ resume: last, log });
+  return train({
+    data: s.data,
+    model,
+    ...(s.hyp ? { hyp: s.hyp } : {}),
+    imgsz: s.imgsz,
+    batchSize: s.batchSize,
+    epochs: s.finetuneEpochs,
+    saveDir: runDir,
+    workers: s.workers,
+    seed: s.seed,
+    noautoanchor: true,
+    patience: 0,
+    log,
+  });
+}
+
+async function onnxLatency(model: DetectionModel, s: Settings): Promise<number | undefined> {
+  if (!s.benchmark) return undefined;
+  // Deployment latency at the issue's reference input: a 1280×720 frame letterboxed to 640×384, batch 1.
+  const [result] = await benchmarkModel(model, { imgsz: 640, runtimes: ['onnxruntime'], runs: 30, warmup: 5 });
+  return result!.total.median;
+}
+
+export interface PruneResult {
+  saveDir: string;
+  report: PruneReport;
+  /** The final pruned (and fine-tuned) checkpoint. */
+  weights: string;
+}
+
+export async function prunePipeline(options: PruneOptions): Promise<PruneResult> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  let state: PipelineState;
+  if (options.resume) {
+    state = loadState(options.resume);
+    log(`Resuming ${state.settings.saveDir}: ${state.rounds.length} of ${state.settings.rounds} rounds done`);
+  } else {
+    const settings = settingsFrom(options);
+    settings.saveDir = resolve(incrementPath(settings.project, options.name ?? 'exp', settings.existOk));
+    // A fresh run in a reused folder (--exist-ok) must not resume the stages of an older run.
+    for (const entry of readdirSync(settings.saveDir)) {
+      if (/^(round\d+|finetune)$/.test(entry)) rmSync(join(settings.saveDir, entry), { recursive: true, force: true });
+    }
+    const { model } = await loadModel(settings.weights);
+    log(`Original model ${settings.weights}:`);
+    const original = await figures(model, settings, log);
+    const start = join(settings.saveDir, 'original.safetensors');
+    await saveCheckpoint(start, model);
+    state = { settings, lambda: settings.sparsity ?? DEFAULT_LAMBDA, original, rounds: [], current: start, done: false };
+    saveState(settings.saveDir, state);
+  }
+  const s = state.settings;
+  mkdirSync(s.saveDir, { recursive: true });
+
+  for (let r = state.rounds.length + 1; r <= s.rounds; r++) {
+    log(`\n===== round ${r}/${s.rounds}: sparsity training (${s.epochsPerRound} epochs, ${s.criterion}) =====`);
+    let { model } = await readCheckpoint(state.current);
+    // Gates go in before training starts: the optimizer and the EMA copy must include them.
+    if (s.criterion === 'gate') insertGates(model);
+    if (s.epochsPerRound > 0) {
+      if (state.sparsityTrained?.round !== r) {
+        const trained = await sparsityTraining(model, s, state, r, log);
+        if (trained.interrupted) throw new Error(`sparsity training interrupted; continue with: yolov5 prune --resume ${s.saveDir}`);
+        state.sparsityTrained = { round: r, path: trained.lastPath };
+        saveState(s.saveDir, state);
+      }
+      model = (await readCheckpoint(state.sparsityTrained!.path)).model;
+    }
+    const calibration = await calibrationSource(s.data, { imgsz: s.imgsz, stride: Math.max(...model.stride, 32), maxImages: s.calibrationImages });
+    const target = roundTarget(s, r, state.original.gflops, gflops(model, s.imgsz));
+    log(`\n===== round ${r}/${s.rounds}: pruning (${describeTarget(target)}) =====`);
+    await plotGateHistograms(model, s.criterion, join(s.saveDir, `round${r}_${s.criterion === 'gate' ? 'gates' : 'bn'}.png`), `round ${r}: |coefficient| per layer before pruning`);
+    const step = await pruneStep(model, {
+      criterion: s.criterion,
+      target,
+      minChannels: s.minChannels,
+      round: s.round,
+      imgsz: s.imgsz,
+      calibration,
+      calibrationImages: s.calibrationImages,
+    });
+    const path = join(s.saveDir, `round${r}.safetensors`);
+    await saveCheckpoint(path, step.model);
+    const after = await figures(step.model, s, log);
+    state.rounds.push({ round: r, lambda: state.lambda, target: describeTarget(target), channels: step.channels, ...after });
+    state.current = path;
+    saveState(s.saveDir, state);
+  }
+
+  if (!state.finetuned) {
+    const { model } = await readCheckpoint(state.current);
+    if (s.finetuneEpochs > 0) {
+      log(`\n===== fine-tuning (${s.finetuneEpochs} epochs, no penalty) =====`);
+      const tuned = await fineTune(model, s, log);
+      state.finetuned = tuned.bestPath;
+    } else {
+      state.finetuned = state.current;
+    }
+    saveState(s.saveDir, state);
+  }
+
+  const { model: original } = await readCheckpoint(join(s.saveDir, 'original.safetensors'));
+  const { model: final } = await readCheckpoint(state.finetuned);
+  log('\nFinal pruned model:');
+  const finalFigures = await figures(final, s, log);
+  const weights = join(s.saveDir, 'pruned.safetensors');
+  await saveCheckpoint(weights, final);
+  log('\nMeasuring ONNX Runtime latency (batch 1, letterboxed 1280×720 → 640×384), original and pruned side by side...');
+  const [originalLatency, prunedLatency] = [await onnxLatency(original, s), await onnxLatency(final, s)];
+  const report: PruneReport = {
+    settings: { ...s },
+    original: { ...state.original, ...(originalLatency !== undefined ? { onnxMs: originalLatency } : {}) },
+    rounds: state.rounds,
+    final: { ...finalFigures, ...(prunedLatency !== undefined ? { onnxMs: prunedLatency } : {}) },
+    weights,
+  };
+  const text = await writeReport(report, s.saveDir);
+  state.done = true;
+  saveState(s.saveDir, state);
+  log(`\n${text}`);
+  log(`Results saved to ${s.saveDir}`);
+  return { saveDir: s.saveDir, report, weights };
+}
+
+function describeTarget(target: PruneTarget): string {
+  if ('flopsFraction' in target) return `keep ${(target.flopsFraction * 100).toFixed(1)}% of the GFLOPs`;
+  if ('ratio' in target) return `remove ${(target.ratio * 100).toFixed(1)}% of the channels`;
+  return `remove channels with importance below ${target.threshold}`;
+}
+
