@@ -15,6 +15,7 @@ import { groupImportance, planByFlops, planByRatio, planByThreshold } from '../s
 import { applyPlan } from '../src/prune/surgery.js';
 import { measureInputMeans } from '../src/prune/calibrate.js';
 import { SparsityPenalty } from '../src/prune/sparsity.js';
+import { exportOnnx, compareWithTorch } from '../src/export/index.js';
 
 const customConfig = () => loadModelConfig(join(process.cwd(), 'test', 'fixtures', 'custom-topology.yaml'));
 
@@ -199,4 +200,17 @@ test('a plan that would empty a group fails and names it', () => {
     /remove every channel of group \d+ \(model\.0; 16 channels\)/,
   );
   assert.throws(() => groupImportance(analyzeDependencies(new DetectionModel(loadModelConfig('yolov5n'))), 'gate'), /model\.0 has no gate/);
+});
+
+test('a pruned, gated model exports to ONNX and matches libtorch within 1e-3 in ONNX Runtime', async () => {
+  manualSeed(5);
+  const model = new DetectionModel(customConfig()).eval();
+  randomizeBatchNorm(model);
+  for (const { gate } of insertGates(model)) noGrad(() => gate.weight.copy_(rand(gate.weight.shape).add(0.2)));
+  const graph = analyzeDependencies(model);
+  const pruned = applyPlan(model, graph, planByRatio(groupImportance(graph, 'gate'), 0.3, { minChannels: 4 }));
+  const onnx = exportOnnx(pruned, { imgsz: [64, 96] });
+  const [result] = await compareWithTorch(onnx.bytes, pruned, [{ batch: 1, height: 64, width: 96 }]);
+  assert.ok(result!.ok, `max abs difference ${result!.maxAbsDiff}`);
+  assert.ok(result!.maxAbsDiff < 1e-3);
 });
