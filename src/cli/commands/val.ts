@@ -1,21 +1,11 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { basename, extname } from 'node:path';
 import { loadModel } from '../../checkpoint/index.js';
 import { loadDatasetConfig, type SplitName } from '../../data/dataset-config.js';
 import { validate } from '../../val/validator.js';
 import { incrementPath } from '../run-dir.js';
-
-function positiveInteger(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
-
-function fraction(value: string): number {
-  const x = Number(value);
-  if (value.trim() === '' || !Number.isFinite(x) || x < 0 || x > 1) throw new InvalidArgumentError('expected a number from 0 to 1');
-  return x;
-}
+import { fraction, positiveInteger } from '../arguments.js';
+import { summaryLine } from '../../model/summary.js';
 
 interface ValOptions {
   weights: string;
@@ -55,6 +45,10 @@ export function valCommand(): Command {
       if (options.confThres > 0.001) console.log(`WARNING: confidence threshold ${options.confThres} > 0.001 gives mAP lower than the official protocol`);
       const config = loadDatasetConfig(options.data);
       const { model } = await loadModel(options.weights);
+      // As the official val.py: BatchNorm folded into the convolutions for inference.
+      console.log('Fusing layers...');
+      model.fuse().eval();
+      console.log(summaryLine(model, 'Model'));
       const saveDir = incrementPath(options.project, options.name, options.existOk);
       await validate(model, {
         data: config,
