@@ -8,7 +8,7 @@ import type { Tensor } from '../torch/index.js';
 import { gflops } from '../model/summary.js';
 import { loadModel, readCheckpoint, saveCheckpoint } from '../checkpoint/index.js';
 import { validate } from '../val/validator.js';
-import { train, type TrainHooks, type TrainResult } from '../train/trainer.js';
+import { train, type TrainHooks, type TrainOptions, type TrainResult } from '../train/trainer.js';
 import { loadDatasetConfig, splitImageFiles } from '../data/dataset-config.js';
 import { benchmarkModel } from '../infer/benchmark.js';
 import { incrementPath } from '../cli/run-dir.js';
@@ -207,23 +207,25 @@ async function sparsityTraining(model: DetectionModel, s: Settings, state: Pipel
   const runDir = join(s.saveDir, `round${r}`);
   const last = join(runDir, 'weights', 'last.safetensors');
   if (existsSync(last)) return train({ resume: last, log }, hooks);
-  return train(
-    {
-      data: s.data,
-      model,
-      ...(s.hyp ? { hyp: s.hyp } : {}),
-      imgsz: s.imgsz,
-      batchSize: s.batchSize,
-      epochs: s.epochsPerRound,
-      saveDir: runDir,
-      workers: s.workers,
-      seed: s.seed,
-      noautoanchor: true,
-      patience: 0,
-      log,
-    },
-    hooks,
-  );
+  return train(stageOptions(model, s, runDir, s.epochsPerRound, log), hooks);
+}
+
+/** Training settings shared by sparsity training and fine-tuning: the given model, exactly; anchors as they are. */
+function stageOptions(model: DetectionModel, s: Settings, saveDir: string, epochs: number, log: (line: string) => void): TrainOptions {
+  return {
+    data: s.data,
+    model,
+    ...(s.hyp ? { hyp: s.hyp } : {}),
+    imgsz: s.imgsz,
+    batchSize: s.batchSize,
+    epochs,
+    saveDir,
+    workers: s.workers,
+    seed: s.seed,
+    noautoanchor: true,
+    patience: 0,
+    log,
+  };
 }
 
 /** Fine-tuning without the penalty (also the control's recipe). */
@@ -231,20 +233,7 @@ async function fineTune(model: DetectionModel, s: Settings, log: (line: string) 
   const runDir = join(s.saveDir, 'finetune');
   const last = join(runDir, 'weights', 'last.safetensors');
   if (existsSync(last)) return train({ resume: last, log });
-  return train({
-    data: s.data,
-    model,
-    ...(s.hyp ? { hyp: s.hyp } : {}),
-    imgsz: s.imgsz,
-    batchSize: s.batchSize,
-    epochs: s.finetuneEpochs,
-    saveDir: runDir,
-    workers: s.workers,
-    seed: s.seed,
-    noautoanchor: true,
-    patience: 0,
-    log,
-  });
+  return train(stageOptions(model, s, runDir, s.finetuneEpochs, log));
 }
 
 async function onnxLatency(model: DetectionModel, s: Settings): Promise<number | undefined> {
