@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { loadModel } from '../src/checkpoint/index.js';
-import { exportOnnxFile } from '../src/export/index.js';
+import { exportOnnx } from '../src/export/index.js';
 
 const run = promisify(execFile);
 const CLI = 'dist/cli/main.js';
@@ -19,7 +19,7 @@ test.after(() => rmSync(tmp, { recursive: true, force: true }));
 const onnx = join(tmp, 'yolov5n.onnx');
 test.before(async () => {
   const { model } = await loadModel('../shared/weights/yolov5n.pt');
-  await exportOnnxFile(model, onnx, { dynamic: true });
+  writeFileSync(onnx, exportOnnx(model, { dynamic: true }).bytes);
 });
 
 async function detect(args: string[]): Promise<{ stdout: string; stderr: string }> {

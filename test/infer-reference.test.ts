@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModel } from '../src/checkpoint/index.js';
-import { exportOnnxFile } from '../src/export/index.js';
+import { exportOnnx } from '../src/export/index.js';
 import { load, type Detector } from '../src/infer/predictor.js';
 import type { Box } from '../src/infer/results.js';
 
@@ -60,7 +60,7 @@ test('libtorch detections on bus.jpg and zidane.jpg match the official reference
 test('ONNX Runtime detections from an exported model match the official reference', async () => {
   const { model } = await loadModel(WEIGHTS);
   const file = join(tmp, 'yolov5n.onnx');
-  await exportOnnxFile(model, file, { dynamic: true });
+  writeFileSync(file, exportOnnx(model, { dynamic: true }).bytes);
   const detector = await load(file);
   assert.equal(detector.runtime, 'onnxruntime');
   assert.deepEqual(detector.names, model.names);
