@@ -3,8 +3,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { shippedConfigDir } from '../model/config.js';
+import type { AugmentHyp } from '../data/augment/hyp.js';
 
-export interface Hyp {
+export interface Hyp extends AugmentHyp {
   lr0: number;
   lrf: number;
   momentum: number;
@@ -20,18 +21,6 @@ export interface Hyp {
   iou_t: number;
   anchor_t: number;
   fl_gamma: number;
-  hsv_h: number;
-  hsv_s: number;
-  hsv_v: number;
-  degrees: number;
-  translate: number;
-  scale: number;
-  shear: number;
-  perspective: number;
-  flipud: number;
-  fliplr: number;
-  mosaic: number;
-  mixup: number;
   copy_paste: number;
   /** Class label smoothing epsilon (a command-line option in YOLOv5, kept with the rest). */
   label_smoothing: number;
