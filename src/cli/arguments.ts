@@ -19,6 +19,17 @@ export function integer(value: string): number {
   return n;
 }
 
+/** A parser for integers from min to max inclusive. */
+export function integerInRange(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+    }
+    return n;
+  };
+}
+
 /** A number in [0, 1]. */
 export function fraction(value: string): number {
   const x = Number(value);
@@ -36,4 +47,15 @@ export function nonNegativeNumber(value: string): number {
   const x = Number(value);
   if (value.trim() === '' || !Number.isFinite(x) || x < 0) throw new InvalidArgumentError('expected a number ≥ 0');
   return x;
+}
+
+/** A repeatable or variadic option: each value parsed and appended. */
+export function collect<T>(parse: (value: string) => T): (value: string, previous: T[] | undefined) => T[] {
+  return (value, previous) => [...(previous ?? []), parse(value)];
+}
+
+/** The values of a variadic `--img <size...>` option, one size (square) or height and width, as [height, width]. */
+export function heightAndWidth(sizes: readonly number[]): [number, number] {
+  if (sizes.length < 1 || sizes.length > 2) throw new InvalidArgumentError(`--img takes one size or height and width, got ${sizes.length} values`);
+  return [sizes[0]!, sizes[1] ?? sizes[0]!];
 }

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { basename } from 'node:path';
 import { benchmarkModel, formatBenchmark } from '../../infer/benchmark.js';
-import { positiveInteger } from './detect.js';
+import { positiveInteger } from '../arguments.js';
 
 interface BenchmarkCliOptions {
   weights: string;

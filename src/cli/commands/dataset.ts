@@ -1,16 +1,7 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { generateSynthDataset, MAX_CLASSES, MIN_IMGSZ, MAX_IMGSZ } from '../../data/synth.js';
-
-function integerIn(min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-      throw new InvalidArgumentError(max === Number.MAX_SAFE_INTEGER ? `expected an integer ≥ ${min}` : `expected an integer from ${min} to ${max}`);
-    }
-    return n;
-  };
-}
+import { integer, integerInRange, positiveInteger } from '../arguments.js';
 
 interface SynthOptions {
   out: string;
@@ -25,11 +16,11 @@ function synthCommand(): Command {
   return new Command('synth')
     .description('generate the built-in synthetic shapes dataset (YOLO format: images/, labels/, data.yaml)')
     .requiredOption('--out <dir>', 'output folder (new, empty, or an earlier synthetic dataset to replace)')
-    .option('--images <n>', 'training images', integerIn(1), 1000)
-    .option('--val-images <n>', 'validation images (default: 20% of --images)', integerIn(1))
-    .option('--classes <k>', `number of shape classes, 1 to ${MAX_CLASSES}`, integerIn(1, MAX_CLASSES), 4)
-    .option('--img <size>', `image size in pixels, ${MIN_IMGSZ} to ${MAX_IMGSZ}`, integerIn(MIN_IMGSZ, MAX_IMGSZ), 128)
-    .option('--seed <n>', 'random seed (same seed, same files)', integerIn(Number.MIN_SAFE_INTEGER), 0)
+    .option('--images <n>', 'training images', positiveInteger, 1000)
+    .option('--val-images <n>', 'validation images (default: 20% of --images)', positiveInteger)
+    .option('--classes <k>', `number of shape classes, 1 to ${MAX_CLASSES}`, integerInRange(1, MAX_CLASSES), 4)
+    .option('--img <size>', `image size in pixels, ${MIN_IMGSZ} to ${MAX_IMGSZ}`, integerInRange(MIN_IMGSZ, MAX_IMGSZ), 128)
+    .option('--seed <n>', 'random seed (same seed, same files)', integer, 0)
     .action(async (options: SynthOptions) => {
       const started = Date.now();
       const bar = new SingleBar({ format: 'synth [{bar}] {value}/{total} images | {duration}s', hideCursor: true });

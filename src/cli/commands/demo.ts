@@ -1,10 +1,11 @@
 import { Command } from 'commander';
 import { trainQuadrantNet } from '../../demo/engine-demo.js';
+import { positiveInteger } from '../arguments.js';
 
 export function demoCommand(): Command {
   return new Command('demo')
     .description('run the built-in demo (for now: a small CNN trained by the libtorch engine on a synthetic task)')
-    .option('--steps <n>', 'training steps', (v) => Number.parseInt(v, 10), 300)
+    .option('--steps <n>', 'training steps', positiveInteger, 300)
     .action((options: { steps: number }) => {
       const started = Date.now();
       const { losses } = trainQuadrantNet(options.steps, (step, loss) => {

@@ -1,29 +1,6 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { runDetect } from '../../infer/detect-run.js';
-
-// Argument parsers shared by export, detect and benchmark.
-export function positiveInteger(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
-
-export function fraction(value: string): number {
-  const x = Number(value);
-  if (value.trim() === '' || !Number.isFinite(x) || x < 0 || x > 1) throw new InvalidArgumentError('expected a number from 0 to 1');
-  return x;
-}
-
-/** A repeatable / variadic option collecting parsed values. */
-export function collect<T>(parse: (v: string) => T) {
-  return (value: string, previous: T[] | undefined): T[] => [...(previous ?? []), parse(value)];
-}
-
-function classIndex(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected a class index (0, 1, ...)');
-  return n;
-}
+import { collect, fraction, heightAndWidth, nonNegativeInteger, positiveInteger } from '../arguments.js';
 
 interface DetectCliOptions {
   weights: string;
@@ -55,7 +32,7 @@ export function detectCommand(): Command {
     .option('--conf-thres <x>', 'confidence threshold', fraction, 0.25)
     .option('--iou-thres <x>', 'NMS IoU threshold', fraction, 0.45)
     .option('--max-det <n>', 'maximum detections per image', positiveInteger, 1000)
-    .option('--classes <index...>', 'keep only these classes, e.g. --classes 0 2', collect(classIndex))
+    .option('--classes <index...>', 'keep only these classes, e.g. --classes 0 2', collect(nonNegativeInteger))
     .option('--agnostic-nms', 'class-agnostic NMS', false)
     .option('--save-txt', 'save results as YOLO labels (labels/<name>.txt)', false)
     .option('--save-conf', 'add confidences to --save-txt labels', false)
@@ -68,8 +45,7 @@ export function detectCommand(): Command {
     .option('--hide-labels', 'draw boxes without labels', false)
     .option('--hide-conf', 'draw labels without confidences', false)
     .action(async (o: DetectCliOptions) => {
-      const sizes = o.imgsz ?? [640];
-      if (sizes.length > 2) throw new InvalidArgumentError(`--img takes one size or height and width, got ${sizes.length} values`);
+      const imgsz = heightAndWidth(o.imgsz ?? [640]);
       // Ctrl-C ends a stream cleanly: the current video file is finished and the summary printed.
       const stop = new AbortController();
       const onInterrupt = () => stop.abort();
@@ -78,7 +54,7 @@ export function detectCommand(): Command {
         await runDetect({
           weights: o.weights,
           source: o.source,
-          imgsz: sizes.length === 1 ? sizes[0]! : [sizes[0]!, sizes[1]!],
+          imgsz,
           conf: o.confThres,
           iou: o.iouThres,
           maxDet: o.maxDet,

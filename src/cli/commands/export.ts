@@ -1,10 +1,10 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { loadModel } from '../../checkpoint/index.js';
 import { DEFAULT_OPSET, SUPPORTED_OPSETS, checkOpset, describeVerify, exportOnnxFile } from '../../export/index.js';
 import { summaryLine } from '../../model/summary.js';
-import { collect, positiveInteger } from './detect.js';
+import { collect, heightAndWidth, positiveInteger } from '../arguments.js';
 
 interface ExportOptions {
   weights: string;
@@ -20,8 +20,7 @@ const megabytes = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
 /** [height, width] rounded up to multiples of the stride, as the official check_img_size does (with a warning). */
 function imageSize(sizes: number[], stride: number): [number, number] {
-  if (sizes.length > 2) throw new InvalidArgumentError(`--img takes one size or height and width, got ${sizes.length} values`);
-  const [height, width] = sizes.length === 1 ? [sizes[0]!, sizes[0]!] : [sizes[0]!, sizes[1]!];
+  const [height, width] = heightAndWidth(sizes);
   const fit = (s: number) => Math.max(Math.ceil(s / stride) * stride, stride);
   if (fit(height) !== height || fit(width) !== width) {
     console.log(`WARNING: --img ${sizes.join(' ')} must be a multiple of max stride ${stride}, updating to ${fit(height)} ${fit(width)}`);
