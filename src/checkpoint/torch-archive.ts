@@ -2,7 +2,7 @@
 // through persistent ids, to raw storages in `<prefix>/data/<key>`. Unpickling yields TensorRefs (cheap
 // descriptions); only the tensors a caller asks for are read, checked and copied into the engine.
 import { readFile } from 'node:fs/promises';
-import { callOp, tensor, tidy, Tensor, type AnyTypedArray, type DType } from '../torch/index.js';
+import { bytesPerElement, callOp, tensor, tidy, Tensor, type AnyTypedArray, type DType } from '../torch/index.js';
 import { PickleError, PyGlobal, describe, unpickle } from './pickle.js';
 import { ZipArchive, ZipFormatError } from './zip.js';
 
@@ -31,16 +31,7 @@ const TORCH_DTYPES: Record<string, StorageDType> = {
 };
 
 function elementSize(dtype: StorageDType): number {
-  switch (dtype) {
-    case 'float64':
-    case 'int64': return 8;
-    case 'float32':
-    case 'int32': return 4;
-    case 'float16':
-    case 'bfloat16':
-    case 'int16': return 2;
-    default: return 1;
-  }
+  return dtype === 'bfloat16' ? 2 : bytesPerElement(dtype);
 }
 
 /** One storage of the archive, by key; `numel` counts elements of `dtype`. */
