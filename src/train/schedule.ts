@@ -4,7 +4,7 @@
 // the momentum up from warmup_momentum, and gradient accumulation up to the nominal batch.
 import type { Hyp } from './hyp.js';
 
-/** Nominal batch size: gradients accumulate until about this many images have been seen. */
+/** Default nominal batch size: gradients accumulate until about this many images have been seen. */
 export const NOMINAL_BATCH = 64;
 /** The warmup lasts at least this many iterations. */
 export const MIN_WARMUP_ITERATIONS = 100;
@@ -44,6 +44,8 @@ export interface ScheduleOptions {
   batchesPerEpoch: number;
   batchSize: number;
   cosine: boolean;
+  /** Images per optimizer step that gradients accumulate to (default 64, as YOLOv5). */
+  nominalBatch?: number;
 }
 
 export class TrainingSchedule {
@@ -51,6 +53,7 @@ export class TrainingSchedule {
   readonly factor: (epoch: number) => number;
   /** Batches per optimizer step once warmup is over. */
   readonly accumulate: number;
+  private readonly nominalBatch: number;
 
   constructor(
     private readonly hyp: Pick<Hyp, 'lr0' | 'lrf' | 'momentum' | 'warmup_epochs' | 'warmup_momentum' | 'warmup_bias_lr'>,
@@ -58,12 +61,13 @@ export class TrainingSchedule {
   ) {
     this.warmupIterations = Math.max(Math.round(hyp.warmup_epochs * options.batchesPerEpoch), MIN_WARMUP_ITERATIONS);
     this.factor = lrFactor(options.cosine ? 'cosine' : 'linear', hyp.lrf, options.epochs);
-    this.accumulate = Math.max(roundHalfEven(NOMINAL_BATCH / options.batchSize), 1);
+    this.nominalBatch = options.nominalBatch ?? NOMINAL_BATCH;
+    this.accumulate = Math.max(roundHalfEven(this.nominalBatch / options.batchSize), 1);
   }
 
   /** Weight decay scaled to the images per optimizer step (the hyp value is for the nominal batch). */
   weightDecay(weightDecay: number): number {
-    return (weightDecay * this.options.batchSize * this.accumulate) / NOMINAL_BATCH;
+    return (weightDecay * this.options.batchSize * this.accumulate) / this.nominalBatch;
   }
 
   /** Hyperparameters for batch `batch` (0-based) of `epoch`. */
@@ -76,7 +80,7 @@ export class TrainingSchedule {
     return {
       lr: [interp(ni, span, [hyp.warmup_bias_lr, lr]), interp(ni, span, [0, lr]), interp(ni, span, [0, lr])],
       momentum: interp(ni, span, [hyp.warmup_momentum, hyp.momentum]),
-      accumulate: Math.max(1, roundHalfEven(interp(ni, span, [1, NOMINAL_BATCH / this.options.batchSize]))),
+      accumulate: Math.max(1, roundHalfEven(interp(ni, span, [1, this.nominalBatch / this.options.batchSize]))),
     };
   }
 }

@@ -20,6 +20,8 @@ export interface RunSettings {
   data: string;
   imgsz: number;
   batchSize: number;
+  /** Images per optimizer step (gradient accumulation target). */
+  nominalBatch: number;
   epochs: number;
   /** Hyperparameters as given (before the loss gains are scaled). */
   hyp: Hyp;

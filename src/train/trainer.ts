@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
-import { Tensor, callOp, manualSeed, tidy } from '../torch/index.js';
+import { Tensor, callOp, manualSeed } from '../torch/index.js';
 import type { Handle } from '../torch/native.js';
 import type { DetectionModel } from '../model/yolo.js';
 import { loadDatasetConfig, type DatasetConfig } from '../data/dataset-config.js';
@@ -16,8 +16,9 @@ import { readCheckpoint } from '../checkpoint/format.js';
 import { incrementPath } from '../cli/run-dir.js';
 import { DEFAULT_HYP, loadHyp, scaleLossGains, type Hyp } from './hyp.js';
 import { YoloLoss } from './loss.js';
-import { clipGradNorm, createOptimizer, groupParameters, setOptimizerHyper, type OptimizerName, type TrainOptimizer } from './optimizer.js';
-import { TrainingSchedule } from './schedule.js';
+import { createOptimizer, groupParameters, setOptimizerHyper, type OptimizerName, type TrainOptimizer } from './optimizer.js';
+import { forwardBackward, optimizerStep } from './step.js';
+import { NOMINAL_BATCH, TrainingSchedule } from './schedule.js';
 import { ModelEMA } from './ema.js';
 import { checkAnchors } from './autoanchor.js';
 import { EarlyStopping } from './early-stop.js';
@@ -33,12 +34,9 @@ import {
   type TrainingState,
 } from './train-checkpoint.js';
 
-/** Gradients are clipped to this global norm before each optimizer step. */
-export const MAX_GRAD_NORM = 10;
-
 export interface TrainOptions {
-  /** Dataset yaml (path or parsed). */
-  data: string | DatasetConfig;
+  /** Dataset yaml (path or parsed); required unless resuming. */
+  data?: string | DatasetConfig;
   /** Initial weights: official .pt or our .safetensors; '' for none (with cfg). */
   weights?: string;
   /** Model config (path or shipped name such as yolov5n). */
@@ -49,6 +47,8 @@ export interface TrainOptions {
   hyp?: string | Hyp;
   imgsz?: number;
   batchSize?: number;
+  /** Images per optimizer step: gradients of batches accumulate up to it (default 64, YOLOv5's nominal batch). */
+  nominalBatch?: number;
   epochs?: number;
   /** Output folder `project/name` (incremented unless existOk); or `saveDir` to name it exactly. */
   project?: string;
@@ -141,6 +141,7 @@ function settingsFrom(options: TrainOptions, data: DatasetConfig, hyp: Hyp, save
     data: data.file,
     imgsz: options.imgsz ?? 640,
     batchSize: options.batchSize ?? 16,
+    nominalBatch: options.nominalBatch ?? NOMINAL_BATCH,
     epochs: options.epochs ?? 100,
     hyp: options.labelSmoothing === undefined ? hyp : { ...hyp, label_smoothing: options.labelSmoothing },
     optimizer: options.optimizer ?? 'SGD',
@@ -168,6 +169,7 @@ function checkSettings(s: RunSettings): void {
   };
   positive(s.imgsz, 'image size');
   positive(s.batchSize, 'batch size');
+  positive(s.nominalBatch, 'nominal batch size');
   positive(s.epochs, 'epochs');
   positive(s.workers, 'workers');
   if (!Number.isInteger(s.seed) || s.seed < 0) throw new Error(`seed must be a non-negative integer, got ${s.seed}`);
@@ -202,6 +204,10 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
     data = loadDatasetConfig(settings.data);
     log(`Resuming training from ${path} at epoch ${resumed.state.epoch + 1} of ${settings.epochs}`);
   } else {
+    if (!options.data) throw new Error('train: no dataset given (data)');
+    if (!options.model && !options.weights && !options.cfg) {
+      throw new Error('nothing to train: give weights (a .pt or .safetensors file), a model config (--cfg), or both');
+    }
     data = typeof options.data === 'string' ? loadDatasetConfig(options.data) : options.data;
     const hyp = typeof options.hyp === 'object' ? options.hyp : loadHyp(options.hyp ?? DEFAULT_HYP);
     const saveDir = options.saveDir ?? incrementPath(options.project ?? 'runs/train', options.name ?? 'exp', options.existOk ?? false);
@@ -274,7 +280,13 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
     const hyp = scaleLossGains(settings.hyp, { nl: model.detect.nl, nc, imgsz });
     const loss = new YoloLoss(model, hyp);
     const nb = loader.length;
-    const schedule = new TrainingSchedule(hyp, { epochs: settings.epochs, batchesPerEpoch: nb, batchSize: settings.batchSize, cosine: settings.cosLr });
+    const schedule = new TrainingSchedule(hyp, {
+      epochs: settings.epochs,
+      batchesPerEpoch: nb,
+      batchSize: settings.batchSize,
+      cosine: settings.cosLr,
+      nominalBatch: settings.nominalBatch,
+    });
     const groups = groupParameters(model, hooks.noDecay);
     const weightDecay = schedule.weightDecay(hyp.weight_decay);
     const optimizer = createOptimizer(settings.optimizer, groups, { lr: hyp.lr0, momentum: hyp.momentum, weightDecay });
@@ -347,19 +359,14 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
           setOptimizerHyper(optimizer, step.lr, step.momentum);
           lrs = step.lr;
           if (plots && ni < 3) await drawBatch(batch.images, batch.targets, names, join(saveDir, `train_batch${ni}.jpg`), { paths: batch.paths });
-          const items = tidy(() => {
-            const images = settings.multiScale ? multiScale(batch.images, imgsz, gs, scaleRng) : batch.images;
-            size = images.shape[3]!;
-            const { loss: total, items } = loss.compute(model.forward(images), batch.targets);
-            const extra = hooks.extraLoss?.(model, { ...context, epoch, batch: i, iteration: ni }) ?? null;
-            (extra ? total.add(extra) : total).backward();
-            return items;
-          });
+          const images = settings.multiScale ? multiScale(batch.images, imgsz, gs, scaleRng) : batch.images;
+          size = images.shape[3]!;
+          const { extraLoss } = hooks;
+          const extra = extraLoss ? () => extraLoss(model, { ...context, epoch, batch: i, iteration: ni }) : undefined;
+          const items = forwardBackward(model, loss, images, batch.targets, extra);
+          if (images !== batch.images) images.dispose();
           if (ni - lastOptStep >= step.accumulate) {
-            clipGradNorm(parameters, MAX_GRAD_NORM);
-            optimizer.step();
-            optimizer.zeroGrad();
-            ema.update(model);
+            optimizerStep(optimizer, parameters, ema, model);
             lastOptStep = ni;
           }
           items.forEach((v, k) => (sums[k]! += v));

@@ -1,0 +1,141 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { train } from '../../train/trainer.js';
+import { OPTIMIZERS, type OptimizerName } from '../../train/optimizer.js';
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function integer(value: string): number {
+  const n = Number(value);
+  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected an integer');
+  return n;
+}
+
+function nonNegativeIntegers(value: string, previous: number[] | undefined): number[] {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected non-negative layer indices');
+  return [...(previous ?? []), n];
+}
+
+function fraction(value: string): number {
+  const x = Number(value);
+  if (value.trim() === '' || !Number.isFinite(x) || x < 0 || x >= 1) throw new InvalidArgumentError('expected a number from 0 to below 1');
+  return x;
+}
+
+interface TrainCliOptions {
+  data: string;
+  weights: string;
+  cfg?: string;
+  hyp: string;
+  img: number;
+  batchSize: number;
+  epochs: number;
+  device: string;
+  project: string;
+  name: string;
+  existOk: boolean;
+  resume: string | boolean;
+  patience: number;
+  savePeriod: number;
+  workers: number;
+  seed: number;
+  optimizer: OptimizerName;
+  cosLr: boolean;
+  rect: boolean;
+  cache?: string | boolean;
+  freeze?: number[];
+  singleCls: boolean;
+  multiScale: boolean;
+  noval: boolean;
+  nosave: boolean;
+  noplots: boolean;
+  noautoanchor: boolean;
+  labelSmoothing: number;
+}
+
+export function trainCommand(): Command {
+  return new Command('train')
+    .description('train a detector on a dataset (as YOLOv5 train.py): from official .pt or our weights, or a model config')
+    .option('--data <yaml>', 'dataset yaml')
+    .option('--weights <path>', "initial weights (.pt or .safetensors); '' to train from --cfg", '')
+    .option('--cfg <yaml>', 'model config (path or shipped name, e.g. yolov5n)')
+    .option('--hyp <yaml>', 'hyperparameters (path or shipped hyp.scratch-low / -med / -high)', 'hyp.scratch-low')
+    .option('--img <pixels>', 'train and val image size', positiveInteger, 640)
+    .option('--batch-size <n>', 'batch size', positiveInteger, 16)
+    .option('--epochs <n>', 'epochs', positiveInteger, 100)
+    .option('--device <device>', 'only cpu is supported', 'cpu')
+    .option('--project <dir>', 'save to project/name', 'runs/train')
+    .option('--name <name>', 'save to project/name', 'exp')
+    .option('--exist-ok', 'reuse an existing project/name instead of incrementing', false)
+    .option('--resume [last]', 'continue a run from its last.safetensors (default: the most recent under --project)', false)
+    .option('--patience <epochs>', 'stop after this many epochs without improvement (0: never)', integer, 100)
+    .option('--save-period <epochs>', 'also save a checkpoint every this many epochs (< 1: never)', integer, -1)
+    .option('--workers <n>', 'data loader worker threads', positiveInteger, 8)
+    .option('--seed <n>', 'random seed', integer, 0)
+    .addOption(new Option('--optimizer <name>', 'optimizer').choices([...OPTIMIZERS]).default('SGD'))
+    .option('--cos-lr', 'cosine learning-rate schedule', false)
+    .option('--rect', 'rectangular training batches', false)
+    .option('--cache [ram]', 'cache decoded images in RAM')
+    .option('--freeze <layers...>', 'freeze layers: N freezes the first N, several values freeze those indices', nonNegativeIntegers)
+    .option('--single-cls', 'train multi-class data as a single class', false)
+    .option('--multi-scale', 'vary the image size by ±50% per batch', false)
+    .option('--noval', 'validate only the final epoch', false)
+    .option('--nosave', 'save only the final checkpoint', false)
+    .option('--noplots', 'save no pictures', false)
+    .option('--noautoanchor', 'skip the AutoAnchor check', false)
+    .option('--label-smoothing <eps>', 'class label smoothing epsilon', fraction, 0)
+    .action(async (options: TrainCliOptions) => {
+      if (options.device !== 'cpu') throw new Error(`--device ${options.device}: only cpu is supported`);
+      if (options.cache !== undefined && options.cache !== true && options.cache !== 'ram') {
+        throw new Error(`--cache ${String(options.cache)}: only ram caching is supported`);
+      }
+      if (!options.resume && !options.data) throw new Error('--data is required (unless resuming)');
+      // Ctrl-C finishes the current batch and stops, keeping the last finished epoch's checkpoint; twice quits now.
+      const controller = new AbortController();
+      const onSignal = () => {
+        if (controller.signal.aborted) process.exit(130);
+        console.error('\nStopping after this batch (Ctrl-C again to quit now); the last saved epoch is kept for --resume.');
+        controller.abort();
+      };
+      process.on('SIGINT', onSignal);
+      try {
+        const result = await train({
+          data: options.data,
+          weights: options.weights,
+          cfg: options.cfg,
+          hyp: options.hyp,
+          imgsz: options.img,
+          batchSize: options.batchSize,
+          epochs: options.epochs,
+          project: options.project,
+          name: options.name,
+          existOk: options.existOk,
+          resume: options.resume,
+          patience: options.patience,
+          savePeriod: options.savePeriod,
+          workers: options.workers,
+          seed: options.seed,
+          optimizer: options.optimizer,
+          cosLr: options.cosLr,
+          rect: options.rect,
+          cache: options.cache ? 'ram' : false,
+          freeze: options.freeze,
+          singleCls: options.singleCls,
+          multiScale: options.multiScale,
+          noval: options.noval,
+          nosave: options.nosave,
+          noplots: options.noplots,
+          noautoanchor: options.noautoanchor,
+          labelSmoothing: options.labelSmoothing,
+          signal: controller.signal,
+        });
+        if (result.interrupted) process.exitCode = 130;
+      } finally {
+        process.off('SIGINT', onSignal);
+      }
+    });
+}

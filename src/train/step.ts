@@ -1,0 +1,31 @@
+// One training step, shared by the trainer and the throughput benchmark: forward, loss, backward (gradients
+// accumulate across calls), and the optimizer update with gradient clipping and the EMA.
+import { tidy, type Tensor } from '../torch/index.js';
+import type { DetectionModel } from '../model/yolo.js';
+import type { YoloLoss } from './loss.js';
+import type { ModelEMA } from './ema.js';
+import { clipGradNorm, type TrainOptimizer } from './optimizer.js';
+
+/** Gradients are clipped to this global norm before each optimizer step. */
+export const MAX_GRAD_NORM = 10;
+
+/**
+ * Forward and backward for one batch; `extra` may add a term to the loss (null adds nothing).
+ * Returns the batch's loss parts [box, obj, cls]; every temporary tensor is freed.
+ */
+export function forwardBackward(model: DetectionModel, loss: YoloLoss, images: Tensor, targets: Tensor, extra?: () => Tensor | null): [number, number, number] {
+  return tidy(() => {
+    const { loss: total, items } = loss.compute(model.forward(images), targets);
+    const added = extra?.() ?? null;
+    (added ? total.add(added) : total).backward();
+    return items;
+  });
+}
+
+/** Applies the accumulated gradients: clip, step, clear, and move the EMA. */
+export function optimizerStep(optimizer: TrainOptimizer, parameters: readonly Tensor[], ema?: ModelEMA, model?: DetectionModel): void {
+  clipGradNorm(parameters, MAX_GRAD_NORM);
+  optimizer.step();
+  optimizer.zeroGrad();
+  if (ema && model) ema.update(model);
+}
