@@ -39,7 +39,7 @@ export function niceTicks(range: Range, count = 5): number[] {
   const first = Math.ceil(range.min / step - 1e-9);
   const last = Math.floor(range.max / step + 1e-9);
   const ticks: number[] = [];
-  for (let k = first; k <= last && ticks.length <= 4 * count; k++) ticks.push(k === 0 ? 0 : k * step);
+  for (let k = first; k <= last && ticks.length <= 4 * count; k++) ticks.push(k === 0 ? 0 : Number((k * step).toPrecision(12)));
   return ticks;
 }
 
