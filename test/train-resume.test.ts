@@ -24,6 +24,9 @@ async function options(name: string): Promise<TrainOptions> {
     seed: 5,
     saveDir: join(root, name),
     noplots: true,
+    // Random sizes per batch and merged classes, so the resumed run must also replay the size draws.
+    multiScale: true,
+    singleCls: true,
     progress: false,
     log: () => undefined,
   };
@@ -50,6 +53,8 @@ test('a run interrupted after epoch 0 and resumed ends with the weights of the u
   assert.equal(resumed.saveDir, first.saveDir);
   assert.deepEqual(resumed.epochs.map((e) => e.epoch), [0, 1]);
 
+  const { model } = await readCheckpoint(resumed.lastPath);
+  assert.deepEqual(model.names, ['item'], 'single-class runs name their class "item"');
   const [a, b] = await Promise.all([loadSafetensors(straight.lastPath), loadSafetensors(resumed.lastPath)]);
   assert.deepEqual([...a.tensors.keys()].sort(), [...b.tensors.keys()].sort());
   let worst = 0;

@@ -8,8 +8,10 @@ import { gatedConvs, loadModel } from '../checkpoint/index.js';
 
 /** A new model with `model`'s architecture (explicit channels, gates), optionally another class count; fresh weights. */
 export function rebuildModel(model: DetectionModel, options: { nc?: number; names?: string[] } = {}): DetectionModel {
-  const config = model.architecture();
-  const copy = new DetectionModel(config, { nc: options.nc ?? model.nc, names: options.names ?? [...model.names] });
+  const nc = options.nc ?? model.nc;
+  // Without names for a new class count, the model names them class0, class1, ...
+  const names = options.names ?? (nc === model.nc ? [...model.names] : undefined);
+  const copy = new DetectionModel(model.architecture(), { nc, names });
   const modules = new Map(copy.namedModules());
   for (const name of gatedConvs(model)) (modules.get(name) as Conv).addGate();
   return copy;
