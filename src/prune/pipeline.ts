@@ -148,7 +148,7 @@ function gateOf(name: string, conv: Conv): Tensor {
 }
 
 async function figures(model: DetectionModel, s: Settings, log: (line: string) => void): Promise<ModelFigures> {
-  const metrics = await validate(model, { data: s.data, imgsz: s.imgsz, batchSize: s.batchSize * 2, quiet: true });
+  const metrics = await validate(model, { data: s.data, imgsz: s.imgsz, batchSize: s.batchSize, quiet: true });
   const result: ModelFigures = {
     parameters: model.numParameters(),
     gflops: gflops(model, s.imgsz),
