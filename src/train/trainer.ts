@@ -2,6 +2,7 @@
 // validation of the EMA model, results.csv and pictures, last/best checkpoints, early stopping, and exact resume.
 // Usable as a library: train(options, hooks) accepts an already-built model and a few hooks (for pruning).
 import { existsSync, mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { Tensor, callOp, manualSeed } from '../torch/index.js';
@@ -248,6 +249,8 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
   if (imgsz !== settings.imgsz) log(`WARNING: --img-size ${settings.imgsz} must be a multiple of max stride ${gs}, updating to ${imgsz}`);
 
   // ---- data ----
+  // As YOLOv5's data loader: no more workers than cores or images per batch.
+  const workers = Math.min(settings.workers, availableParallelism(), settings.batchSize);
   const loader: TrainLoader = await createTrainLoader({
     dataset: data,
     split: 'train',
@@ -258,7 +261,7 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
     augment: true,
     rect: settings.rect,
     cache: settings.cache,
-    workers: settings.workers,
+    workers,
     seed: settings.seed,
     singleCls: settings.singleCls,
   });
@@ -314,9 +317,10 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
 
     const context: TrainContext = { model, ema, optimizer, hyp, saveDir, epochs: settings.epochs, startEpoch, log };
     await hooks.beforeTrainingStarts?.(context);
-    log(`Image sizes ${imgsz} train, ${imgsz} val\nUsing ${settings.workers} dataloader workers\nLogging results to ${saveDir}\nStarting training for ${settings.epochs} epochs...`);
+    log(`Image sizes ${imgsz} train, ${imgsz} val\nUsing ${workers} dataloader workers\nLogging results to ${saveDir}\nStarting training for ${settings.epochs} epochs...`);
 
     const showBar = options.progress ?? Boolean(process.stderr.isTTY);
+    const trainingStarted = performance.now();
     let interrupted = false;
     let stoppedEarly = false;
     let previous = history.at(-1);
@@ -451,7 +455,7 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
 
     // ---- final: strip resume parts, validate the best model ----
     const trained = lastRecord ? lastRecord.epoch - startEpoch + 1 : 0;
-    log(`\n${trained} epochs completed.`);
+    log(`\n${trained} epochs completed in ${((performance.now() - trainingStarted) / 3.6e6).toFixed(3)} hours.`);
     const saved = [lastPath, bestPath].filter((path) => existsSync(path));
     for (const path of saved) await finishCheckpoint(path);
     // With --nosave the best epoch may not have been written; then the last one is validated.
