@@ -21,7 +21,7 @@ const common = ['--cfg', 'yolov5n', '--img', '64', '--batch-size', '8', '--worke
 
 test('yolov5 train writes results, pictures and last/best checkpoints into an incremented run folder', async () => {
   const data = (await dataset).yaml;
-  const { stdout } = await run(process.execPath, [CLI, 'train', '--data', data, ...common, '--epochs', '2'], { timeout: 300_000 });
+  const { stdout } = await run(process.execPath, [CLI, 'train', '--data', data, ...common, '--epochs', '2', '--save-period', '1'], { timeout: 300_000 });
   assert.match(stdout, /Training yolov5n from scratch/);
   assert.match(stdout, /AutoAnchor: [\d.]+ anchors\/target, [\d.]+ Best Possible Recall/);
   assert.match(stdout, /optimizer: SGD\(lr=0.01\) with parameter groups 57 weight\(decay=0.0\), 60 weight\(decay=0.0005\), 60 bias/);
@@ -35,6 +35,7 @@ test('yolov5 train writes results, pictures and last/best checkpoints into an in
   const [header, ...rows] = readFileSync(join(dir, 'results.csv'), 'utf8').trim().split('\n');
   assert.deepEqual(header!.split(','), [...RESULT_COLUMNS]);
   assert.equal(rows.length, 2);
+  assert.ok(['epoch0', 'epoch1'].every((name) => existsSync(join(dir, 'weights', `${name}.safetensors`))), '--save-period 1 keeps every epoch');
   for (const name of ['last', 'best']) {
     const { model, meta, extra } = await readCheckpoint(join(dir, 'weights', `${name}.safetensors`));
     assert.deepEqual(model.names, ['circle', 'square']);
