@@ -44,6 +44,10 @@ function packageRoot(): string {
 }
 
 function load(): NativeTorch {
+  // libgomp (libtorch's OpenMP) spin-waits between parallel regions by default, which starves the data-loader
+  // threads and any other process on a shared machine (measured 10–15× slower training). It reads this when
+  // libtorch loads, so it must be set before the addon is required; a user's own setting wins.
+  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   const path = join(packageRoot(), 'native', 'build', 'Release', 'yolov5_torch.node');
   if (!existsSync(path)) {
     throw new Error(
