@@ -1,18 +1,29 @@
 import { Command } from 'commander';
-import { trainQuadrantNet } from '../../demo/engine-demo.js';
-import { positiveInteger } from '../arguments.js';
+import { runDemo } from '../../demo/pipeline.js';
+import { FAST_PLAN, FULL_PLAN } from '../../demo/plan.js';
+import { nonNegativeInteger } from '../arguments.js';
+
+const STAGES = `
+Stages (everything from data the project makes itself: no downloads, no pretrained weights):
+  1. dataset    synthetic shapes on cluttered backgrounds (${FULL_PLAN.images} + ${FULL_PLAN.valImages} images, ${FULL_PLAN.classes} classes, ${FULL_PLAN.imgsz} px), out/data
+  2. train      ${FULL_PLAN.cfg} from scratch for ${FULL_PLAN.epochs} epochs, out/train
+  3. prune      sparsity training, pruning to ${FULL_PLAN.targetFlops * 100}% of the GFLOPs (channels in multiples of ${FULL_PLAN.round}),
+                fine-tuning; out/prune/report.md, report.json, mAP_vs_GFLOPs.png, round*_gates.png
+  4. export     out/original.onnx and out/pruned.onnx, each checked against libtorch
+  5. benchmark  both files in ONNX Runtime, batch 1, a 1280×720 frame letterboxed to 640×384
+  6. detect     both files on held-out images, out/detections/{original,pruned}/*.jpg
+It ends with a table of parameters, GFLOPs, mAP, latency and FPS, original vs pruned (also out/summary.md).
+The full demo takes about five minutes on two CPU cores; --fast runs every stage on a tiny plan
+(${FAST_PLAN.images} images, ${FAST_PLAN.epochs} epochs) to check the pipeline, not to get a useful model.`;
 
 export function demoCommand(): Command {
   return new Command('demo')
-    .description('run the built-in demo (for now: a small CNN trained by the libtorch engine on a synthetic task)')
-    .option('--steps <n>', 'training steps', positiveInteger, 300)
-    .action((options: { steps: number }) => {
-      const started = Date.now();
-      const { losses } = trainQuadrantNet(options.steps, (step, loss) => {
-        if (step % 25 === 0 || step === options.steps - 1) console.log(`step ${String(step).padStart(4)}  loss ${loss.toFixed(4)}`);
-      });
-      const first = losses.slice(0, 10).reduce((a, b) => a + b, 0) / Math.min(10, losses.length);
-      const last = losses.slice(-10).reduce((a, b) => a + b, 0) / Math.min(10, losses.length);
-      console.log(`loss ${first.toFixed(3)} → ${last.toFixed(3)} in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+    .description('the whole promise in one run: train a small YOLOv5 on synthetic data, prune it, export and compare both in ONNX Runtime')
+    .option('--out <dir>', 'output folder (replaced if it holds an earlier demo)', 'runs/demo')
+    .option('--fast', 'reduced plan: every stage, tiny sizes', false)
+    .option('--seed <n>', 'random seed of the dataset and training', nonNegativeInteger, 0)
+    .addHelpText('after', STAGES)
+    .action(async (options: { out: string; fast: boolean; seed: number }) => {
+      await runDemo({ out: options.out, fast: options.fast, seed: options.seed });
     });
 }

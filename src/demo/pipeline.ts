@@ -1,0 +1,264 @@
+// `yolov5 demo`: the project's promise end to end, on data it makes itself — a synthetic dataset, a small YOLOv5
+// trained from scratch, pruned to about half its GFLOPs and fine-tuned, both models exported to ONNX, timed side
+// by side in ONNX Runtime and run on held-out images — ending with one table comparing the two.
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import cliProgress from 'cli-progress';
+import { stringify } from 'yaml';
+import { generateSynthDataset, type SynthDataset } from '../data/synth.js';
+import { loadDatasetConfig, splitImageFiles } from '../data/dataset-config.js';
+import { train } from '../train/trainer.js';
+import { DEFAULT_HYP, loadHyp } from '../train/hyp.js';
+import { prunePipeline } from '../prune/pipeline.js';
+import type { ModelFigures } from '../prune/report.js';
+import { loadModel } from '../checkpoint/index.js';
+import { gflops } from '../model/summary.js';
+import { exportOnnxFile } from '../export/index.js';
+import { benchmarkModel, type RuntimeBenchmark } from '../infer/benchmark.js';
+import { detectAndDraw, type DetectionRun } from './detections.js';
+import { BENCHMARK_IMGSZ, BENCHMARK_INPUT, FAST_PLAN, FULL_PLAN, type DemoPlan } from './plan.js';
+import { formatSummary } from './summary.js';
+
+export interface DemoOptions {
+  /** Output folder (default runs/demo); a folder holding anything but an earlier demo is refused. */
+  out?: string;
+  /** The reduced plan: every stage, tiny sizes. */
+  fast?: boolean;
+  seed?: number;
+  /** Progress bars on stderr (default: when stderr is a terminal). */
+  progress?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface DemoModel {
+  parameters: number;
+  /** At the demo's image size (as the pruning report gives them). */
+  gflops: number;
+  /** At the benchmark input, 640×384. */
+  benchmarkGflops: number;
+  map50: number;
+  map: number;
+  onnx: string;
+  latency: RuntimeBenchmark;
+  detections: DetectionRun;
+}
+
+export interface StageTime {
+  stage: string;
+  seconds: number;
+}
+
+export interface DemoResult {
+  out: string;
+  plan: DemoPlan;
+  dataset: SynthDataset;
+  /** The trained (unpruned) checkpoint. */
+  trainWeights: string;
+  train: { map50: number; map: number };
+  prune: { saveDir: string; report: string; reportJson: string; plot: string; gates: string[]; weights: string };
+  original: DemoModel;
+  pruned: DemoModel;
+  stages: StageTime[];
+  seconds: number;
+}
+
+/** Loader threads: the demo's images are small, so two keep the training step fed without crowding two cores. */
+const LOADER_WORKERS = 2;
+
+/** Marks a folder as the demo's, so a rerun may replace it and no other folder is ever written into. */
+const MARKER = 'demo.json';
+
+async function prepareOut(out: string): Promise<void> {
+  if (existsSync(out) && readdirSync(out).length > 0 && !existsSync(join(out, MARKER))) {
+    throw new Error(`demo: ${out} is not empty and holds no earlier demo (no ${MARKER}); choose another --out`);
+  }
+  await mkdir(out, { recursive: true });
+  for (const part of ['data', 'train', 'prune', 'detections', 'original.onnx', 'pruned.onnx', 'summary.md']) {
+    await rm(join(out, part), { recursive: true, force: true });
+  }
+}
+
+/** A progress bar for a loop of `total` steps, or nothing when bars are off. */
+function progressBar(show: boolean, label: string, total: number): { update(done: number): void; stop(): void } {
+  if (!show) return { update: () => {}, stop: () => {} };
+  const bar = new cliProgress.SingleBar(
+    { format: `${label} {bar} {value}/{total} | {duration_formatted} elapsed, ETA {eta_formatted}`, hideCursor: true },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(total, 0);
+  return { update: (done) => bar.update(done), stop: () => bar.stop() };
+}
+
+export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const showBars = options.progress ?? Boolean(process.stderr.isTTY);
+  const plan = options.fast ? FAST_PLAN : FULL_PLAN;
+  const seed = options.seed ?? 0;
+  const out = resolve(options.out ?? 'runs/demo');
+  await prepareOut(out);
+  await writeFile(join(out, MARKER), JSON.stringify({ plan, seed, finished: false }, null, 2));
+
+  const started = performance.now();
+  const stages: StageTime[] = [];
+  const STAGES = 6;
+  async function stage<T>(name: string, title: string, work: () => Promise<T>): Promise<T> {
+    log(`\n━━━━ ${stages.length + 1}/${STAGES} ${name}: ${title} ━━━━`);
+    const t0 = performance.now();
+    const result = await work();
+    const seconds = (performance.now() - t0) / 1000;
+    stages.push({ stage: name, seconds });
+    log(`━━━━ ${name} done in ${seconds.toFixed(1)} s ━━━━`);
+    return result;
+  }
+
+  // The recipe, written down so that sparsity training and fine-tuning use it too and the run can be repeated.
+  const hypPath = join(out, 'hyp.yaml');
+  await writeFile(hypPath, `# Training recipe of the demo (${DEFAULT_HYP} with demo changes)\n${stringify({ ...loadHyp(DEFAULT_HYP), ...plan.hyp })}`);
+
+  const dataset = await stage(
+    'dataset',
+    `${plan.images} training + ${plan.valImages} validation synthetic images, ${plan.classes} ${plan.classes === 1 ? 'class' : 'classes'}, ${plan.imgsz}×${plan.imgsz} px`,
+    async () => {
+      const bar = progressBar(showBars, 'images', plan.images + plan.valImages);
+      try {
+        const made = await generateSynthDataset({
+          out: join(out, 'data'),
+          images: plan.images,
+          valImages: plan.valImages,
+          classes: plan.classes,
+          imgsz: plan.imgsz,
+          seed,
+          onProgress: (done) => bar.update(done),
+        });
+        log(`classes: ${made.names.join(', ')}; dataset ${made.yaml}`);
+        return made;
+      } finally {
+        bar.stop();
+      }
+    },
+  );
+
+  const trained = await stage('train', `${plan.cfg} from scratch, ${plan.epochs} epochs at ${plan.imgsz} px`, async () => {
+    const result = await train({
+      data: dataset.yaml,
+      cfg: plan.cfg,
+      weights: '',
+      hyp: hypPath,
+      optimizer: plan.optimizer,
+      imgsz: plan.imgsz,
+      batchSize: plan.batchSize,
+      nominalBatch: plan.nominalBatch,
+      epochs: plan.epochs,
+      saveDir: join(out, 'train'),
+      workers: LOADER_WORKERS,
+      seed,
+      cache: 'ram',
+      patience: 0,
+      progress: showBars,
+      log,
+    });
+    if (!result.final) throw new Error('demo: training was interrupted');
+    return { weights: result.bestPath, map50: result.final.map50, map: result.final.map };
+  });
+
+  const pruned = await stage(
+    'prune',
+    `${plan.rounds} round${plan.rounds > 1 ? 's' : ''} of sparsity training and pruning to ${plan.targetFlops * 100}% of the GFLOPs, then fine-tuning`,
+    () =>
+      prunePipeline({
+        weights: trained.weights,
+        data: dataset.yaml,
+        imgsz: plan.imgsz,
+        batchSize: plan.batchSize,
+        rounds: plan.rounds,
+        epochsPerRound: plan.epochsPerRound,
+        finetuneEpochs: plan.finetuneEpochs,
+        targetFlops: plan.targetFlops,
+        round: plan.round,
+        calibrationImages: plan.calibrationImages,
+        hyp: hypPath,
+        workers: LOADER_WORKERS,
+        seed,
+        project: out,
+        name: 'prune',
+        existOk: true,
+        // Latency is measured on the exported files below.
+        benchmark: false,
+        log,
+      }),
+  );
+
+  const files = { original: join(out, 'original.onnx'), pruned: join(out, 'pruned.onnx') };
+  const models = await stage('export', 'both models to ONNX (dynamic input size), each checked against libtorch', async () => {
+    const original = (await loadModel(join(pruned.saveDir, 'original.safetensors'))).model;
+    const final = (await loadModel(pruned.weights)).model;
+    for (const [name, model] of [['original', original], ['pruned', final]] as const) {
+      const { onnx } = await exportOnnxFile(model, files[name], { imgsz: plan.imgsz, dynamic: true });
+      log(`${files[name]}: ${(onnx.bytes.length / 2 ** 20).toFixed(2)} MB, outputs match libtorch`);
+    }
+    return { original: gflops(original, BENCHMARK_INPUT), pruned: gflops(final, BENCHMARK_INPUT) };
+  });
+
+  const latency = await stage('benchmark', `ONNX Runtime latency, batch 1, 1280×720 frame letterboxed to ${BENCHMARK_INPUT[1]}×${BENCHMARK_INPUT[0]}`, async () => {
+    const measure = async (name: 'original' | 'pruned') => {
+      const [result] = await benchmarkModel(files[name], {
+        imgsz: BENCHMARK_IMGSZ,
+        runtimes: ['onnxruntime'],
+        runs: plan.benchmarkRuns,
+        warmup: plan.benchmarkWarmup,
+      });
+      log(`${name}: ${result!.total.median.toFixed(1)} ms median over ${result!.runs} runs (${result!.fps.toFixed(1)} FPS, ${result!.threads} threads)`);
+      return result!;
+    };
+    return { original: await measure('original'), pruned: await measure('pruned') };
+  });
+
+  const valImages = splitImageFiles(loadDatasetConfig(dataset.yaml), 'val').slice(0, plan.detectImages);
+  const detections = await stage('detect', `both ONNX models on ${valImages.length} held-out images`, async () => {
+    const run = async (name: 'original' | 'pruned') => {
+      const result = await detectAndDraw(files[name], valImages, join(out, 'detections', name), plan.imgsz);
+      log(`${name}: ${result.detections} detections, ${result.found} of ${result.labelled} labelled objects found; pictures in ${join(out, 'detections', name)}`);
+      return result;
+    };
+    return { original: await run('original'), pruned: await run('pruned') };
+  });
+
+  const figures = (m: ModelFigures, name: 'original' | 'pruned'): DemoModel => ({
+    parameters: m.parameters,
+    gflops: m.gflops,
+    benchmarkGflops: models[name],
+    map50: m.map50,
+    map: m.map,
+    onnx: files[name],
+    latency: latency[name],
+    detections: detections[name],
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const result: DemoResult = {
+    out,
+    plan,
+    dataset,
+    trainWeights: trained.weights,
+    train: { map50: trained.map50, map: trained.map },
+    prune: {
+      saveDir: pruned.saveDir,
+      report: join(pruned.saveDir, 'report.md'),
+      reportJson: join(pruned.saveDir, 'report.json'),
+      plot: join(pruned.saveDir, 'mAP_vs_GFLOPs.png'),
+      gates: readdirSync(pruned.saveDir)
+        .filter((f) => /^round\d+_(gates|bn)\.png$/.test(f))
+        .map((f) => join(pruned.saveDir, f)),
+      weights: pruned.weights,
+    },
+    original: figures(pruned.report.original, 'original'),
+    pruned: figures(pruned.report.final, 'pruned'),
+    stages,
+    seconds,
+  };
+  const summary = formatSummary(result);
+  await writeFile(join(out, 'summary.md'), `${summary}\n`);
+  await writeFile(join(out, MARKER), JSON.stringify({ plan, seed, finished: true, stages, seconds }, null, 2));
+  log(`\n${summary}`);
+  return result;
+}
