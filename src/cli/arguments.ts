@@ -37,6 +37,13 @@ export function fraction(value: string): number {
   return x;
 }
 
+/** A number in [0, 1), for shares that must leave something (e.g. label smoothing). */
+export function fractionBelowOne(value: string): number {
+  const x = Number(value);
+  if (value.trim() === '' || !Number.isFinite(x) || x < 0 || x >= 1) throw new InvalidArgumentError('expected a number from 0 to below 1');
+  return x;
+}
+
 export function positiveNumber(value: string): number {
   const x = Number(value);
   if (value.trim() === '' || !Number.isFinite(x) || x <= 0) throw new InvalidArgumentError('expected a positive number');

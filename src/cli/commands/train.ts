@@ -1,30 +1,7 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { train } from '../../train/trainer.js';
 import { OPTIMIZERS, type OptimizerName } from '../../train/optimizer.js';
-
-function positiveInteger(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
-
-function integer(value: string): number {
-  const n = Number(value);
-  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected an integer');
-  return n;
-}
-
-function nonNegativeIntegers(value: string, previous: number[] | undefined): number[] {
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected non-negative layer indices');
-  return [...(previous ?? []), n];
-}
-
-function fraction(value: string): number {
-  const x = Number(value);
-  if (value.trim() === '' || !Number.isFinite(x) || x < 0 || x >= 1) throw new InvalidArgumentError('expected a number from 0 to below 1');
-  return x;
-}
+import { collect, fractionBelowOne, integer, nonNegativeInteger, positiveInteger } from '../arguments.js';
 
 interface TrainCliOptions {
   data: string;
@@ -80,14 +57,14 @@ export function trainCommand(): Command {
     .option('--cos-lr', 'cosine learning-rate schedule', false)
     .option('--rect', 'rectangular training batches', false)
     .option('--cache [ram]', 'cache decoded images in RAM')
-    .option('--freeze <layers...>', 'freeze layers: N freezes the first N, several values freeze those indices', nonNegativeIntegers)
+    .option('--freeze <layers...>', 'freeze layers: N freezes the first N, several values freeze those indices', collect(nonNegativeInteger))
     .option('--single-cls', 'train multi-class data as a single class', false)
     .option('--multi-scale', 'vary the image size by ±50% per batch', false)
     .option('--noval', 'validate only the final epoch', false)
     .option('--nosave', 'save only the final checkpoint', false)
     .option('--noplots', 'save no pictures', false)
     .option('--noautoanchor', 'skip the AutoAnchor check', false)
-    .option('--label-smoothing <eps>', 'class label smoothing epsilon', fraction, 0)
+    .option('--label-smoothing <eps>', 'class label smoothing epsilon', fractionBelowOne, 0)
     .action(async (options: TrainCliOptions) => {
       if (options.device !== 'cpu') throw new Error(`--device ${options.device}: only cpu is supported`);
       if (options.cache !== undefined && options.cache !== true && options.cache !== 'ram') {
