@@ -11,7 +11,7 @@ demo: setup
 	node dist/cli/main.js demo
 
 test: setup dist-test/.stamp
-	node --test dist-test/test/
+	node --test dist-test/test/*.test.js
 
 bench: setup dist-test/.stamp
 	node dist-test/bench/engine.js
