@@ -48,10 +48,15 @@ function describeGroup(group: ChannelGroup): string {
   return `group ${group.id} (${group.members.map((m) => m.name).join(', ')}; ${group.channels} channels)`;
 }
 
-/** Channels of one group whose importance reaches `threshold`, with the floor and rounding applied. */
-function keepFor(group: ChannelGroup, scores: Float32Array, threshold: number, options: PlanOptions): number[] {
-  const order = Array.from(scores.keys()).sort((a, b) => scores[b]! - scores[a]! || a - b);
-  let count = order.filter((i) => scores[i]! >= threshold).length;
+/**
+ * The channels one group keeps: those not `removed`, raised to the floor and rounded up to the multiple by taking
+ * back the most important removed ones.
+ */
+function keepFor(group: ChannelGroup, scores: Float32Array, removed: (channel: number) => boolean, options: PlanOptions): number[] {
+  const order = Array.from(scores.keys()).sort(
+    (a, b) => Number(removed(a)) - Number(removed(b)) || scores[b]! - scores[a]! || a - b,
+  );
+  let count = order.filter((i) => !removed(i)).length;
   const floor = Math.min(options.minChannels ?? 8, group.channels);
   count = Math.max(count, floor);
   const multiple = options.round ?? 1;
@@ -62,7 +67,7 @@ function keepFor(group: ChannelGroup, scores: Float32Array, threshold: number, o
 
 export function planByThreshold(importance: Importance, threshold: number, options: PlanOptions = {}): PrunePlan {
   const keep = new Map<ChannelGroup, number[]>();
-  for (const [group, scores] of importance) keep.set(group, keepFor(group, scores, threshold, options));
+  for (const [group, scores] of importance) keep.set(group, keepFor(group, scores, (c) => scores[c]! < threshold, options));
   return { keep };
 }
 
@@ -87,8 +92,8 @@ export function planFlops(graph: DependencyGraph, plan: PrunePlan, pixels: Map<n
 }
 
 /**
- * The least pruning that brings FLOPs to at most `fraction` of the current model's: a global threshold on
- * importance, found by bisection over the sorted importance values.
+ * The least pruning that brings FLOPs to at most `fraction` of the current model's: the globally least important
+ * channels, as many as needed, found by bisection over their count.
  */
 export function planByFlops(
   model: DetectionModel,
@@ -101,10 +106,22 @@ export function planByFlops(
   const pixels = convOutputSizes(model, options.imgsz ?? 640);
   const full = planFlops(graph, { keep: new Map() }, pixels);
   const budget = full * fraction;
-  const values = [...new Set([...importance.values()].flatMap((s) => Array.from(s)))].sort((a, b) => a - b);
-  // at(i): remove every channel whose importance is at most values[i] (i = -1: remove nothing).
-  const at = (i: number): PrunePlan => planByThreshold(importance, i < 0 ? -Infinity : (values[i + 1] ?? Infinity), options);
-  const strongest = at(values.length - 1);
+  // Every prunable channel, least important first. Ties (e.g. gates still all at 1) are broken by group and index,
+  // so removing the first k channels is a finer step than any threshold on tied values.
+  const order = [...importance].flatMap(([group, scores]) => Array.from(scores, (score, channel) => ({ group, channel, score })));
+  order.sort((a, b) => a.score - b.score || a.group.id - b.group.id || a.channel - b.channel);
+  const at = (k: number): PrunePlan => {
+    const removed = new Map<ChannelGroup, Set<number>>();
+    for (const { group, channel } of order.slice(0, k)) {
+      let set = removed.get(group);
+      if (!set) removed.set(group, (set = new Set()));
+      set.add(channel);
+    }
+    const keep = new Map<ChannelGroup, number[]>();
+    for (const [group, scores] of importance) keep.set(group, keepFor(group, scores, (c) => removed.get(group)?.has(c) ?? false, options));
+    return { keep };
+  };
+  const strongest = at(order.length);
   const minimum = planFlops(graph, strongest, pixels);
   if (minimum > budget) {
     throw new Error(
@@ -112,7 +129,8 @@ export function planByFlops(
         `${options.round && options.round > 1 ? `, --round ${options.round}` : ''}) keeps at least ${((minimum / full) * 100).toFixed(1)}%`,
     );
   }
-  let [lo, hi] = [-1, values.length - 1]; // plan at hi meets the budget; find the smallest such index
+  let [lo, hi] = [0, order.length]; // the plan removing hi channels meets the budget; find the smallest such count
+  if (planFlops(graph, at(0), pixels) <= budget) return at(0);
   while (hi - lo > 1) {
     const mid = (lo + hi) >> 1;
     if (planFlops(graph, at(mid), pixels) <= budget) hi = mid;
