@@ -11,7 +11,7 @@ import { loadDatasetConfig, splitImageFiles } from '../data/dataset-config.js';
 import { train } from '../train/trainer.js';
 import { DEFAULT_HYP, loadHyp } from '../train/hyp.js';
 import { prunePipeline } from '../prune/pipeline.js';
-import type { ModelFigures } from '../prune/report.js';
+import { writeReport, type ModelFigures } from '../prune/report.js';
 import { loadModel } from '../checkpoint/index.js';
 import { gflops } from '../model/summary.js';
 import { exportOnnxFile } from '../export/index.js';
@@ -70,13 +70,13 @@ const LOADER_WORKERS = 2;
 const MARKER = 'demo.json';
 
 async function prepareOut(out: string): Promise<void> {
-  if (existsSync(out) && readdirSync(out).length > 0 && !existsSync(join(out, MARKER))) {
+  const entries = existsSync(out) ? readdirSync(out) : [];
+  if (entries.length > 0 && !entries.includes(MARKER)) {
     throw new Error(`demo: ${out} is not empty and holds no earlier demo (no ${MARKER}); choose another --out`);
   }
+  // An earlier demo's folder is replaced as a whole, so nothing stale is left to mistake for this run's output.
+  for (const entry of entries) await rm(join(out, entry), { recursive: true, force: true });
   await mkdir(out, { recursive: true });
-  for (const part of ['data', 'train', 'prune', 'detections', 'original.onnx', 'pruned.onnx', 'summary.md']) {
-    await rm(join(out, part), { recursive: true, force: true });
-  }
 }
 
 /** A progress bar for a loop of `total` steps, or nothing when bars are off. */
@@ -112,9 +112,14 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     return result;
   }
 
-  // The recipe, written down so that sparsity training and fine-tuning use it too and the run can be repeated.
-  const hypPath = join(out, 'hyp.yaml');
-  await writeFile(hypPath, `# Training recipe of the demo (${DEFAULT_HYP} with demo changes)\n${stringify({ ...loadHyp(DEFAULT_HYP), ...plan.hyp })}`);
+  // The recipes, written down so that the run can be repeated with the separate commands.
+  const hyps = { train: join(out, 'hyp.train.yaml'), prune: join(out, 'hyp.prune.yaml') };
+  for (const [file, changes, what] of [
+    [hyps.train, plan.hyp, `training from scratch (${plan.optimizer})`],
+    [hyps.prune, plan.pruneHyp, 'sparsity training and fine-tuning (SGD)'],
+  ] as const) {
+    await writeFile(file, `# The demo's recipe for ${what}: ${DEFAULT_HYP} with changes\n${stringify({ ...loadHyp(DEFAULT_HYP), ...changes })}`);
+  }
 
   const dataset = await stage(
     'dataset',
@@ -144,7 +149,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       data: dataset.yaml,
       cfg: plan.cfg,
       weights: '',
-      hyp: hypPath,
+      hyp: hyps.train,
       optimizer: plan.optimizer,
       imgsz: plan.imgsz,
       batchSize: plan.batchSize,
@@ -177,13 +182,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         targetFlops: plan.targetFlops,
         round: plan.round,
         calibrationImages: plan.calibrationImages,
-        hyp: hypPath,
+        hyp: hyps.prune,
         workers: LOADER_WORKERS,
         seed,
         project: out,
         name: 'prune',
         existOk: true,
-        // Latency is measured on the exported files below.
+        // Latency is measured on the exported files below, and added to the report then.
         benchmark: false,
         log,
       }),
@@ -211,7 +216,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       log(`${name}: ${result!.total.median.toFixed(1)} ms median over ${result!.runs} runs (${result!.fps.toFixed(1)} FPS, ${result!.threads} threads)`);
       return result!;
     };
-    return { original: await measure('original'), pruned: await measure('pruned') };
+    const measured = { original: await measure('original'), pruned: await measure('pruned') };
+    const { report } = pruned;
+    await writeReport(
+      { ...report, original: { ...report.original, onnxMs: measured.original.total.median }, final: { ...report.final, onnxMs: measured.pruned.total.median } },
+      pruned.saveDir,
+    );
+    return measured;
   });
 
   const valImages = splitImageFiles(loadDatasetConfig(dataset.yaml), 'val').slice(0, plan.detectImages);

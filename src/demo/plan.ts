@@ -20,8 +20,10 @@ export interface DemoPlan {
   /** Images per optimizer step. */
   nominalBatch: number;
   optimizer: OptimizerName;
-  /** Changes to hyp.scratch-low, for training, sparsity training and fine-tuning alike. */
+  /** Changes to hyp.scratch-low for training from scratch. */
   hyp: Partial<Hyp>;
+  /** Changes to hyp.scratch-low for sparsity training and fine-tuning (the pruning pipeline trains with SGD). */
+  pruneHyp: Partial<Hyp>;
   /** Pruning: rounds of sparsity training then pruning, fine-tuning, the share of GFLOPs kept. */
   rounds: number;
   epochsPerRound: number;
@@ -47,7 +49,8 @@ export const FULL_PLAN: DemoPlan = {
   batchSize: 16,
   nominalBatch: 16,
   optimizer: 'AdamW',
-  hyp: { lr0: 0.002, warmup_epochs: 1 },
+  hyp: { lr0: 0.003, warmup_epochs: 1, warmup_bias_lr: 0 },
+  pruneHyp: {},
   rounds: 1,
   epochsPerRound: 2,
   finetuneEpochs: 3,
@@ -60,19 +63,20 @@ export const FULL_PLAN: DemoPlan = {
 };
 
 export const FAST_PLAN: DemoPlan = {
-  images: 64,
-  valImages: 16,
+  images: 256,
+  valImages: 32,
   classes: 1,
   imgsz: 64,
   cfg: 'yolov5n',
-  epochs: 2,
+  epochs: 25,
   batchSize: 16,
   nominalBatch: 16,
   optimizer: 'AdamW',
-  hyp: { lr0: 0.002, warmup_epochs: 1 },
+  hyp: { lr0: 0.003, warmup_epochs: 1, warmup_bias_lr: 0 },
+  pruneHyp: {},
   rounds: 1,
   epochsPerRound: 1,
-  finetuneEpochs: 1,
+  finetuneEpochs: 2,
   targetFlops: 0.5,
   round: 8,
   calibrationImages: 16,

@@ -25,12 +25,13 @@ export function formatSummary(result: DemoResult): string {
     m.gflops.toFixed(3),
     m.map50.toFixed(3),
     m.map.toFixed(3),
+    m.latency.inference.median.toFixed(1),
     m.latency.total.median.toFixed(1),
     m.latency.fps.toFixed(1),
   ];
   const lines = table(
     [
-      ['', 'parameters', `GFLOPs (${plan.imgsz} px)`, 'mAP50', 'mAP50-95', `ONNX Runtime ms (${w}×${h})`, 'FPS'],
+      ['', 'parameters', `GFLOPs (${plan.imgsz} px)`, 'mAP50', 'mAP50-95', 'inference ms', 'total ms', 'FPS'],
       row('original', o),
       row('pruned', p),
       [
@@ -39,11 +40,12 @@ export function formatSummary(result: DemoResult): string {
         percent(p.gflops, o.gflops),
         percent(p.map50, o.map50),
         percent(p.map, o.map),
+        percent(p.latency.inference.median, o.latency.inference.median),
         percent(p.latency.total.median, o.latency.total.median),
         `${(p.latency.fps / o.latency.fps).toFixed(2)}×`,
       ],
     ],
-    [false, true, true, true, true, true, true],
+    [false, true, true, true, true, true, true, true],
   );
   const found = (m: DemoModel) => `${m.detections.found} of ${m.detections.labelled}`;
   const stages = result.stages.map((s) => `${s.stage} ${s.seconds.toFixed(0)} s`).join(', ');
@@ -52,9 +54,9 @@ export function formatSummary(result: DemoResult): string {
     '',
     ...lines,
     '',
-    `mAP: ${result.dataset.val} synthetic validation images at ${plan.imgsz} px. Latency: median of ${o.latency.runs} runs, batch 1, ` +
-      `a 1280×720 frame letterboxed to ${w}×${h} (pre-process + inference + NMS), ${o.latency.threads} threads; ` +
-      `GFLOPs at that size: ${o.benchmarkGflops.toFixed(2)} → ${p.benchmarkGflops.toFixed(2)}.`,
+    `mAP on the ${result.dataset.val} synthetic validation images at ${plan.imgsz} px. ONNX Runtime (${o.latency.threads} threads), ` +
+      `batch 1, a 1280×720 frame letterboxed to ${w}×${h}: median of ${o.latency.runs} runs, total = pre-process + inference + NMS; ` +
+      `GFLOPs at that size ${o.benchmarkGflops.toFixed(2)} → ${p.benchmarkGflops.toFixed(2)}.`,
     `Held-out images: the original found ${found(o)} labelled objects, the pruned model ${found(p)} (same class, IoU ≥ 0.5).`,
     '',
     `pruning report     ${shown(result.prune.report)} (and report.json)`,
