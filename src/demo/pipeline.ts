@@ -177,6 +177,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         imgsz: plan.imgsz,
         batchSize: plan.batchSize,
         rounds: plan.rounds,
+        ...(plan.sparsity !== undefined ? { sparsity: plan.sparsity } : {}),
         epochsPerRound: plan.epochsPerRound,
         finetuneEpochs: plan.finetuneEpochs,
         targetFlops: plan.targetFlops,

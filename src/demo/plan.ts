@@ -26,6 +26,8 @@ export interface DemoPlan {
   pruneHyp: Partial<Hyp>;
   /** Pruning: rounds of sparsity training then pruning, fine-tuning, the share of GFLOPs kept. */
   rounds: number;
+  /** Sparsity strength λ; absent: the pipeline's default, adapted towards its target sparsity. */
+  sparsity?: number;
   epochsPerRound: number;
   finetuneEpochs: number;
   targetFlops: number;
@@ -39,18 +41,24 @@ export interface DemoPlan {
   benchmarkWarmup: number;
 }
 
+// Sizes chosen by measurement: a training step of 16 images at 96 px costs about 0.24 s of one core (forward,
+// backward, optimizer, EMA, loader), so about 900 steps of training and 300 of pruning fit the five minutes.
+// AdamW with higher objectness and class gains learned fastest of the recipes tried in so few steps.
+const FROM_SCRATCH: Partial<Hyp> = { lr0: 0.003, warmup_epochs: 1, warmup_bias_lr: 0, obj: 3, cls: 3 };
+
 export const FULL_PLAN: DemoPlan = {
   images: 1000,
   valImages: 200,
   classes: 3,
-  imgsz: 128,
+  imgsz: 96,
   cfg: 'yolov5n',
-  epochs: 15,
+  epochs: 14,
   batchSize: 16,
   nominalBatch: 16,
   optimizer: 'AdamW',
-  hyp: { lr0: 0.003, warmup_epochs: 1, warmup_bias_lr: 0 },
-  pruneHyp: {},
+  hyp: FROM_SCRATCH,
+  // The same loss balance as training; otherwise hyp.scratch-low's SGD recipe.
+  pruneHyp: { obj: 3, cls: 3 },
   rounds: 1,
   epochsPerRound: 2,
   finetuneEpochs: 3,
@@ -62,6 +70,8 @@ export const FULL_PLAN: DemoPlan = {
   benchmarkWarmup: 5,
 };
 
+// One class at 64 px: the easiest task the generator makes, so that a few hundred steps give a model that
+// finds objects, and the pruned one still does after a short fine-tuning at a higher learning rate.
 export const FAST_PLAN: DemoPlan = {
   images: 256,
   valImages: 32,
@@ -72,15 +82,18 @@ export const FAST_PLAN: DemoPlan = {
   batchSize: 16,
   nominalBatch: 16,
   optimizer: 'AdamW',
-  hyp: { lr0: 0.003, warmup_epochs: 1, warmup_bias_lr: 0 },
-  pruneHyp: {},
+  hyp: FROM_SCRATCH,
+  pruneHyp: { obj: 3, cls: 3, lr0: 0.02, warmup_bias_lr: 0.02, warmup_momentum: 0.937 },
   rounds: 1,
-  epochsPerRound: 1,
-  finetuneEpochs: 2,
+  // A strong λ moves the gates within these few steps (the default barely does), so pruning removes channels
+  // the model has already learned to do without; fine-tuning past the 100-step warmup then recovers most of the mAP.
+  sparsity: 0.3,
+  epochsPerRound: 3,
+  finetuneEpochs: 10,
   targetFlops: 0.5,
   round: 8,
-  calibrationImages: 16,
-  detectImages: 4,
+  calibrationImages: 32,
+  detectImages: 6,
   benchmarkRuns: 5,
   benchmarkWarmup: 1,
 };
