@@ -56,7 +56,7 @@ for (const batchSize of batches) {
       if (done > 0) waitMs += arrived - stepEnded;
       try {
         forwardBackward(model, loss, batch.images, batch.targets);
-        optimizerStep(optimizer, parameters, ema, model);
+        optimizerStep(optimizer, [parameters], ema, model);
       } finally {
         batch.images.dispose();
         batch.targets.dispose();

@@ -48,7 +48,7 @@ test('loss gains scale with levels, classes and image area as in YOLOv5', () => 
   close(scaled.obj, hyp.obj * 0.25 * 0.75);
 });
 
-test('parameters fall into bias, decayed-weight and undecayed-weight groups; gates take no decay', () => {
+test('parameters fall into bias, decayed-weight, undecayed-weight and gate groups; gates take no decay', () => {
   const copy = cloneModel(model);
   const gated = [...copy.namedModules()].find(([, m]) => m instanceof Conv)!;
   (gated[1] as Conv).addGate();
@@ -56,22 +56,23 @@ test('parameters fall into bias, decayed-weight and undecayed-weight groups; gat
   const modules = [...copy.namedModules()].map(([, m]) => m);
   const bn = modules.filter((m) => m instanceof nn.BatchNorm2d).length;
   const convs = modules.filter((m) => m instanceof nn.Conv2d).length;
-  assert.equal(groups.noDecay.length, bn + 2, 'BatchNorm weights, the gate and the named head weight');
-  assert.ok(groups.names.noDecay.includes(`${gated[0]}.gate.weight`));
+  assert.equal(groups.noDecay.length, bn + 1, 'BatchNorm weights and the named head weight');
+  assert.deepEqual(groups.names.gate, [`${gated[0]}.gate.weight`]);
   assert.equal(groups.decay.length, convs - 1);
   assert.equal(groups.bias.length, bn + 3, 'BatchNorm biases and the three head biases');
-  assert.equal(groups.bias.length + groups.decay.length + groups.noDecay.length, copy.parameters().length);
+  assert.equal(groups.bias.length + groups.decay.length + groups.noDecay.length + groups.gate.length, copy.parameters().length);
   const sgd = createOptimizer('SGD', groups, { lr: 0.01, momentum: 0.937, weightDecay: 5e-4 });
-  assert.deepEqual(sgd.paramGroups.map((g) => g.hyper.weightDecay), [0, 5e-4, 0]);
+  assert.deepEqual(sgd.paramGroups.map((g) => g.hyper.weightDecay), [0, 5e-4, 0, 0]);
   assert.ok(sgd instanceof optim.SGD && sgd.paramGroups.every((g) => g.hyper.nesterov));
-  setOptimizerHyper(sgd, [0.1, 0.2, 0.3], 0.8);
-  assert.deepEqual(sgd.paramGroups.map((g) => [g.hyper.lr, g.hyper.momentum]), [[0.1, 0.8], [0.2, 0.8], [0.3, 0.8]]);
+  setOptimizerHyper(sgd, [0.1, 0.2, 0.3, 0.4], 0.8);
+  assert.deepEqual(sgd.paramGroups.map((g) => [g.hyper.lr, g.hyper.momentum]), [[0.1, 0.8], [0.2, 0.8], [0.3, 0.8], [0.4, 0.8]]);
+  assert.throws(() => setOptimizerHyper(sgd, [0.1, 0.2, 0.3], 0.8), /3 learning rates for 4 parameter groups/);
   const adam = createOptimizer('Adam', groups, { lr: 0.001, momentum: 0.9, weightDecay: 5e-4 });
   assert.ok(adam instanceof optim.Adam);
   assert.equal(adam.paramGroups[0]!.hyper.beta1, 0.9);
   const adamw = createOptimizer('AdamW', groups, { lr: 0.001, momentum: 0.9, weightDecay: 5e-4 });
   assert.ok(adamw instanceof optim.AdamW);
-  assert.deepEqual(adamw.paramGroups.map((g) => [g.hyper.weightDecay, g.hyper.decoupled]), [[0, true], [5e-4, true], [0, true]]);
+  assert.deepEqual(adamw.paramGroups.map((g) => [g.hyper.weightDecay, g.hyper.decoupled]), [[0, true], [5e-4, true], [0, true], [0, true]]);
 });
 
 test('gradient clipping scales the global norm down to max_norm and leaves small gradients alone', () => {
@@ -124,6 +125,14 @@ test('warmup ramps learning rates, momentum and accumulation; afterwards the per
   assert.equal(after.momentum, hyp.momentum);
   assert.equal(after.accumulate, 3);
   close(new TrainingSchedule(hyp, { epochs: 1, batchesPerEpoch: 1, batchSize: 24, cosine: false }).weightDecay(5e-4), (5e-4 * 72) / 64);
+  assert.equal(first.gateLr, first.lr[2], 'without their own rate the gates follow the weights, warmup included');
+});
+
+test("the gates' own learning rate skips warmup and decays with the epoch factor", () => {
+  const schedule = new TrainingSchedule(loadHyp(), { epochs: 10, batchesPerEpoch: 8, batchSize: 16, cosine: false, gateLr: 0.05 });
+  close(schedule.at(0, 0).gateLr, 0.05);
+  assert.equal(schedule.at(0, 0).lr[1], 0, 'the weights still warm up');
+  close(schedule.at(6, 2).gateLr, 0.05 * (1 - 0.6 * 0.99));
 });
 
 test('EMA moves weights and BatchNorm statistics with the ramped decay and copies integer buffers', () => {

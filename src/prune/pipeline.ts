@@ -19,7 +19,7 @@ import { measureActivationMagnitudes } from './calibrate.js';
 import { calibrationSource, type CalibrationSource } from './calibration-data.js';
 import { pruneStep, type PruneTarget } from './round.js';
 import type { Criterion } from './plan.js';
-import { plotGateHistograms, writeReport, type ModelFigures, type PruneReport, type RoundRecord } from './report.js';
+import { plotGateHistograms, writeReport, type ModelFigures, type OnnxLatency, type PruneReport, type RoundRecord } from './report.js';
 
 export interface PruneOptions {
   weights: string;
@@ -33,6 +33,8 @@ export interface PruneOptions {
   sparsity?: number;
   /** Share of gates wanted below the threshold; λ adapts between epochs to reach it. */
   targetSparsity?: number;
+  /** The gates' learning rate in sparsity training (no warmup; decays with the schedule). */
+  gateLr?: number;
   /** Prune channels whose importance is below this (also the threshold of the gate statistics). */
   threshold?: number;
   /** Remove this share of all channels by the end. */
@@ -75,6 +77,7 @@ interface PipelineState {
 }
 
 const DEFAULT_LAMBDA = 1e-3;
+const DEFAULT_GATE_LR = 0.05;
 const DEFAULT_STAT_THRESHOLD = 0.1;
 
 function settingsFrom(o: PruneOptions): Settings {
@@ -91,6 +94,10 @@ function settingsFrom(o: PruneOptions): Settings {
     if (!Number.isInteger(v) || v < min) throw new Error(`${what} must be an integer ≥ ${min}, got ${v}`);
     return v;
   };
+  const nonNegative = (v: number, what: string) => {
+    if (!(v >= 0)) throw new Error(`${what} must be ≥ 0, got ${v}`);
+    return v;
+  };
   const useFlops = o.targetFlops ?? (o.ratio === undefined && o.threshold === undefined ? 0.6 : undefined);
   return {
     weights: o.weights,
@@ -100,6 +107,7 @@ function settingsFrom(o: PruneOptions): Settings {
     rounds: positiveInt(o.rounds ?? 2, '--rounds'),
     epochsPerRound: positiveInt(o.epochsPerRound ?? 3, '--epochs-per-round', 0),
     finetuneEpochs: positiveInt(o.finetuneEpochs ?? 3, '--finetune-epochs', 0),
+    gateLr: nonNegative(o.gateLr ?? DEFAULT_GATE_LR, '--gate-lr'),
     ...(o.sparsity !== undefined ? { sparsity: o.sparsity } : {}),
     ...(o.targetSparsity !== undefined || o.sparsity === undefined ? { targetSparsity: o.targetSparsity ?? 0.4 } : {}),
     ...(o.threshold !== undefined ? { threshold: o.threshold } : {}),
@@ -182,8 +190,9 @@ async function sparsityTraining(model: DetectionModel, s: Settings, state: Pipel
       penalty = new SparsityPenalty(await penaltyTargets(ctx.model, s.criterion, calibration, s.calibrationImages), state.lambda, s.criterion === 'gate');
     },
     extraLoss: (_model, ctx) => {
-      // λ ramps in over the first epoch, so the task separates the gates before the penalty dominates.
-      penalty!.lambda = state.lambda * Math.min(1, (ctx.iteration + 1) / batchesPerEpoch);
+      // λ ramps in over the first epoch, so the task separates the gates before the penalty dominates. The
+      // detection loss sums over the batch's images (YOLOv5 scales it by the batch size), so λ is per image too.
+      penalty!.lambda = state.lambda * s.batchSize * Math.min(1, (ctx.iteration + 1) / batchesPerEpoch);
       return penalty!.loss();
     },
     onEpochEnd: (ctx) => {
@@ -207,7 +216,7 @@ async function sparsityTraining(model: DetectionModel, s: Settings, state: Pipel
   const runDir = join(s.saveDir, `round${r}`);
   const last = join(runDir, 'weights', 'last.safetensors');
   if (existsSync(last)) return train({ resume: last, log }, hooks);
-  return train(stageOptions(model, s, runDir, s.epochsPerRound, log), hooks);
+  return train({ ...stageOptions(model, s, runDir, s.epochsPerRound, log), gateLr: s.gateLr }, hooks);
 }
 
 /** Training settings shared by sparsity training and fine-tuning: the given model, exactly; anchors as they are. */
@@ -236,11 +245,11 @@ async function fineTune(model: DetectionModel, s: Settings, log: (line: string) 
   return train(stageOptions(model, s, runDir, s.finetuneEpochs, log));
 }
 
-async function onnxLatency(model: DetectionModel, s: Settings): Promise<number | undefined> {
+async function onnxLatency(model: DetectionModel, s: Settings): Promise<OnnxLatency | undefined> {
   if (!s.benchmark) return undefined;
-  // Deployment latency at the issue's reference input: a 1280×720 frame letterboxed to 640×384, batch 1.
+  // Deployment latency at the reference input: a 1280×720 frame letterboxed to 640×384, batch 1.
   const [result] = await benchmarkModel(model, { imgsz: 640, runtimes: ['onnxruntime'], runs: 30, warmup: 5 });
-  return result!.total.median;
+  return { inferenceMs: result!.inference.median, totalMs: result!.total.median };
 }
 
 export interface PruneResult {
@@ -331,9 +340,9 @@ export async function prunePipeline(options: PruneOptions): Promise<PruneResult>
   const [originalLatency, prunedLatency] = [await onnxLatency(original, s), await onnxLatency(final, s)];
   const report: PruneReport = {
     settings: { ...s },
-    original: { ...state.original, ...(originalLatency !== undefined ? { onnxMs: originalLatency } : {}) },
+    original: { ...state.original, ...(originalLatency ? { onnx: originalLatency } : {}) },
     rounds: state.rounds,
-    final: { ...finalFigures, ...(prunedLatency !== undefined ? { onnxMs: prunedLatency } : {}) },
+    final: { ...finalFigures, ...(prunedLatency ? { onnx: prunedLatency } : {}) },
     weights,
   };
   const text = await writeReport(report, s.saveDir);

@@ -14,8 +14,15 @@ export interface ModelFigures {
   gflops: number;
   map50: number;
   map: number;
-  /** ONNX Runtime latency (median, ms, batch 1, letterboxed 640×384), measured in the same run. */
-  onnxMs?: number;
+  /** ONNX Runtime latency at batch 1 on a 1280×720 frame letterboxed to 640×384, measured in the same run. */
+  onnx?: OnnxLatency;
+}
+
+export interface OnnxLatency {
+  /** Median of the model's own run. */
+  inferenceMs: number;
+  /** Median of pre-process + inference + NMS. */
+  totalMs: number;
 }
 
 export interface RoundRecord extends ModelFigures {
@@ -38,13 +45,13 @@ const pct = (part: number, whole: number) => `${((part / whole) * 100).toFixed(1
 /** The report as markdown; also written to report.md next to report.json and mAP_vs_GFLOPs.png. */
 export async function writeReport(report: PruneReport, saveDir: string): Promise<string> {
   const { original: o, final: f } = report;
-  const latency = (m: ModelFigures) => (m.onnxMs === undefined ? 'n/a' : `${m.onnxMs.toFixed(1)} ms (${(1000 / m.onnxMs).toFixed(1)} FPS)`);
+  const latency = (m: ModelFigures) => (m.onnx ? `${m.onnx.inferenceMs.toFixed(1)} ms / ${m.onnx.totalMs.toFixed(1)} ms (${(1000 / m.onnx.totalMs).toFixed(1)} FPS)` : 'n/a');
   const lines = [
     '# Pruning report',
     '',
     `Settings: ${Object.entries(report.settings).filter(([k]) => k !== 'saveDir').map(([k, v]) => `${k}=${v}`).join(', ')}`,
     '',
-    '| model | parameters | GFLOPs | mAP50 | mAP50-95 | ONNX Runtime latency |',
+    '| model | parameters | GFLOPs | mAP50 | mAP50-95 | ONNX Runtime inference / end-to-end |',
     '| --- | ---: | ---: | ---: | ---: | ---: |',
     `| original | ${o.parameters} | ${o.gflops.toFixed(2)} | ${o.map50.toFixed(4)} | ${o.map.toFixed(4)} | ${latency(o)} |`,
     ...report.rounds.map(
@@ -52,7 +59,10 @@ export async function writeReport(report: PruneReport, saveDir: string): Promise
     ),
     `| **pruned, fine-tuned** | ${f.parameters} (${pct(f.parameters, o.parameters)}) | ${f.gflops.toFixed(2)} (${pct(f.gflops, o.gflops)}) | ${f.map50.toFixed(4)} | ${f.map.toFixed(4)} | ${latency(f)} |`,
     '',
-    f.onnxMs !== undefined && o.onnxMs !== undefined ? `Latency ratio pruned/original: ${(f.onnxMs / o.onnxMs).toFixed(3)}` : '',
+    f.onnx && o.onnx
+      ? `Latency ratio pruned/original (batch 1, 640×384): inference ${(f.onnx.inferenceMs / o.onnx.inferenceMs).toFixed(3)}, ` +
+        `end-to-end ${(f.onnx.totalMs / o.onnx.totalMs).toFixed(3)} (end-to-end adds the same image pre-processing and NMS to both)`
+      : '',
     '',
     ...report.rounds.flatMap((r) => [
       `## Round ${r.round}: channels per layer (λ ${r.lambda.toExponential(2)})`,

@@ -34,6 +34,8 @@ export function lrFactor(kind: 'linear' | 'cosine', lrf: number, epochs: number)
 export interface StepHyper {
   /** Learning rate per optimizer group: biases, weights with decay, weights without decay. */
   lr: [number, number, number];
+  /** Learning rate of the channel gates (the fourth group). */
+  gateLr: number;
   momentum: number;
   /** Optimizer steps happen once this many batches have accumulated. */
   accumulate: number;
@@ -46,6 +48,11 @@ export interface ScheduleOptions {
   cosine: boolean;
   /** Images per optimizer step that gradients accumulate to (default 64, as YOLOv5). */
   nominalBatch?: number;
+  /**
+   * The gates' learning rate at the start, decaying with the epoch factor and without warmup: sparsity training
+   * must move them within the few steps a fine-tuning schedule has. Default: the gates follow the weights.
+   */
+  gateLr?: number;
 }
 
 export class TrainingSchedule {
@@ -75,10 +82,13 @@ export class TrainingSchedule {
     const { hyp } = this;
     const ni = batch + this.options.batchesPerEpoch * epoch;
     const lr = hyp.lr0 * this.factor(epoch);
-    if (ni > this.warmupIterations) return { lr: [lr, lr, lr], momentum: hyp.momentum, accumulate: this.accumulate };
+    const gateLr = this.options.gateLr === undefined ? undefined : this.options.gateLr * this.factor(epoch);
+    if (ni > this.warmupIterations) return { lr: [lr, lr, lr], gateLr: gateLr ?? lr, momentum: hyp.momentum, accumulate: this.accumulate };
     const span = [0, this.warmupIterations] as const;
+    const weightLr = interp(ni, span, [0, lr]);
     return {
-      lr: [interp(ni, span, [hyp.warmup_bias_lr, lr]), interp(ni, span, [0, lr]), interp(ni, span, [0, lr])],
+      lr: [interp(ni, span, [hyp.warmup_bias_lr, lr]), weightLr, weightLr],
+      gateLr: gateLr ?? weightLr,
       momentum: interp(ni, span, [hyp.warmup_momentum, hyp.momentum]),
       accumulate: Math.max(1, roundHalfEven(interp(ni, span, [1, this.nominalBatch / this.options.batchSize]))),
     };

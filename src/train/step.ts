@@ -22,9 +22,13 @@ export function forwardBackward(model: DetectionModel, loss: YoloLoss, images: T
   });
 }
 
-/** Applies the accumulated gradients: clip, step, clear, and move the EMA. */
-export function optimizerStep(optimizer: TrainOptimizer, parameters: readonly Tensor[], ema?: ModelEMA, model?: DetectionModel): void {
-  clipGradNorm(parameters, MAX_GRAD_NORM);
+/**
+ * Applies the accumulated gradients: clip, step, clear, and move the EMA. Each set of `clipSets` is clipped on
+ * its own — the gates apart from the weights, so a large task gradient elsewhere never scales the sparsity
+ * penalty's pull on the gates away.
+ */
+export function optimizerStep(optimizer: TrainOptimizer, clipSets: readonly (readonly Tensor[])[], ema?: ModelEMA, model?: DetectionModel): void {
+  for (const set of clipSets) clipGradNorm(set, MAX_GRAD_NORM);
   optimizer.step();
   optimizer.zeroGrad();
   if (ema && model) ema.update(model);

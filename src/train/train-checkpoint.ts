@@ -22,6 +22,8 @@ export interface RunSettings {
   batchSize: number;
   /** Images per optimizer step (gradient accumulation target). */
   nominalBatch: number;
+  /** The gates' own starting learning rate (absent: they follow the weights). */
+  gateLr?: number;
   epochs: number;
   /** Hyperparameters as given (before the loss gains are scaled). */
   hyp: Hyp;

@@ -50,6 +50,11 @@ export interface TrainOptions {
   batchSize?: number;
   /** Images per optimizer step: gradients of batches accumulate up to it (default 64, YOLOv5's nominal batch). */
   nominalBatch?: number;
+  /**
+   * Channel gates' own learning rate, without warmup and decaying with the schedule (sparsity training needs the
+   * gates to move within a fine-tuning schedule's few steps). Default: the gates follow the weights.
+   */
+  gateLr?: number;
   epochs?: number;
   /** Output folder `project/name` (incremented unless existOk); or `saveDir` to name it exactly. */
   project?: string;
@@ -143,6 +148,7 @@ function settingsFrom(options: TrainOptions, data: DatasetConfig, hyp: Hyp, save
     imgsz: options.imgsz ?? 640,
     batchSize: options.batchSize ?? 16,
     nominalBatch: options.nominalBatch ?? NOMINAL_BATCH,
+    ...(options.gateLr !== undefined ? { gateLr: options.gateLr } : {}),
     epochs: options.epochs ?? 100,
     hyp: options.labelSmoothing === undefined ? hyp : { ...hyp, label_smoothing: options.labelSmoothing },
     optimizer: options.optimizer ?? 'SGD',
@@ -172,6 +178,7 @@ function checkSettings(s: RunSettings): void {
   positive(s.batchSize, 'batch size');
   positive(s.nominalBatch, 'nominal batch size');
   positive(s.epochs, 'epochs');
+  if (s.gateLr !== undefined && !(s.gateLr >= 0)) throw new Error(`gate learning rate must be ≥ 0, got ${s.gateLr}`);
   positive(s.workers, 'workers');
   if (!Number.isInteger(s.seed) || s.seed < 0) throw new Error(`seed must be a non-negative integer, got ${s.seed}`);
   if (!s.freeze.every((f) => Number.isInteger(f) && f >= 0)) throw new Error(`freeze must list non-negative layer indices, got ${s.freeze.join(' ')}`);
@@ -289,16 +296,18 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
       batchSize: settings.batchSize,
       cosine: settings.cosLr,
       nominalBatch: settings.nominalBatch,
+      ...(settings.gateLr !== undefined ? { gateLr: settings.gateLr } : {}),
     });
     const groups = groupParameters(model, hooks.noDecay);
     const weightDecay = schedule.weightDecay(hyp.weight_decay);
     const optimizer = createOptimizer(settings.optimizer, groups, { lr: hyp.lr0, momentum: hyp.momentum, weightDecay });
     log(
       `optimizer: ${settings.optimizer}(lr=${hyp.lr0}) with parameter groups ${groups.noDecay.length} weight(decay=0.0), ` +
-        `${groups.decay.length} weight(decay=${weightDecay}), ${groups.bias.length} bias`,
+        `${groups.decay.length} weight(decay=${weightDecay}), ${groups.bias.length} bias` +
+        (groups.gate.length ? `, ${groups.gate.length} gate(decay=0.0, lr=${settings.gateLr ?? 'as weights'})` : ''),
     );
     const ema = new ModelEMA(model);
-    const parameters = model.parameters();
+    const clipSets = [[...groups.bias, ...groups.decay, ...groups.noDecay], groups.gate];
 
     let startEpoch = 0;
     let bestFitness = 0;
@@ -360,7 +369,7 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
         const ni = i + nb * epoch;
         try {
           const step = schedule.at(epoch, i);
-          setOptimizerHyper(optimizer, step.lr, step.momentum);
+          setOptimizerHyper(optimizer, [...step.lr, step.gateLr], step.momentum);
           lrs = step.lr;
           if (plots && ni < 3) await drawBatch(batch.images, batch.targets, names, join(saveDir, `train_batch${ni}.jpg`), { paths: batch.paths });
           const images = settings.multiScale ? multiScale(batch.images, imgsz, gs, scaleRng) : batch.images;
@@ -370,7 +379,7 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
           const items = forwardBackward(model, loss, images, batch.targets, extra);
           if (images !== batch.images) images.dispose();
           if (ni - lastOptStep >= step.accumulate) {
-            optimizerStep(optimizer, parameters, ema, model);
+            optimizerStep(optimizer, clipSets, ema, model);
             lastOptStep = ni;
           }
           items.forEach((v, k) => (sums[k]! += v));
