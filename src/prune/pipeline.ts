@@ -216,7 +216,7 @@ async function sparsityTraining(model: DetectionModel, s: Settings, state: Pipel
   const runDir = join(s.saveDir, `round${r}`);
   const last = join(runDir, 'weights', 'last.safetensors');
   if (existsSync(last)) return train({ resume: last, log }, hooks);
-  return train({ ...stageOptions(model, s, runDir, s.epochsPerRound, log), gateLr: s.gateLr }, hooks);
+  return train({ ...stageOptions(model, s, runDir, s.epochsPerRound, log), gateLr: s.gateLr, freezeBatchNormStats: true }, hooks);
 }
 
 /** Training settings shared by sparsity training and fine-tuning: the given model, exactly; anchors as they are. */

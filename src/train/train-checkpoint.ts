@@ -24,6 +24,8 @@ export interface RunSettings {
   nominalBatch: number;
   /** The gates' own starting learning rate (absent: they follow the weights). */
   gateLr?: number;
+  /** BatchNorm layers keep their running statistics (absent in older checkpoints: false). */
+  freezeBatchNormStats?: boolean;
   epochs: number;
   /** Hyperparameters as given (before the loss gains are scaled). */
   hyp: Hyp;

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
-import { Tensor, callOp, manualSeed } from '../torch/index.js';
+import { Tensor, callOp, manualSeed, nn } from '../torch/index.js';
 import type { Handle } from '../torch/native.js';
 import type { DetectionModel } from '../model/yolo.js';
 import { loadDatasetConfig, type DatasetConfig } from '../data/dataset-config.js';
@@ -55,6 +55,12 @@ export interface TrainOptions {
    * gates to move within a fine-tuning schedule's few steps). Default: the gates follow the weights.
    */
   gateLr?: number;
+  /**
+   * BatchNorm layers normalise with their running statistics and keep them (their scale and shift still train).
+   * Sparsity training needs this: with batch statistics the next BatchNorm undoes any shrinking of a layer's gates,
+   * so the penalty meets no resistance in training while the running statistics fall behind the model.
+   */
+  freezeBatchNormStats?: boolean;
   epochs?: number;
   /** Output folder `project/name` (incremented unless existOk); or `saveDir` to name it exactly. */
   project?: string;
@@ -149,6 +155,7 @@ function settingsFrom(options: TrainOptions, data: DatasetConfig, hyp: Hyp, save
     batchSize: options.batchSize ?? 16,
     nominalBatch: options.nominalBatch ?? NOMINAL_BATCH,
     ...(options.gateLr !== undefined ? { gateLr: options.gateLr } : {}),
+    freezeBatchNormStats: options.freezeBatchNormStats ?? false,
     epochs: options.epochs ?? 100,
     hyp: options.labelSmoothing === undefined ? hyp : { ...hyp, label_smoothing: options.labelSmoothing },
     optimizer: options.optimizer ?? 'SGD',
@@ -341,6 +348,7 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
         break;
       }
       model.train();
+      if (settings.freezeBatchNormStats) for (const [, m] of model.namedModules()) if (m instanceof nn.BatchNorm2d) m.eval();
       // Everything random in an epoch derives from (seed, epoch), so a resumed run repeats it exactly.
       manualSeed(createRng(settings.seed, epoch).int(0, 2 ** 31 - 1));
       const scaleRng = createRng(settings.seed, epoch, 0x4d53);
