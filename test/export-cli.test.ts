@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { saveCheckpoint } from '../src/checkpoint/index.js';
 import { readMetadata } from '../src/export/index.js';
 import { decodeModel } from '../src/export/onnx-proto.js';
-import { benchmarkModel, formatBenchmark } from '../src/infer/benchmark.js';
+import { benchmarkModel, compareOnnxLatency, formatBenchmark } from '../src/infer/benchmark.js';
 import { Conv } from '../src/model/common.js';
 import { loadModelConfig } from '../src/model/config.js';
 import { DetectionModel } from '../src/model/yolo.js';
@@ -70,4 +70,17 @@ test('the benchmark measures each runtime and stage, leaving an in-memory model 
   assert.equal(onnxOnly.length, 1);
   assert.deepEqual(onnxOnly[0]!.inputShape, [1, 3, 96, 160], 'a fixed-size model runs at its own size');
   assert.equal(onnxOnly[0]!.parameters, null);
+});
+
+test('side-by-side ONNX Runtime latency: runs alternate between the models, each gets its own figures', async () => {
+  const narrow = new DetectionModel({ ...loadModelConfig('yolov5n'), width_multiple: 0.125 }, { nc: 3 });
+  const [wide, small] = await compareOnnxLatency([model, narrow], { imgsz: 64, runs: 3, warmup: 1 });
+  for (const r of [wide!, small!]) {
+    assert.equal(r.runtime, 'onnxruntime');
+    assert.equal(r.runs, 3);
+    assert.deepEqual(r.inputShape, [1, 3, 64, 64]);
+    assert.ok(r.inference.min > 0 && r.inference.min <= r.inference.median && r.total.median >= r.inference.median);
+  }
+  assert.ok(small!.gflops! < wide!.gflops! && small!.parameters! < wide!.parameters!);
+  await assert.rejects(compareOnnxLatency([model], { runs: 0 }), /runs \(0\) must be ≥ 1/);
 });

@@ -67,28 +67,80 @@ function stats(values: number[]): StageStats {
   return { median, min: sorted[0]! };
 }
 
-async function measure(backend: Backend, image: RgbImage, options: Required<Pick<BenchmarkOptions, 'imgsz' | 'runs' | 'warmup'>>) {
-  const detector = new Detector(backend, 'benchmark');
-  const samples = { preprocess: [] as number[], inference: [] as number[], nms: [] as number[], total: [] as number[] };
-  let inputShape: RuntimeBenchmark['inputShape'] = [1, 3, 0, 0];
-  for (let i = 0; i < options.warmup + options.runs; i++) {
-    const { timings, inputSize } = await detector.detectImage(image, 'benchmark', { imgsz: options.imgsz });
-    inputShape = [1, 3, inputSize.height, inputSize.width];
-    if (i < options.warmup) continue;
-    samples.preprocess.push(timings.preprocess);
-    samples.inference.push(timings.inference);
-    samples.nms.push(timings.nms);
-    samples.total.push(timings.preprocess + timings.inference + timings.nms);
+/** Timings of one backend, run after run; stages are summarised by their median and minimum. */
+class Sampler {
+  private readonly detector: Detector;
+  private readonly samples = { preprocess: [] as number[], inference: [] as number[], nms: [] as number[], total: [] as number[] };
+  private inputShape: RuntimeBenchmark['inputShape'] = [1, 3, 0, 0];
+
+  constructor(backend: Backend) {
+    this.detector = new Detector(backend, 'benchmark');
   }
-  const total = stats(samples.total);
-  return {
-    inputShape,
-    preprocess: stats(samples.preprocess),
-    inference: stats(samples.inference),
-    nms: stats(samples.nms),
-    total,
-    fps: 1000 / total.median,
-  };
+
+  async run(image: RgbImage, imgsz: number, record: boolean): Promise<void> {
+    const { timings, inputSize } = await this.detector.detectImage(image, 'benchmark', { imgsz });
+    this.inputShape = [1, 3, inputSize.height, inputSize.width];
+    if (!record) return;
+    this.samples.preprocess.push(timings.preprocess);
+    this.samples.inference.push(timings.inference);
+    this.samples.nms.push(timings.nms);
+    this.samples.total.push(timings.preprocess + timings.inference + timings.nms);
+  }
+
+  result() {
+    const total = stats(this.samples.total);
+    return {
+      inputShape: this.inputShape,
+      preprocess: stats(this.samples.preprocess),
+      inference: stats(this.samples.inference),
+      nms: stats(this.samples.nms),
+      total,
+      fps: 1000 / total.median,
+    };
+  }
+}
+
+async function measure(backend: Backend, image: RgbImage, options: Required<Pick<BenchmarkOptions, 'imgsz' | 'runs' | 'warmup'>>) {
+  const sampler = new Sampler(backend);
+  for (let i = 0; i < options.warmup + options.runs; i++) await sampler.run(image, options.imgsz, i >= options.warmup);
+  return sampler.result();
+}
+
+/**
+ * ONNX Runtime latency of several models measured side by side: their runs alternate, so a machine that slows
+ * down or speeds up during the measurement affects all of them alike and their ratios stay meaningful.
+ */
+export async function compareOnnxLatency(models: DetectionModel[], options: Omit<BenchmarkOptions, 'runtimes'> = {}): Promise<RuntimeBenchmark[]> {
+  const settings = checkedSettings(options);
+  const image = typeof options.image === 'string' ? await decodeImage(options.image) : (options.image ?? syntheticImage());
+  const threads = checkedThreads(options.threads);
+  const fused = models.map(inferenceCopy);
+  const backends = await Promise.all(fused.map((m) => new TorchBackend(m).toOnnx({ threads })));
+  try {
+    const samplers = backends.map((b) => new Sampler(b));
+    for (let i = 0; i < settings.warmup + settings.runs; i++) for (const sampler of samplers) await sampler.run(image, settings.imgsz, i >= settings.warmup);
+    return samplers.map((sampler, k) => {
+      const measured = sampler.result();
+      const [, , h, w] = measured.inputShape;
+      return { runtime: 'onnxruntime', parameters: fused[k]!.numParameters(), gflops: gflops(fused[k]!, [h, w]), threads, runs: settings.runs, ...measured };
+    });
+  } finally {
+    for (const b of backends) await b.dispose();
+  }
+}
+
+function checkedSettings(options: BenchmarkOptions): Required<Pick<BenchmarkOptions, 'imgsz' | 'runs' | 'warmup'>> {
+  const settings = { imgsz: options.imgsz ?? 640, runs: options.runs ?? 50, warmup: options.warmup ?? 5 };
+  if (!Number.isInteger(settings.runs) || settings.runs < 1 || !Number.isInteger(settings.warmup) || settings.warmup < 0) {
+    throw new RangeError(`benchmark: runs (${settings.runs}) must be ≥ 1 and warmup (${settings.warmup}) ≥ 0, both integers`);
+  }
+  return settings;
+}
+
+function checkedThreads(requested: number | undefined): number {
+  const threads = requested ?? availableParallelism();
+  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`benchmark: threads must be a positive integer, got ${threads}`);
+  return threads;
 }
 
 /**
@@ -96,13 +148,9 @@ async function measure(backend: Backend, image: RgbImage, options: Required<Pick
  * on each runtime. An in-memory model is left untouched (a fused copy is measured).
  */
 export async function benchmarkModel(model: DetectionModel | string, options: BenchmarkOptions = {}): Promise<RuntimeBenchmark[]> {
-  const settings = { imgsz: options.imgsz ?? 640, runs: options.runs ?? 50, warmup: options.warmup ?? 5 };
-  if (!Number.isInteger(settings.runs) || settings.runs < 1 || !Number.isInteger(settings.warmup) || settings.warmup < 0) {
-    throw new RangeError(`benchmark: runs (${settings.runs}) must be ≥ 1 and warmup (${settings.warmup}) ≥ 0, both integers`);
-  }
+  const settings = checkedSettings(options);
   const image = typeof options.image === 'string' ? await decodeImage(options.image) : (options.image ?? syntheticImage());
-  const threads = options.threads ?? availableParallelism();
-  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`benchmark: threads must be a positive integer, got ${threads}`);
+  const threads = checkedThreads(options.threads);
   const wanted = options.runtimes ?? ['libtorch', 'onnxruntime'];
 
   if (typeof model === 'string' && model.toLowerCase().endsWith('.onnx')) {

@@ -10,7 +10,7 @@ import { loadModel, readCheckpoint, saveCheckpoint } from '../checkpoint/index.j
 import { validate } from '../val/validator.js';
 import { train, type TrainHooks, type TrainOptions, type TrainResult } from '../train/trainer.js';
 import { loadDatasetConfig, splitImageFiles } from '../data/dataset-config.js';
-import { benchmarkModel } from '../infer/benchmark.js';
+import { compareOnnxLatency } from '../infer/benchmark.js';
 import { incrementPath } from '../cli/run-dir.js';
 import { insertGates } from './gates.js';
 import { analyzeDependencies } from './dependency.js';
@@ -245,11 +245,10 @@ async function fineTune(model: DetectionModel, s: Settings, log: (line: string) 
   return train(stageOptions(model, s, runDir, s.finetuneEpochs, log));
 }
 
-async function onnxLatency(model: DetectionModel, s: Settings): Promise<OnnxLatency | undefined> {
-  if (!s.benchmark) return undefined;
-  // Deployment latency at the reference input: a 1280×720 frame letterboxed to 640×384, batch 1.
-  const [result] = await benchmarkModel(model, { imgsz: 640, runtimes: ['onnxruntime'], runs: 30, warmup: 5 });
-  return { inferenceMs: result!.inference.median, totalMs: result!.total.median };
+/** Deployment latency at the reference input (a 1280×720 frame letterboxed to 640×384, batch 1), runs alternating. */
+async function onnxLatencies(models: DetectionModel[]): Promise<OnnxLatency[]> {
+  const results = await compareOnnxLatency(models, { imgsz: 640, runs: 40, warmup: 5 });
+  return results.map((r) => ({ inferenceMs: r.inference.median, totalMs: r.total.median }));
 }
 
 export interface PruneResult {
@@ -336,8 +335,12 @@ export async function prunePipeline(options: PruneOptions): Promise<PruneResult>
   const finalFigures = await figures(final, s, log);
   const weights = join(s.saveDir, 'pruned.safetensors');
   await saveCheckpoint(weights, final);
-  log('\nMeasuring ONNX Runtime latency (batch 1, letterboxed 1280×720 → 640×384), original and pruned side by side...');
-  const [originalLatency, prunedLatency] = [await onnxLatency(original, s), await onnxLatency(final, s)];
+  let originalLatency: OnnxLatency | undefined;
+  let prunedLatency: OnnxLatency | undefined;
+  if (s.benchmark) {
+    log('\nMeasuring ONNX Runtime latency (batch 1, letterboxed 1280×720 → 640×384), original and pruned runs alternating...');
+    [originalLatency, prunedLatency] = await onnxLatencies([original, final]);
+  }
   const report: PruneReport = {
     settings: { ...s },
     original: { ...state.original, ...(originalLatency ? { onnx: originalLatency } : {}) },
