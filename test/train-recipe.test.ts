@@ -135,6 +135,13 @@ test("the gates' own learning rate skips warmup and decays with the epoch factor
   close(schedule.at(6, 2).gateLr, 0.05 * (1 - 0.6 * 0.99));
 });
 
+test('the warmup floor of 100 iterations can be lowered for small datasets', () => {
+  const options = { epochs: 10, batchesPerEpoch: 8, batchSize: 16, cosine: false };
+  assert.equal(new TrainingSchedule(loadHyp(), { ...options, minWarmupIterations: 0 }).warmupIterations, 24, '3 epochs of 8 batches');
+  const schedule = new TrainingSchedule(loadHyp(), { ...options, minWarmupIterations: 0 });
+  close(schedule.at(3, 1).lr[1], 0.01 * lrFactor('linear', 0.01, 10)(3), 1e-12, 'past the warmup at iteration 25');
+});
+
 test('EMA moves weights and BatchNorm statistics with the ramped decay and copies integer buffers', () => {
   const trained = cloneModel(model);
   const ema = new ModelEMA(trained);

@@ -87,7 +87,7 @@ export const FAST_PLAN: DemoPlan = {
   rounds: 1,
   // A strong λ moves the gates within these few steps (the default barely does), so pruning removes channels
   // the model has already learned to do without; fine-tuning past the 100-step warmup then recovers most of the mAP.
-  sparsity: 0.3,
+  sparsity: 0.02,
   epochsPerRound: 3,
   finetuneEpochs: 10,
   targetFlops: 0.5,

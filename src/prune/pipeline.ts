@@ -35,6 +35,8 @@ export interface PruneOptions {
   targetSparsity?: number;
   /** The gates' learning rate in sparsity training (no warmup; decays with the schedule). */
   gateLr?: number;
+  /** Lower bound of each stage's warmup in iterations (default 100, as YOLOv5; small datasets may want less). */
+  minWarmup?: number;
   /** Prune channels whose importance is below this (also the threshold of the gate statistics). */
   threshold?: number;
   /** Remove this share of all channels by the end. */
@@ -108,6 +110,7 @@ function settingsFrom(o: PruneOptions): Settings {
     epochsPerRound: positiveInt(o.epochsPerRound ?? 3, '--epochs-per-round', 0),
     finetuneEpochs: positiveInt(o.finetuneEpochs ?? 3, '--finetune-epochs', 0),
     gateLr: nonNegative(o.gateLr ?? DEFAULT_GATE_LR, '--gate-lr'),
+    minWarmup: positiveInt(o.minWarmup ?? 100, '--min-warmup', 0),
     ...(o.sparsity !== undefined ? { sparsity: o.sparsity } : {}),
     ...(o.targetSparsity !== undefined || o.sparsity === undefined ? { targetSparsity: o.targetSparsity ?? 0.4 } : {}),
     ...(o.threshold !== undefined ? { threshold: o.threshold } : {}),
@@ -233,6 +236,7 @@ function stageOptions(model: DetectionModel, s: Settings, saveDir: string, epoch
     seed: s.seed,
     noautoanchor: true,
     patience: 0,
+    minWarmupIterations: s.minWarmup,
     log,
   };
 }

@@ -53,6 +53,8 @@ export interface ScheduleOptions {
    * must move them within the few steps a fine-tuning schedule has. Default: the gates follow the weights.
    */
   gateLr?: number;
+  /** The warmup lasts at least this many iterations (default 100, as YOLOv5). */
+  minWarmupIterations?: number;
 }
 
 export class TrainingSchedule {
@@ -66,7 +68,7 @@ export class TrainingSchedule {
     private readonly hyp: Pick<Hyp, 'lr0' | 'lrf' | 'momentum' | 'warmup_epochs' | 'warmup_momentum' | 'warmup_bias_lr'>,
     private readonly options: ScheduleOptions,
   ) {
-    this.warmupIterations = Math.max(Math.round(hyp.warmup_epochs * options.batchesPerEpoch), MIN_WARMUP_ITERATIONS);
+    this.warmupIterations = Math.max(Math.round(hyp.warmup_epochs * options.batchesPerEpoch), options.minWarmupIterations ?? MIN_WARMUP_ITERATIONS);
     this.factor = lrFactor(options.cosine ? 'cosine' : 'linear', hyp.lrf, options.epochs);
     this.nominalBatch = options.nominalBatch ?? NOMINAL_BATCH;
     this.accumulate = Math.max(roundHalfEven(this.nominalBatch / options.batchSize), 1);

@@ -26,6 +26,8 @@ export interface RunSettings {
   gateLr?: number;
   /** BatchNorm layers keep their running statistics (absent in older checkpoints: false). */
   freezeBatchNormStats?: boolean;
+  /** Lower bound of the warmup in iterations (absent: 100). */
+  minWarmupIterations?: number;
   epochs: number;
   /** Hyperparameters as given (before the loss gains are scaled). */
   hyp: Hyp;

@@ -61,6 +61,11 @@ export interface TrainOptions {
    * so the penalty meets no resistance in training while the running statistics fall behind the model.
    */
   freezeBatchNormStats?: boolean;
+  /**
+   * The warmup lasts at least this many iterations (default 100, as YOLOv5). On a small dataset 100 iterations
+   * are many epochs (COCO128: 12), during which a short fine-tuning never reaches its learning rate.
+   */
+  minWarmupIterations?: number;
   epochs?: number;
   /** Output folder `project/name` (incremented unless existOk); or `saveDir` to name it exactly. */
   project?: string;
@@ -156,6 +161,7 @@ function settingsFrom(options: TrainOptions, data: DatasetConfig, hyp: Hyp, save
     nominalBatch: options.nominalBatch ?? NOMINAL_BATCH,
     ...(options.gateLr !== undefined ? { gateLr: options.gateLr } : {}),
     freezeBatchNormStats: options.freezeBatchNormStats ?? false,
+    ...(options.minWarmupIterations !== undefined ? { minWarmupIterations: options.minWarmupIterations } : {}),
     epochs: options.epochs ?? 100,
     hyp: options.labelSmoothing === undefined ? hyp : { ...hyp, label_smoothing: options.labelSmoothing },
     optimizer: options.optimizer ?? 'SGD',
@@ -186,6 +192,9 @@ function checkSettings(s: RunSettings): void {
   positive(s.nominalBatch, 'nominal batch size');
   positive(s.epochs, 'epochs');
   if (s.gateLr !== undefined && !(s.gateLr >= 0)) throw new Error(`gate learning rate must be ≥ 0, got ${s.gateLr}`);
+  if (s.minWarmupIterations !== undefined && !(Number.isInteger(s.minWarmupIterations) && s.minWarmupIterations >= 0)) {
+    throw new Error(`minimum warmup iterations must be an integer ≥ 0, got ${s.minWarmupIterations}`);
+  }
   positive(s.workers, 'workers');
   if (!Number.isInteger(s.seed) || s.seed < 0) throw new Error(`seed must be a non-negative integer, got ${s.seed}`);
   if (!s.freeze.every((f) => Number.isInteger(f) && f >= 0)) throw new Error(`freeze must list non-negative layer indices, got ${s.freeze.join(' ')}`);
@@ -304,6 +313,7 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
       cosine: settings.cosLr,
       nominalBatch: settings.nominalBatch,
       ...(settings.gateLr !== undefined ? { gateLr: settings.gateLr } : {}),
+      ...(settings.minWarmupIterations !== undefined ? { minWarmupIterations: settings.minWarmupIterations } : {}),
     });
     const groups = groupParameters(model, hooks.noDecay);
     const weightDecay = schedule.weightDecay(hyp.weight_decay);

@@ -13,6 +13,7 @@ interface PruneCliOptions {
   sparsity?: number;
   targetSparsity?: number;
   gateLr?: number;
+  minWarmup: number;
   threshold?: number;
   ratio?: number;
   targetFlops?: number;
@@ -46,6 +47,7 @@ export function pruneCommand(): Command {
     .option('--sparsity <lambda>', 'sparsity strength λ (the start value when --target-sparsity adapts it)', nonNegativeNumber)
     .option('--target-sparsity <share>', 'adapt λ between epochs so this share of gates falls below the threshold (default 0.4)', fraction)
     .option('--gate-lr <lr>', "the gates' learning rate in sparsity training: no warmup, decays with the schedule (default 0.05)", nonNegativeNumber)
+    .option('--min-warmup <iterations>', 'each training stage warms up for at least this many iterations (100 as YOLOv5; COCO128 needs 12 epochs for that)', nonNegativeInteger, 100)
     .option('--threshold <t>', 'prune channels whose |gate| is below t (also the threshold of the gate statistics, default 0.1)', nonNegativeNumber)
     .option('--ratio <r>', 'remove this share of all prunable channels by the end', fraction)
     .option('--target-flops <f>', 'keep this fraction of the original GFLOPs by the end (default 0.6)', fraction)
@@ -74,6 +76,7 @@ export function pruneCommand(): Command {
         ...(o.sparsity !== undefined ? { sparsity: o.sparsity } : {}),
         ...(o.targetSparsity !== undefined ? { targetSparsity: o.targetSparsity } : {}),
         ...(o.gateLr !== undefined ? { gateLr: o.gateLr } : {}),
+        minWarmup: o.minWarmup,
         ...(o.threshold !== undefined ? { threshold: o.threshold } : {}),
         ...(o.ratio !== undefined ? { ratio: o.ratio } : {}),
         ...(o.targetFlops !== undefined ? { targetFlops: o.targetFlops } : {}),
