@@ -35,7 +35,11 @@ export interface PruneOptions {
   targetSparsity?: number;
   /** The gates' learning rate in sparsity training (no warmup; decays with the schedule). */
   gateLr?: number;
-  /** Lower bound of each stage's warmup in iterations (default 100, as YOLOv5; small datasets may want less). */
+  /**
+   * Lower bound of the fine-tuning warmup in iterations (default 100, as YOLOv5). A pruned model needs its learning
+   * rate to recover, and on a small dataset 100 iterations are many epochs. Sparsity training keeps the official
+   * warmup: it starts from a trained model that a harsh start would damage.
+   */
   minWarmup?: number;
   /** Prune channels whose importance is below this (also the threshold of the gate statistics). */
   threshold?: number;
@@ -236,7 +240,6 @@ function stageOptions(model: DetectionModel, s: Settings, saveDir: string, epoch
     seed: s.seed,
     noautoanchor: true,
     patience: 0,
-    minWarmupIterations: s.minWarmup,
     log,
   };
 }
@@ -246,7 +249,7 @@ async function fineTune(model: DetectionModel, s: Settings, log: (line: string) 
   const runDir = join(s.saveDir, 'finetune');
   const last = join(runDir, 'weights', 'last.safetensors');
   if (existsSync(last)) return train({ resume: last, log });
-  return train(stageOptions(model, s, runDir, s.finetuneEpochs, log));
+  return train({ ...stageOptions(model, s, runDir, s.finetuneEpochs, log), minWarmupIterations: s.minWarmup });
 }
 
 /** Deployment latency at the reference input (a 1280×720 frame letterboxed to 640×384, batch 1), runs alternating. */

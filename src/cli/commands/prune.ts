@@ -47,7 +47,7 @@ export function pruneCommand(): Command {
     .option('--sparsity <lambda>', 'sparsity strength λ (the start value when --target-sparsity adapts it)', nonNegativeNumber)
     .option('--target-sparsity <share>', 'adapt λ between epochs so this share of gates falls below the threshold (default 0.4)', fraction)
     .option('--gate-lr <lr>', "the gates' learning rate in sparsity training: no warmup, decays with the schedule (default 0.05)", nonNegativeNumber)
-    .option('--min-warmup <iterations>', 'each training stage warms up for at least this many iterations (100 as YOLOv5; COCO128 needs 12 epochs for that)', nonNegativeInteger, 100)
+    .option('--min-warmup <iterations>', 'fine-tuning warms up for at least this many iterations (100 as YOLOv5: 12 epochs of COCO128)', nonNegativeInteger, 100)
     .option('--threshold <t>', 'prune channels whose |gate| is below t (also the threshold of the gate statistics, default 0.1)', nonNegativeNumber)
     .option('--ratio <r>', 'remove this share of all prunable channels by the end', fraction)
     .option('--target-flops <f>', 'keep this fraction of the original GFLOPs by the end (default 0.6)', fraction)
