@@ -72,7 +72,7 @@ test('the benchmark measures each runtime and stage, leaving an in-memory model 
   assert.equal(onnxOnly[0]!.parameters, null);
 });
 
-test('side-by-side ONNX Runtime latency: runs alternate between the models, each gets its own figures', async () => {
+test('side-by-side ONNX Runtime latency: runs alternate between the models (in memory or files), each gets its own figures', async () => {
   const narrow = new DetectionModel({ ...loadModelConfig('yolov5n'), width_multiple: 0.125 }, { nc: 3 });
   const [wide, small] = await compareOnnxLatency([model, narrow], { imgsz: 64, runs: 3, warmup: 1 });
   for (const r of [wide!, small!]) {
@@ -82,5 +82,9 @@ test('side-by-side ONNX Runtime latency: runs alternate between the models, each
     assert.ok(r.inference.min > 0 && r.inference.min <= r.inference.median && r.total.median >= r.inference.median);
   }
   assert.ok(small!.gflops! < wide!.gflops! && small!.parameters! < wide!.parameters!);
+  // An exported file is measured as it is (here the fixed 96×160 export of the first test).
+  const [file] = await compareOnnxLatency([join(tmp, 'gated.onnx')], { imgsz: 64, runs: 2, warmup: 0 });
+  assert.deepEqual(file!.inputShape, [1, 3, 96, 160]);
+  assert.equal(file!.parameters, null);
   await assert.rejects(compareOnnxLatency([model], { runs: 0 }), /runs \(0\) must be ≥ 1/);
 });

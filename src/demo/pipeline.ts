@@ -15,7 +15,7 @@ import { writeReport, type ModelFigures } from '../prune/report.js';
 import { loadModel } from '../checkpoint/index.js';
 import { gflops } from '../model/summary.js';
 import { exportOnnxFile } from '../export/index.js';
-import { benchmarkModel, type RuntimeBenchmark } from '../infer/benchmark.js';
+import { compareOnnxLatency, type RuntimeBenchmark } from '../infer/benchmark.js';
 import { detectAndDraw, type DetectionRun } from './detections.js';
 import { BENCHMARK_IMGSZ, BENCHMARK_INPUT, FAST_PLAN, FULL_PLAN, type DemoPlan } from './plan.js';
 import { formatSummary } from './summary.js';
@@ -209,17 +209,16 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   });
 
   const latency = await stage('benchmark', `ONNX Runtime latency, batch 1, 1280×720 frame letterboxed to ${BENCHMARK_INPUT[1]}×${BENCHMARK_INPUT[0]}`, async () => {
-    const measure = async (name: 'original' | 'pruned') => {
-      const [result] = await benchmarkModel(files[name], {
-        imgsz: BENCHMARK_IMGSZ,
-        runtimes: ['onnxruntime'],
-        runs: plan.benchmarkRuns,
-        warmup: plan.benchmarkWarmup,
-      });
-      log(`${name}: ${result!.total.median.toFixed(1)} ms median over ${result!.runs} runs (${result!.fps.toFixed(1)} FPS, ${result!.threads} threads)`);
-      return result!;
-    };
-    const measured = { original: await measure('original'), pruned: await measure('pruned') };
+    const [originalRun, prunedRun] = await compareOnnxLatency([files.original, files.pruned], {
+      imgsz: BENCHMARK_IMGSZ,
+      runs: plan.benchmarkRuns,
+      warmup: plan.benchmarkWarmup,
+    });
+    const measured = { original: originalRun!, pruned: prunedRun! };
+    for (const name of ['original', 'pruned'] as const) {
+      const r = measured[name];
+      log(`${name}: inference ${r.inference.median.toFixed(1)} ms, end-to-end ${r.total.median.toFixed(1)} ms median over ${r.runs} runs (${r.fps.toFixed(1)} FPS, ${r.threads} threads)`);
+    }
     const { report } = pruned;
     await writeReport(
       { ...report, original: { ...report.original, onnx: onnxLatency(measured.original) }, final: { ...report.final, onnx: onnxLatency(measured.pruned) } },

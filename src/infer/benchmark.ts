@@ -107,22 +107,34 @@ async function measure(backend: Backend, image: RgbImage, options: Required<Pick
 }
 
 /**
- * ONNX Runtime latency of several models measured side by side: their runs alternate, so a machine that slows
- * down or speeds up during the measurement affects all of them alike and their ratios stay meaningful.
+ * ONNX Runtime latency of several models (in memory, or .onnx files) measured side by side: their runs alternate,
+ * so a machine that slows down or speeds up during the measurement affects all of them alike and their ratios
+ * stay meaningful.
  */
-export async function compareOnnxLatency(models: DetectionModel[], options: Omit<BenchmarkOptions, 'runtimes'> = {}): Promise<RuntimeBenchmark[]> {
+export async function compareOnnxLatency(models: (DetectionModel | string)[], options: Omit<BenchmarkOptions, 'runtimes'> = {}): Promise<RuntimeBenchmark[]> {
   const settings = checkedSettings(options);
   const image = typeof options.image === 'string' ? await decodeImage(options.image) : (options.image ?? syntheticImage());
   const threads = checkedThreads(options.threads);
-  const fused = models.map(inferenceCopy);
-  const backends = await Promise.all(fused.map((m) => new TorchBackend(m).toOnnx({ threads })));
+  const fused = models.map((m) => (typeof m === 'string' ? null : inferenceCopy(m)));
+  const backends: OnnxBackend[] = [];
   try {
+    for (const [k, m] of models.entries()) {
+      backends.push(typeof m === 'string' ? await OnnxBackend.create(m, { threads }) : await new TorchBackend(fused[k]!).toOnnx({ threads }));
+    }
     const samplers = backends.map((b) => new Sampler(b));
     for (let i = 0; i < settings.warmup + settings.runs; i++) for (const sampler of samplers) await sampler.run(image, settings.imgsz, i >= settings.warmup);
     return samplers.map((sampler, k) => {
       const measured = sampler.result();
       const [, , h, w] = measured.inputShape;
-      return { runtime: 'onnxruntime', parameters: fused[k]!.numParameters(), gflops: gflops(fused[k]!, [h, w]), threads, runs: settings.runs, ...measured };
+      const model = fused[k];
+      return {
+        runtime: 'onnxruntime',
+        parameters: model ? model.numParameters() : null,
+        gflops: model ? gflops(model, [h, w]) : null,
+        threads,
+        runs: settings.runs,
+        ...measured,
+      };
     });
   } finally {
     for (const b of backends) await b.dispose();
