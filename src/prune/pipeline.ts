@@ -116,7 +116,7 @@ function settingsFrom(o: PruneOptions): Settings {
     gateLr: nonNegative(o.gateLr ?? DEFAULT_GATE_LR, '--gate-lr'),
     minWarmup: positiveInt(o.minWarmup ?? 100, '--min-warmup', 0),
     ...(o.sparsity !== undefined ? { sparsity: o.sparsity } : {}),
-    ...(o.targetSparsity !== undefined || o.sparsity === undefined ? { targetSparsity: o.targetSparsity ?? 0.4 } : {}),
+    ...(o.targetSparsity !== undefined || o.sparsity === undefined ? { targetSparsity: o.targetSparsity ?? defaultTargetSparsity(useFlops, criterion) } : {}),
     ...(o.threshold !== undefined ? { threshold: o.threshold } : {}),
     ...(o.ratio !== undefined ? { ratio: o.ratio } : {}),
     ...(useFlops !== undefined ? { targetFlops: useFlops } : {}),
@@ -132,6 +132,15 @@ function settingsFrom(o: PruneOptions): Settings {
     benchmark: o.benchmark ?? true,
     saveDir: '',
   };
+}
+
+/**
+ * Without a given target: the share of channels a uniform narrowing would remove to reach the FLOPs target
+ * (a convolution's cost falls with the square of the kept share), else 0.4 — at most the half the penalty presses.
+ */
+function defaultTargetSparsity(targetFlops: number | undefined, criterion: Criterion): number {
+  if (targetFlops === undefined) return 0.4;
+  return Math.min(criterion === 'gate' ? 0.5 : 1, Math.max(0.05, 1 - Math.sqrt(targetFlops)));
 }
 
 /** Round r's goal for the model entering it, spreading the final target geometrically over the rounds. */
@@ -192,6 +201,8 @@ async function sparsityTraining(model: DetectionModel, s: Settings, state: Pipel
   const images = splitImageFiles(loadDatasetConfig(s.data), 'train').length;
   const batchesPerEpoch = Math.max(1, Math.ceil(images / s.batchSize));
   let penalty: SparsityPenalty | undefined;
+  let steps = 0;
+  let paused = 0;
   const hooks: TrainHooks = {
     beforeTrainingStarts: async (ctx) => {
       penalty = new SparsityPenalty(await penaltyTargets(ctx.model, s.criterion, calibration, s.calibrationImages), state.lambda, s.criterion === 'gate');
@@ -200,6 +211,13 @@ async function sparsityTraining(model: DetectionModel, s: Settings, state: Pipel
       // λ ramps in over the first epoch, so the task separates the gates before the penalty dominates. The
       // detection loss sums over the batch's images (YOLOv5 scales it by the batch size), so λ is per image too.
       penalty!.lambda = state.lambda * s.batchSize * Math.min(1, (ctx.iteration + 1) / batchesPerEpoch);
+      // The penalty pauses while the target is met: pressing on would push gates of channels the plan keeps
+      // towards zero too, a loss of capacity the model would have to recover from.
+      steps++;
+      if (s.targetSparsity !== undefined && penalty!.stats(statThreshold(s)).below >= s.targetSparsity) {
+        paused++;
+        return null;
+      }
       return penalty!.loss();
     },
     onEpochEnd: (ctx) => {
@@ -211,13 +229,16 @@ async function sparsityTraining(model: DetectionModel, s: Settings, state: Pipel
         else if (stats.below > s.targetSparsity * 1.2) state.lambda /= 1.5;
       }
       const loss = ctx.record.train.reduce((a, b) => a + b, 0);
+      const pausedShare = steps ? paused / steps : 0;
       log(
         `sparsity: ${(stats.below * 100).toFixed(1)}% of ${s.criterion === 'gate' ? 'gates' : 'BN scales'} below ${statThreshold(s)}, ` +
           `mean |g| ${stats.meanAbs.toFixed(4)}, train loss ${loss.toFixed(4)}, λ ${before.toExponential(2)}` +
-          (state.lambda !== before ? ` → ${state.lambda.toExponential(2)} (target ${((s.targetSparsity ?? 0) * 100).toFixed(0)}%)` : ''),
+          (state.lambda !== before ? ` → ${state.lambda.toExponential(2)}` : '') +
+          (s.targetSparsity !== undefined ? ` (target ${(s.targetSparsity * 100).toFixed(0)}%, met in ${(pausedShare * 100).toFixed(0)}% of steps)` : ''),
       );
+      steps = paused = 0;
       saveState(s.saveDir, state);
-      return { 'sparsity/below': stats.below, 'sparsity/mean_abs': stats.meanAbs, 'sparsity/lambda': before };
+      return { 'sparsity/below': stats.below, 'sparsity/mean_abs': stats.meanAbs, 'sparsity/lambda': before, 'sparsity/paused': pausedShare };
     },
   };
   const runDir = join(s.saveDir, `round${r}`);
