@@ -169,6 +169,14 @@ test('the smallest-half penalty touches exactly the smallest half and follows im
   const byMagnitude = new SparsityPenalty([{ name: 'a', weight: apart, importance }], 1);
   assert.ok((byMagnitude.penalisedIndices(0).toArray() as number[]).includes(2));
   assert.deepEqual(tieBroken.stats(0.5), { below: 0, meanAbs: 1, count: 6 });
+
+  // With a target, the penalty pauses while the share below the threshold meets it.
+  const targeted = new SparsityPenalty([{ name: 'a', weight: apart }], 1);
+  targeted.target = { share: 1 / 6, threshold: 0.5 };
+  assert.ok(targeted.targetMet());
+  assert.equal(targeted.loss(), null, 'one of six below 0.5 meets a target of 1/6');
+  targeted.target = { share: 2 / 6, threshold: 0.5 };
+  assert.ok(!targeted.targetMet() && targeted.loss() !== null);
 });
 
 test('a FLOPs target is met, and the pruned checkpoint reloads as the pruned architecture', async () => {

@@ -206,6 +206,7 @@ async function sparsityTraining(model: DetectionModel, s: Settings, state: Pipel
   const hooks: TrainHooks = {
     beforeTrainingStarts: async (ctx) => {
       penalty = new SparsityPenalty(await penaltyTargets(ctx.model, s.criterion, calibration, s.calibrationImages), state.lambda, s.criterion === 'gate');
+      if (s.targetSparsity !== undefined) penalty.target = { share: s.targetSparsity, threshold: statThreshold(s) };
     },
     extraLoss: (_model, ctx) => {
       // λ ramps in over the first epoch, so the task separates the gates before the penalty dominates. The
@@ -214,11 +215,9 @@ async function sparsityTraining(model: DetectionModel, s: Settings, state: Pipel
       // The penalty pauses while the target is met: pressing on would push gates of channels the plan keeps
       // towards zero too, a loss of capacity the model would have to recover from.
       steps++;
-      if (s.targetSparsity !== undefined && penalty!.stats(statThreshold(s)).below >= s.targetSparsity) {
-        paused++;
-        return null;
-      }
-      return penalty!.loss();
+      const loss = penalty!.loss();
+      if (!loss && penalty!.lambda > 0) paused++;
+      return loss;
     },
     onEpochEnd: (ctx) => {
       const stats = penalty!.stats(statThreshold(s));

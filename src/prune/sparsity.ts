@@ -23,9 +23,17 @@ function tieBreaker(importance: Float32Array | undefined, channels: number): Ten
   return tensor(rank);
 }
 
+export interface SparsityTarget {
+  /** Share of all coefficients wanted below `threshold`. */
+  share: number;
+  threshold: number;
+}
+
 export class SparsityPenalty {
   /** Current strength λ; the pipeline ramps and adapts it between steps and epochs. */
   lambda: number;
+  /** While this target is met the penalty pauses (loss() gives null). */
+  target?: SparsityTarget;
   private readonly layers: { target: PenaltyTarget; tie: Tensor | null; k: number }[];
 
   constructor(
@@ -49,9 +57,14 @@ export class SparsityPenalty {
     return ranked.topk(k, 0, false).indices;
   }
 
-  /** λ · Σ over layers of Σ|coefficient| over the penalised indices. Call inside tidy(). */
+  /** Whether the target (if any) is met now. */
+  targetMet(): boolean {
+    return this.target !== undefined && this.stats(this.target.threshold).below >= this.target.share;
+  }
+
+  /** λ · Σ over layers of Σ|coefficient| over the penalised indices; null while the target is met. Call inside tidy(). */
   loss(): Tensor | null {
-    if (this.lambda === 0 || this.layers.length === 0) return null;
+    if (this.lambda === 0 || this.layers.length === 0 || this.targetMet()) return null;
     let total: Tensor | null = null;
     this.layers.forEach(({ target, k }, i) => {
       if (k === 0) return;
