@@ -8,7 +8,7 @@ import { runDemo } from '../src/demo/pipeline.js';
 import { FAST_PLAN } from '../src/demo/plan.js';
 import { load } from '../src/infer/predictor.js';
 
-test('the fast demo runs every stage and the pruned model is smaller', async () => {
+test('the fast demo runs every stage; the pruned model is smaller and still detects', async () => {
   const out = join(mkdtempSync(join(tmpdir(), 'yolov5-demo-')), 'demo');
   const lines: string[] = [];
   const result = await runDemo({ out, fast: true, progress: false, log: (line) => lines.push(line) });
@@ -47,12 +47,14 @@ test('the fast demo runs every stage and the pruned model is smaller', async () 
   assert.ok(result.pruned.parameters < result.original.parameters, 'fewer parameters');
   assert.ok(result.pruned.gflops <= FAST_PLAN.targetFlops * result.original.gflops + 1e-9, `GFLOPs ${result.pruned.gflops} vs ${result.original.gflops}`);
   assert.ok(result.pruned.benchmarkGflops < result.original.benchmarkGflops);
-  // The pruned model's accuracy is measured and reported for both models. (Whether it still detects is not
-  // asserted: in this fast mode, pruning to half the GFLOPs currently loses almost all of it — an open problem.)
   for (const model of [result.original, result.pruned]) {
-    assert.ok(model.map50 >= 0 && model.map50 <= 1);
+    assert.ok(model.map50 > 0 && model.map50 <= 1);
     assert.ok(model.detections.labelled > 0 && model.detections.found <= model.detections.labelled);
   }
+  // Still detects: at half the GFLOPs the pruned model keeps at least half the original's mAP50 (measured here:
+  // 0.245 → 0.200) and finds labelled objects on the held-out images.
+  assert.ok(result.pruned.map50 >= 0.5 * result.original.map50, `pruned mAP50 ${result.pruned.map50} vs original ${result.original.map50}`);
+  assert.ok(result.pruned.detections.found >= 1, `the pruned model found ${result.pruned.detections.found} labelled objects`);
 
   const summary = readFileSync(join(out, 'summary.md'), 'utf8');
   assert.match(summary, /^original .*\n^pruned /m);

@@ -180,6 +180,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         batchSize: plan.batchSize,
         rounds: plan.rounds,
         ...(plan.sparsity !== undefined ? { sparsity: plan.sparsity } : {}),
+        ...(plan.targetSparsity !== undefined ? { targetSparsity: plan.targetSparsity } : {}),
+        minWarmup: plan.minWarmup,
         epochsPerRound: plan.epochsPerRound,
         finetuneEpochs: plan.finetuneEpochs,
         targetFlops: plan.targetFlops,

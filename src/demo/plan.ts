@@ -26,8 +26,12 @@ export interface DemoPlan {
   pruneHyp: Partial<Hyp>;
   /** Pruning: rounds of sparsity training then pruning, fine-tuning, the share of GFLOPs kept. */
   rounds: number;
-  /** Sparsity strength λ; absent: the pipeline's default, adapted towards its target sparsity. */
+  /** Sparsity strength λ at the start; absent: the pipeline's default. */
   sparsity?: number;
+  /** Share of gates wanted near zero (λ adapts, the penalty pauses once it is met); absent: from the FLOPs target. */
+  targetSparsity?: number;
+  /** Lower bound of the fine-tuning warmup in iterations. */
+  minWarmup: number;
   epochsPerRound: number;
   finetuneEpochs: number;
   targetFlops: number;
@@ -46,6 +50,12 @@ export interface DemoPlan {
 // AdamW with higher objectness and class gains learned fastest of the recipes tried in so few steps.
 const FROM_SCRATCH: Partial<Hyp> = { lr0: 0.003, warmup_epochs: 1, warmup_bias_lr: 0, obj: 3, cls: 3 };
 
+// Pruning in two rounds (each keeps about 71% of the GFLOPs): λ strong enough to move the gates in these few steps,
+// the penalty pausing once 30% of them are near zero, fine-tuning warmed up for one epoch instead of 100 steps; the
+// loss balance of training, SGD with a gentle bias warmup. Measured on the fast plan: mAP50 0.245 → 0.200 at half
+// the GFLOPs, against 0.082 with one round under a fixed, stronger λ.
+const PRUNE_RECIPE: Partial<Hyp> = { obj: 3, cls: 3, lr0: 0.02, warmup_bias_lr: 0.02, warmup_momentum: 0.937 };
+
 export const FULL_PLAN: DemoPlan = {
   images: 1000,
   valImages: 200,
@@ -57,11 +67,13 @@ export const FULL_PLAN: DemoPlan = {
   nominalBatch: 16,
   optimizer: 'AdamW',
   hyp: FROM_SCRATCH,
-  // The same loss balance as training; otherwise hyp.scratch-low's SGD recipe.
-  pruneHyp: { obj: 3, cls: 3 },
-  rounds: 1,
+  pruneHyp: PRUNE_RECIPE,
+  rounds: 2,
+  sparsity: 3e-3,
+  targetSparsity: 0.3,
   epochsPerRound: 2,
   finetuneEpochs: 3,
+  minWarmup: 63,
   targetFlops: 0.5,
   round: 8,
   calibrationImages: 128,
@@ -83,13 +95,13 @@ export const FAST_PLAN: DemoPlan = {
   nominalBatch: 16,
   optimizer: 'AdamW',
   hyp: FROM_SCRATCH,
-  pruneHyp: { obj: 3, cls: 3, lr0: 0.02, warmup_bias_lr: 0.02, warmup_momentum: 0.937 },
-  rounds: 1,
-  // A strong λ moves the gates within these few steps (the default barely does), so pruning removes channels
-  // the model has already learned to do without; fine-tuning past the 100-step warmup then recovers most of the mAP.
-  sparsity: 0.02,
-  epochsPerRound: 3,
-  finetuneEpochs: 10,
+  pruneHyp: PRUNE_RECIPE,
+  rounds: 2,
+  sparsity: 3e-3,
+  targetSparsity: 0.3,
+  epochsPerRound: 2,
+  finetuneEpochs: 6,
+  minWarmup: 16,
   targetFlops: 0.5,
   round: 8,
   calibrationImages: 32,
