@@ -44,7 +44,7 @@ export function pruneCommand(): Command {
     .option('--rounds <n>', 'rounds of sparsity training then pruning', positiveInteger, 2)
     .option('--epochs-per-round <n>', 'sparsity-training epochs per round', nonNegativeInteger, 3)
     .option('--finetune-epochs <n>', 'epochs of fine-tuning without the penalty after the last round', nonNegativeInteger, 3)
-    .option('--sparsity <lambda>', 'sparsity strength λ (the start value when --target-sparsity adapts it)', nonNegativeNumber)
+    .option('--sparsity <lambda>', 'sparsity strength λ per image (default 1e-3; the start value when --target-sparsity adapts it)', nonNegativeNumber)
     .option('--target-sparsity <share>', 'adapt λ between epochs so this share of gates falls below the threshold; the penalty pauses while it is met (default 1 − √(target FLOPs), or 0.4)', fraction)
     .option('--gate-lr <lr>', "the gates' learning rate in sparsity training: no warmup, decays with the schedule (default 0.05)", nonNegativeNumber)
     .option('--min-warmup <iterations>', 'fine-tuning warms up for at least this many iterations (100 as YOLOv5: 12 epochs of COCO128)', nonNegativeInteger, 100)
