@@ -9,6 +9,7 @@ import { loadModelConfig } from '../src/model/config.js';
 import { Conv } from '../src/model/common.js';
 import { loadHyp, scaleLossGains } from '../src/train/hyp.js';
 import { clipGradNorm, createOptimizer, groupParameters, setOptimizerHyper } from '../src/train/optimizer.js';
+import { optimizerStep } from '../src/train/step.js';
 import { TrainingSchedule, interp, lrFactor, roundHalfEven } from '../src/train/schedule.js';
 import { ModelEMA } from '../src/train/ema.js';
 import { cloneModel } from '../src/train/model-setup.js';
@@ -86,6 +87,16 @@ test('gradient clipping scales the global norm down to max_norm and leaves small
     close(clipGradNorm([a, b], 10), 1, 1e-5, 'already small');
     close(b.grad!.toArray()[1]!, 0.8, 1e-5);
   });
+});
+
+test('an optimizer step clips each set on its own: a large weight gradient does not shrink the gates\' gradient', () => {
+  const weight = tensor([0], [1], { requiresGrad: true });
+  const gate = tensor([1], [1], { requiresGrad: true });
+  weight.mul(tensor([50])).sum().add(gate.mul(tensor([0.5])).sum()).backward();
+  const sgd = new optim.SGD([weight, gate], { lr: 1 });
+  optimizerStep(sgd, [[weight], [gate]]);
+  close(weight.toArray()[0]!, -10, 1e-4, 'weight gradient 50 clipped to norm 10');
+  close(gate.toArray()[0]!, 0.5, 1e-6, 'gate gradient 0.5 applied in full');
 });
 
 test('learning-rate factors, interpolation and rounding follow the reference recipe', () => {
