@@ -9,6 +9,7 @@ import { gflops } from '../model/summary.js';
 import { loadModel, readCheckpoint, saveCheckpoint } from '../checkpoint/index.js';
 import { validate } from '../val/validator.js';
 import { train, type TrainHooks, type TrainOptions, type TrainResult } from '../train/trainer.js';
+import type { OptimizerName } from '../train/optimizer.js';
 import { loadDatasetConfig, splitImageFiles } from '../data/dataset-config.js';
 import { compareOnnxLatency } from '../infer/benchmark.js';
 import { incrementPath } from '../cli/run-dir.js';
@@ -51,6 +52,8 @@ export interface PruneOptions {
   round?: number;
   criterion?: Criterion;
   hyp?: string;
+  /** Optimizer of sparsity training and fine-tuning (default SGD); the gates share it. */
+  optimizer?: OptimizerName;
   workers?: number;
   seed?: number;
   project?: string;
@@ -123,6 +126,7 @@ function settingsFrom(o: PruneOptions): Settings {
     minChannels: positiveInt(o.minChannels ?? 8, '--min-channels', 0),
     round: positiveInt(o.round ?? 1, '--round'),
     criterion,
+    optimizer: o.optimizer ?? 'SGD',
     ...(o.hyp !== undefined ? { hyp: o.hyp } : {}),
     workers: positiveInt(o.workers ?? 8, '--workers'),
     seed: positiveInt(o.seed ?? 0, '--seed', 0),
@@ -254,6 +258,7 @@ function stageOptions(model: DetectionModel, s: Settings, saveDir: string, epoch
     ...(s.hyp ? { hyp: s.hyp } : {}),
     imgsz: s.imgsz,
     batchSize: s.batchSize,
+    optimizer: s.optimizer,
     epochs,
     saveDir,
     workers: s.workers,

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { prunePipeline } from '../../prune/pipeline.js';
+import { OPTIMIZERS, type OptimizerName } from '../../train/optimizer.js';
 import { fraction, nonNegativeInteger, nonNegativeNumber, positiveInteger } from '../arguments.js';
 
 interface PruneCliOptions {
@@ -21,6 +22,7 @@ interface PruneCliOptions {
   round: number;
   criterion: 'gate' | 'bn';
   hyp?: string;
+  optimizer: OptimizerName;
   workers: number;
   seed: number;
   project: string;
@@ -55,6 +57,7 @@ export function pruneCommand(): Command {
     .option('--round <n>', 'round kept channel counts up to a multiple of n (8 suits CPU kernels)', positiveInteger, 1)
     .addOption(new Option('--criterion <c>', 'importance: channel gates (this method) or BatchNorm scales (network slimming)').choices(['gate', 'bn']).default('gate'))
     .option('--hyp <yaml>', 'hyperparameters for sparsity training and fine-tuning (default hyp.scratch-low)')
+    .addOption(new Option('--optimizer <name>', 'optimizer of sparsity training and fine-tuning; the gates share it (with Adam, give a --gate-lr near the lr0)').choices([...OPTIMIZERS]).default('SGD'))
     .option('--workers <n>', 'data loader worker threads', positiveInteger, 8)
     .option('--seed <n>', 'random seed', nonNegativeInteger, 0)
     .option('--calibration-images <n>', 'training images for bias compensation and BatchNorm statistics', positiveInteger, 256)
@@ -84,6 +87,7 @@ export function pruneCommand(): Command {
         round: o.round,
         criterion: o.criterion,
         ...(o.hyp ? { hyp: o.hyp } : {}),
+        optimizer: o.optimizer,
         workers: o.workers,
         seed: o.seed,
         project: o.project,
