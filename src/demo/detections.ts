@@ -5,6 +5,8 @@ import { basename, extname, join } from 'node:path';
 import sharp from 'sharp';
 import { parseLabels } from '../data/labels.js';
 import { labelPathFor } from '../data/dataset-config.js';
+import { ROW, xywhnToPixelXyxy } from '../data/augment/boxes.js';
+import { boxIouAt } from '../val/boxes.js';
 import type { RgbImage } from '../data/image.js';
 import { annotateImage } from '../infer/draw.js';
 import { load } from '../infer/predictor.js';
@@ -32,43 +34,30 @@ export interface DetectionRun {
   detections: number;
 }
 
-function iou(a: Box, b: Box): number {
-  const iw = Math.min(a.x2, b.x2) - Math.max(a.x1, b.x1);
-  const ih = Math.min(a.y2, b.y2) - Math.max(a.y1, b.y1);
-  const inter = Math.max(iw, 0) * Math.max(ih, 0);
-  const union = (a.x2 - a.x1) * (a.y2 - a.y1) + (b.x2 - b.x1) * (b.y2 - b.y1) - inter;
-  return union > 0 ? inter / union : 0;
-}
-
-/** Ground-truth boxes of an image, in its pixels. */
-async function labelBoxes(image: string, size: { width: number; height: number }, names: string[]): Promise<Box[]> {
+/** Ground-truth rows [class, x1, y1, x2, y2] of an image, in its pixels. */
+async function labelRows(image: string, size: { width: number; height: number }, classes: number): Promise<Float64Array> {
   const file = labelPathFor(image);
   // The generator writes a label file for every image; none would mean a background image.
   const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return '';
     throw new Error(`demo: cannot read labels ${file}: ${error.message}`);
   });
-  const { boxes } = parseLabels(text, file, names.length);
-  const out: Box[] = [];
-  for (let r = 0; r < boxes.length; r += 5) {
-    const [classId, cx, cy, w, h] = [boxes[r]!, boxes[r + 1]!, boxes[r + 2]!, boxes[r + 3]!, boxes[r + 4]!];
-    const [x1, y1] = [(cx - w / 2) * size.width, (cy - h / 2) * size.height];
-    out.push({ x1, y1, x2: x1 + w * size.width, y2: y1 + h * size.height, confidence: 1, classId, className: names[classId]! });
-  }
-  return out;
+  return xywhnToPixelXyxy(parseLabels(text, file, classes).boxes, size.width, size.height);
 }
 
 /** Labelled objects found: greedily, most confident detection first, each object matched at most once. */
-export function countFound(detections: readonly Box[], labels: readonly Box[]): number {
+function countFound(detections: readonly Box[], labels: Float64Array): number {
+  const corners = labels.subarray(1); // row i's corners start at i·ROW + 1
   const taken = new Set<number>();
   for (const d of [...detections].sort((p, q) => q.confidence - p.confidence)) {
+    const box = Float64Array.of(d.x1, d.y1, d.x2, d.y2);
     let best = -1;
     let bestIou = MATCH_IOU;
-    labels.forEach((l, i) => {
-      if (taken.has(i) || l.classId !== d.classId) return;
-      const overlap = iou(d, l);
+    for (let i = 0; i < labels.length / ROW; i++) {
+      if (taken.has(i) || labels[i * ROW] !== d.classId) continue;
+      const overlap = boxIouAt(box, 0, corners, i, 4, ROW);
       if (overlap >= bestIou) [best, bestIou] = [i, overlap];
-    });
+    }
     if (best >= 0) taken.add(best);
   }
   return taken.size;
@@ -102,10 +91,11 @@ export async function detectAndDraw(onnxFile: string, images: readonly string[],
       const result = await detector.detect(image, { imgsz });
       const annotated = join(outDir, `${basename(image, extname(image))}.jpg`);
       await saveAnnotated(result, annotated);
-      const labels = await labelBoxes(image, result.imageSize, detector.names);
+      const labels = await labelRows(image, result.imageSize, detector.names.length);
+      const labelled = labels.length / ROW;
       const found = countFound(result.boxes, labels);
-      run.images.push({ image, annotated, boxes: result.boxes, labelled: labels.length, found });
-      run.labelled += labels.length;
+      run.images.push({ image, annotated, boxes: result.boxes, labelled, found });
+      run.labelled += labelled;
       run.found += found;
       run.detections += result.boxes.length;
     }
