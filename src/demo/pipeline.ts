@@ -11,7 +11,7 @@ import { loadDatasetConfig, splitImageFiles } from '../data/dataset-config.js';
 import { train } from '../train/trainer.js';
 import { DEFAULT_HYP, loadHyp } from '../train/hyp.js';
 import { prunePipeline } from '../prune/pipeline.js';
-import { writeReport, type ModelFigures } from '../prune/report.js';
+import { onnxLatencyOf, writeReport, type ModelFigures } from '../prune/report.js';
 import { loadModel } from '../checkpoint/index.js';
 import { gflops } from '../model/summary.js';
 import { exportOnnxFile } from '../export/index.js';
@@ -65,8 +65,6 @@ export interface DemoResult {
 
 /** Loader threads: the demo's images are small, so two keep the training step fed without crowding two cores. */
 const LOADER_WORKERS = 2;
-
-const onnxLatency = (r: RuntimeBenchmark) => ({ inferenceMs: r.inference.median, totalMs: r.total.median });
 
 /** Marks a folder as the demo's, so a rerun may replace it and no other folder is ever written into. */
 const MARKER = 'demo.json';
@@ -223,7 +221,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     }
     const { report } = pruned;
     await writeReport(
-      { ...report, original: { ...report.original, onnx: onnxLatency(measured.original) }, final: { ...report.final, onnx: onnxLatency(measured.pruned) } },
+      { ...report, original: { ...report.original, onnx: onnxLatencyOf(measured.original) }, final: { ...report.final, onnx: onnxLatencyOf(measured.pruned) } },
       pruned.saveDir,
     );
     return measured;

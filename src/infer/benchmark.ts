@@ -100,7 +100,7 @@ class Sampler {
   }
 }
 
-async function measure(backend: Backend, image: RgbImage, options: Required<Pick<BenchmarkOptions, 'imgsz' | 'runs' | 'warmup'>>) {
+async function measure(backend: Backend, image: RgbImage, options: { imgsz: number; runs: number; warmup: number }) {
   const sampler = new Sampler(backend);
   for (let i = 0; i < options.warmup + options.runs; i++) await sampler.run(image, options.imgsz, i >= options.warmup);
   return sampler.result();
@@ -112,9 +112,7 @@ async function measure(backend: Backend, image: RgbImage, options: Required<Pick
  * stay meaningful.
  */
 export async function compareOnnxLatency(models: (DetectionModel | string)[], options: Omit<BenchmarkOptions, 'runtimes'> = {}): Promise<RuntimeBenchmark[]> {
-  const settings = checkedSettings(options);
-  const image = typeof options.image === 'string' ? await decodeImage(options.image) : (options.image ?? syntheticImage());
-  const threads = checkedThreads(options.threads);
+  const { settings, image, threads } = await prepare(options);
   const fused = models.map((m) => (typeof m === 'string' ? null : inferenceCopy(m)));
   const backends: OnnxBackend[] = [];
   try {
@@ -123,36 +121,28 @@ export async function compareOnnxLatency(models: (DetectionModel | string)[], op
     }
     const samplers = backends.map((b) => new Sampler(b));
     for (let i = 0; i < settings.warmup + settings.runs; i++) for (const sampler of samplers) await sampler.run(image, settings.imgsz, i >= settings.warmup);
-    return samplers.map((sampler, k) => {
-      const measured = sampler.result();
-      const [, , h, w] = measured.inputShape;
-      const model = fused[k];
-      return {
-        runtime: 'onnxruntime',
-        parameters: model ? model.numParameters() : null,
-        gflops: model ? gflops(model, [h, w]) : null,
-        threads,
-        runs: settings.runs,
-        ...measured,
-      };
-    });
+    return samplers.map((sampler, k) => describe('onnxruntime', fused[k]!, threads, settings.runs, sampler.result()));
   } finally {
     for (const b of backends) await b.dispose();
   }
 }
 
-function checkedSettings(options: BenchmarkOptions): Required<Pick<BenchmarkOptions, 'imgsz' | 'runs' | 'warmup'>> {
+/** Checked run counts and threads, and the image to run on. */
+async function prepare(options: BenchmarkOptions) {
   const settings = { imgsz: options.imgsz ?? 640, runs: options.runs ?? 50, warmup: options.warmup ?? 5 };
   if (!Number.isInteger(settings.runs) || settings.runs < 1 || !Number.isInteger(settings.warmup) || settings.warmup < 0) {
     throw new RangeError(`benchmark: runs (${settings.runs}) must be ≥ 1 and warmup (${settings.warmup}) ≥ 0, both integers`);
   }
-  return settings;
+  const threads = options.threads ?? availableParallelism();
+  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`benchmark: threads must be a positive integer, got ${threads}`);
+  const image = typeof options.image === 'string' ? await decodeImage(options.image) : (options.image ?? syntheticImage());
+  return { settings, image, threads };
 }
 
-function checkedThreads(requested: number | undefined): number {
-  const threads = requested ?? availableParallelism();
-  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`benchmark: threads must be a positive integer, got ${threads}`);
-  return threads;
+/** One runtime's figures; parameters and GFLOPs are those of the inference model, unknown for a bare .onnx file. */
+function describe(runtime: RuntimeName, model: DetectionModel | null, threads: number, runs: number, measured: ReturnType<Sampler['result']>): RuntimeBenchmark {
+  const [, , h, w] = measured.inputShape;
+  return { runtime, parameters: model ? model.numParameters() : null, gflops: model ? gflops(model, [h, w]) : null, threads, runs, ...measured };
 }
 
 /**
@@ -160,21 +150,12 @@ function checkedThreads(requested: number | undefined): number {
  * on each runtime. An in-memory model is left untouched (a fused copy is measured).
  */
 export async function benchmarkModel(model: DetectionModel | string, options: BenchmarkOptions = {}): Promise<RuntimeBenchmark[]> {
-  const settings = checkedSettings(options);
-  const image = typeof options.image === 'string' ? await decodeImage(options.image) : (options.image ?? syntheticImage());
-  const threads = checkedThreads(options.threads);
   const wanted = options.runtimes ?? ['libtorch', 'onnxruntime'];
-
   if (typeof model === 'string' && model.toLowerCase().endsWith('.onnx')) {
     if (wanted.includes('libtorch')) throw new Error(`${model}: an ONNX model can be benchmarked on ONNX Runtime only (runtimes: ['onnxruntime'])`);
-    const backend = await OnnxBackend.create(model, { threads });
-    try {
-      return [{ runtime: 'onnxruntime', parameters: null, gflops: null, threads, runs: settings.runs, ...(await measure(backend, image, settings)) }];
-    } finally {
-      await backend.dispose();
-    }
+    return compareOnnxLatency([model], options);
   }
-
+  const { settings, image, threads } = await prepare(options);
   const fused = typeof model === 'string' ? (await loadModel(model)).model.fuse().eval() : inferenceCopy(model);
   const torch = new TorchBackend(fused);
   const results: RuntimeBenchmark[] = [];
@@ -185,15 +166,7 @@ export async function benchmarkModel(model: DetectionModel | string, options: Be
     if (runtime === 'libtorch' && options.threads) setNumThreads(options.threads);
     try {
       const measured = await measure(backend, image, settings);
-      const [, , h, w] = measured.inputShape;
-      results.push({
-        runtime,
-        parameters: fused.numParameters(),
-        gflops: gflops(fused, [h, w]),
-        threads: runtime === 'libtorch' ? getNumThreads() : threads,
-        runs: settings.runs,
-        ...measured,
-      });
+      results.push(describe(runtime, fused, runtime === 'libtorch' ? getNumThreads() : threads, settings.runs, measured));
     } finally {
       setNumThreads(torchThreads);
       await backend.dispose();

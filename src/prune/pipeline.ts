@@ -20,7 +20,7 @@ import { measureActivationMagnitudes } from './calibrate.js';
 import { calibrationSource, type CalibrationSource } from './calibration-data.js';
 import { pruneStep, type PruneTarget } from './round.js';
 import type { Criterion } from './plan.js';
-import { plotGateHistograms, writeReport, type ModelFigures, type OnnxLatency, type PruneReport, type RoundRecord } from './report.js';
+import { onnxLatencyOf, plotGateHistograms, writeReport, type ModelFigures, type OnnxLatency, type PruneReport, type RoundRecord } from './report.js';
 
 export interface PruneOptions {
   weights: string;
@@ -279,8 +279,7 @@ async function fineTune(model: DetectionModel, s: Settings, log: (line: string) 
 
 /** Deployment latency at the reference input (a 1280×720 frame letterboxed to 640×384, batch 1), runs alternating. */
 async function onnxLatencies(models: DetectionModel[]): Promise<OnnxLatency[]> {
-  const results = await compareOnnxLatency(models, { imgsz: 640, runs: 40, warmup: 5 });
-  return results.map((r) => ({ inferenceMs: r.inference.median, totalMs: r.total.median }));
+  return (await compareOnnxLatency(models, { imgsz: 640, runs: 40, warmup: 5 })).map(onnxLatencyOf);
 }
 
 export interface PruneResult {

@@ -8,6 +8,7 @@ import type { DetectionModel } from '../model/yolo.js';
 import { Conv } from '../model/common.js';
 import type { Criterion } from './plan.js';
 import type { LayerChannels } from './round.js';
+import type { RuntimeBenchmark } from '../infer/benchmark.js';
 
 export interface ModelFigures {
   parameters: number;
@@ -23,6 +24,11 @@ export interface OnnxLatency {
   inferenceMs: number;
   /** Median of pre-process + inference + NMS. */
   totalMs: number;
+}
+
+/** The report's latency figures from an ONNX Runtime benchmark of the model. */
+export function onnxLatencyOf(measured: RuntimeBenchmark): OnnxLatency {
+  return { inferenceMs: measured.inference.median, totalMs: measured.total.median };
 }
 
 export interface RoundRecord extends ModelFigures {
