@@ -2,15 +2,21 @@
 import { tensor, type Tensor } from '../torch/index.js';
 import type { RgbImage } from './image.js';
 
-/** Stacks HWC uint8 RGB images into a float32 [B, 3, H, W] tensor scaled to [0, 1]. */
-export function imagesToTensor(images: readonly RgbImage[]): Tensor {
-  if (images.length === 0) throw new RangeError('imagesToTensor: no images');
+/** A float32 network input in [B, 3, H, W] layout, scaled to [0, 1]. */
+export interface NetworkInput {
+  data: Float32Array;
+  shape: [number, number, number, number];
+}
+
+/** Stacks HWC uint8 RGB images into a [B, 3, H, W] float32 array scaled to [0, 1], without touching libtorch. */
+export function imagesToInput(images: readonly RgbImage[]): NetworkInput {
+  if (images.length === 0) throw new RangeError('network input: no images');
   const { width, height } = images[0]!;
   const plane = width * height;
   const out = new Float32Array(images.length * 3 * plane);
   images.forEach((image, b) => {
     if (image.width !== width || image.height !== height) {
-      throw new RangeError(`imagesToTensor: image ${b} is ${image.width}x${image.height}, expected ${width}x${height}`);
+      throw new RangeError(`network input: image ${b} is ${image.width}x${image.height}, expected ${width}x${height}`);
     }
     const base = b * 3 * plane;
     const src = image.data;
@@ -20,5 +26,11 @@ export function imagesToTensor(images: readonly RgbImage[]): Tensor {
       out[base + 2 * plane + p] = src[s + 2]! / 255;
     }
   });
-  return tensor(out, [images.length, 3, height, width]);
+  return { data: out, shape: [images.length, 3, height, width] };
+}
+
+/** The same as a libtorch tensor. */
+export function imagesToTensor(images: readonly RgbImage[]): Tensor {
+  const { data, shape } = imagesToInput(images);
+  return tensor(data, shape);
 }

@@ -3,14 +3,13 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
-import { imagesToTensor } from '../data/batch-tensor.js';
-import type { RgbImage } from '../data/image.js';
+import type { NetworkInput } from '../data/batch-tensor.js';
 import { exportOnnx } from '../export/onnx-export.js';
 import { readMetadata } from '../export/metadata.js';
 import { decodeMetadataProps } from '../export/onnx-proto.js';
 import { Conv } from '../model/common.js';
 import { DetectionModel } from '../model/yolo.js';
-import { noGrad, tidy } from '../torch/index.js';
+import { noGrad, tensor, tidy } from '../torch/index.js';
 
 export type RuntimeName = 'onnxruntime' | 'libtorch';
 
@@ -27,8 +26,8 @@ export interface Backend {
   /** Largest stride of the model. */
   readonly stride: number;
   readonly input: InputShape;
-  /** Decoded predictions [batch, boxes, 5 + nc], flattened, for letterboxed images of one size. */
-  run(images: readonly RgbImage[]): Promise<Float32Array>;
+  /** Decoded predictions [batch, boxes, 5 + nc], flattened, for a batch of letterboxed images (see imagesToInput). */
+  run(input: NetworkInput): Promise<Float32Array>;
   dispose(): Promise<void>;
 }
 
@@ -82,14 +81,13 @@ export class OnnxBackend implements Backend {
     return new OnnxBackend(session, meta.names, meta.stride, { batch: fixed(dims[0]), height: fixed(dims[2]), width: fixed(dims[3]) }, source);
   }
 
-  async run(images: readonly RgbImage[]): Promise<Float32Array> {
-    const batch = tidy(() => imagesToTensor(images).data() as Float32Array);
-    const { width, height } = images[0]!;
-    const fixedBatch = this.input.batch ?? images.length;
-    if (images.length > fixedBatch) throw new Error(`${this.source}: the model takes batches of ${fixedBatch}, got ${images.length} images`);
+  async run(input: NetworkInput): Promise<Float32Array> {
+    const [count, , height, width] = input.shape;
+    const fixedBatch = this.input.batch ?? count;
+    if (count > fixedBatch) throw new Error(`${this.source}: the model takes batches of ${fixedBatch}, got ${count} images`);
     // A model exported with a fixed batch larger than the images given: fill the other slots with zeros.
-    const data = fixedBatch === images.length ? batch : new Float32Array(fixedBatch * 3 * height * width);
-    if (data !== batch) data.set(batch);
+    const data = fixedBatch === count ? input.data : new Float32Array(fixedBatch * 3 * height * width);
+    if (data !== input.data) data.set(input.data);
     const feeds = { [this.session.inputNames[0]!]: new OrtTensor('float32', data, [fixedBatch, 3, height, width]) };
     const outputs = await this.session.run(feeds);
     const output = outputs[this.session.outputNames[0]!]!;
@@ -98,7 +96,7 @@ export class OnnxBackend implements Backend {
       throw new Error(`${this.source}: output shape [${output.dims.join(', ')}] does not fit ${this.names.length} classes ([batch, boxes, ${this.names.length + 5}])`);
     }
     const values = output.data as Float32Array;
-    return fixedBatch === images.length ? values : values.subarray(0, images.length * boxes! * columns!);
+    return fixedBatch === count ? values : values.subarray(0, count * boxes! * columns!);
   }
 
   async dispose(): Promise<void> {
@@ -127,17 +125,20 @@ export class TorchBackend implements Backend {
     this.stride = Math.max(...model.stride);
   }
 
-  async run(images: readonly RgbImage[]): Promise<Float32Array> {
-    return noGrad(() => tidy(() => this.model.infer(imagesToTensor(images)).data() as Float32Array));
+  async run(input: NetworkInput): Promise<Float32Array> {
+    return noGrad(() => tidy(() => this.model.infer(tensor(input.data, input.shape)).data() as Float32Array));
   }
 
   async dispose(): Promise<void> {
     // The model's tensors belong to the model; nothing else is held.
   }
 
-  /** An ONNX Runtime backend for the same model, exported in memory with dynamic axes. */
-  async toOnnx(options: BackendOptions = {}): Promise<OnnxBackend> {
-    const { bytes } = exportOnnx(this.model, { dynamic: true });
+  /**
+   * An ONNX Runtime backend for the same model, exported in memory: with dynamic axes, or for one input size
+   * ([height, width], batch 1) as `yolov5 export` writes by default, which lets ONNX Runtime plan every shape ahead.
+   */
+  async toOnnx(options: BackendOptions & { size?: [number, number] } = {}): Promise<OnnxBackend> {
+    const { bytes } = exportOnnx(this.model, options.size ? { imgsz: options.size } : { dynamic: true });
     return OnnxBackend.create(bytes, options, 'in-memory ONNX export');
   }
 }

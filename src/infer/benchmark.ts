@@ -117,7 +117,7 @@ export async function compareOnnxLatency(models: (DetectionModel | string)[], op
   const backends: OnnxBackend[] = [];
   try {
     for (const [k, m] of models.entries()) {
-      backends.push(typeof m === 'string' ? await OnnxBackend.create(m, { threads }) : await new TorchBackend(fused[k]!).toOnnx({ threads }));
+      backends.push(typeof m === 'string' ? await OnnxBackend.create(m, { threads }) : await onnxAtInputSize(fused[k]!, image, settings.imgsz, threads));
     }
     const samplers = backends.map((b) => new Sampler(b));
     for (let i = 0; i < settings.warmup + settings.runs; i++) for (const sampler of samplers) await sampler.run(image, settings.imgsz, i >= settings.warmup);
@@ -125,6 +125,13 @@ export async function compareOnnxLatency(models: (DetectionModel | string)[], op
   } finally {
     for (const b of backends) await b.dispose();
   }
+}
+
+/** An ONNX Runtime backend exported for the one input size the benchmark image letterboxes to, as deployed. */
+async function onnxAtInputSize(model: DetectionModel, image: RgbImage, imgsz: number, threads: number): Promise<OnnxBackend> {
+  const torch = new TorchBackend(model);
+  const { height, width } = new Detector(torch, 'benchmark').letterbox(image, imgsz);
+  return torch.toOnnx({ threads, size: [height, width] });
 }
 
 /** Checked run counts and threads, and the image to run on. */
@@ -161,7 +168,7 @@ export async function benchmarkModel(model: DetectionModel | string, options: Be
   const results: RuntimeBenchmark[] = [];
   const torchThreads = getNumThreads();
   for (const runtime of wanted) {
-    const backend = runtime === 'libtorch' ? torch : await torch.toOnnx({ threads });
+    const backend = runtime === 'libtorch' ? torch : await onnxAtInputSize(fused, image, settings.imgsz, threads);
     // libtorch's thread count is process-wide: set only while measuring, then restored.
     if (runtime === 'libtorch' && options.threads) setNumThreads(options.threads);
     try {

@@ -1,6 +1,7 @@
 // The detector: decode → letterbox → run (ONNX Runtime or libtorch) → NMS → boxes in original-image pixels.
 import { extname } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { imagesToInput } from '../data/batch-tensor.js';
 import type { RgbImage } from '../data/image.js';
 import { letterbox } from '../data/letterbox.js';
 import { loadModel } from '../checkpoint/index.js';
@@ -80,9 +81,11 @@ export class Detector {
   async detectImage(image: RgbImage, source: string, options: DetectOptions = {}, decodeMs = 0): Promise<Detections> {
     this.checkOptions(options);
     const lap = stopwatch();
+    // As in YOLOv5, pre-processing ends with the float network input; inference is the network alone.
     const input = this.letterbox(image, options.imgsz ?? 640);
+    const batch = imagesToInput([input]);
     const preprocess = lap();
-    const predictions = await this.backend.run([input]);
+    const predictions = await this.backend.run(batch);
     const inference = lap();
     const boxes = this.postprocess(predictions, image, input, options);
     const timings: Timings = { decode: decodeMs, preprocess, inference, nms: lap() };
