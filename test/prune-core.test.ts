@@ -5,13 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DetectionModel } from '../src/model/yolo.js';
 import { loadModelConfig } from '../src/model/config.js';
-import { gflops } from '../src/model/summary.js';
+import { gflops, latencyCost } from '../src/model/summary.js';
 import { Conv } from '../src/model/common.js';
 import { loadModel, saveCheckpoint } from '../src/checkpoint/index.js';
 import { manualSeed, nn, noGrad, rand, tensor, tidy, type Tensor } from '../src/torch/index.js';
 import { analyzeDependencies } from '../src/prune/dependency.js';
 import { insertGates } from '../src/prune/gates.js';
-import { groupImportance, planByFlops, planByRatio, planByThreshold } from '../src/prune/plan.js';
+import { convChannels } from '../src/prune/round.js';
+import { groupImportance, planByBudget, planByRatio, planByThreshold } from '../src/prune/plan.js';
 import { applyPlan } from '../src/prune/surgery.js';
 import { measureInputMeans } from '../src/prune/calibrate.js';
 import { SparsityPenalty } from '../src/prune/sparsity.js';
@@ -185,7 +186,7 @@ test('a FLOPs target is met, and the pruned checkpoint reloads as the pruned arc
   randomizeBatchNorm(model);
   for (const { gate } of insertGates(model)) noGrad(() => gate.weight.copy_(rand(gate.weight.shape)));
   const graph = analyzeDependencies(model);
-  const plan = planByFlops(model, graph, groupImportance(graph, 'gate'), 0.6, { round: 8 });
+  const plan = planByBudget(model, graph, groupImportance(graph, 'gate'), 0.6, { round: 8 });
   const pruned = applyPlan(model, graph, plan);
   const ratio = gflops(pruned) / gflops(model);
   assert.ok(ratio <= 0.6 && ratio > 0.5, `GFLOPs ratio ${ratio}`);
@@ -197,6 +198,19 @@ test('a FLOPs target is met, and the pruned checkpoint reloads as the pruned arc
   assert.deepEqual(reloaded.architecture().channels, pruned.architecture().channels);
   const x = rand([1, 3, 64, 64]);
   assert.equal(maxAbsDiff(run(pruned, x), run(reloaded, x)), 0);
+});
+
+test('a latency budget meets the estimated latency, removing the costly high-resolution channels first', () => {
+  const model = new DetectionModel(loadModelConfig('yolov5n'));
+  insertGates(model); // every gate 1: importance ties, so only cost decides the order
+  const graph = analyzeDependencies(model);
+  const plan = planByBudget(model, graph, groupImportance(graph, 'gate'), 0.6, { measure: 'latency' });
+  const pruned = applyPlan(model, graph, plan);
+  const ratio = latencyCost(pruned) / latencyCost(model);
+  assert.ok(ratio <= 0.6 && ratio > 0.55, `latency ratio ${ratio}`);
+  const kept = (name: string) => convChannels(pruned).get(name)! / convChannels(model).get(name)!;
+  assert.equal(kept('model.0'), 0.5, 'the stem, at the highest resolution, goes to the floor of 8');
+  assert.equal(kept('model.9.cv2'), 1, 'the 20×20 SPPF output, cheap per channel, is kept');
 });
 
 test('a plan that would empty a group fails and names it', () => {

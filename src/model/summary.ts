@@ -32,6 +32,30 @@ export function convFlops(conv: nn.Conv2d, inChannels: number, outChannels: numb
   return 2 * outChannels * outputPixels * perOutput;
 }
 
+/**
+ * Multiply-add equivalents of one output element beyond its multiply-adds: writing it, its activation and the
+ * Concat / Add / Upsample copies that follow convolutions. Fitted to ONNX Runtime's own profile of yolov5n and a
+ * pruned yolov5n at 640×384 on one AVX-512 core (bench/onnx-profile.ts): ~79 G multiply-adds/s in convolutions and
+ * 0.8–1.1 ns (64–86 multiply-adds) per output element for everything else; rounded up because thin layers also run
+ * their multiply-adds at a lower rate. The estimated latency ratio of a pruned model then comes within ~0.05.
+ */
+export const ELEMENT_COST_IN_MACS = 96;
+
+/**
+ * Estimated CPU inference cost of one convolution in multiply-add equivalents: its multiply-adds plus a cost per
+ * output element. Thin high-resolution layers cost far more time than their FLOPs say; only ratios are meaningful.
+ */
+export function convLatencyCost(conv: nn.Conv2d, inChannels: number, outChannels: number, outputPixels: number): number {
+  return convFlops(conv, inChannels, outChannels, outputPixels) / 2 + ELEMENT_COST_IN_MACS * outChannels * outputPixels;
+}
+
+/** The estimated CPU cost of a model (see convLatencyCost), in multiply-add equivalents; compare models by ratio. */
+export function latencyCost(model: DetectionModel, imgsz: number | [number, number] = 640): number {
+  let cost = 0;
+  for (const [conv, pixels] of convOutputSizes(model, imgsz)) cost += convLatencyCost(conv, conv.inChannels, conv.outChannels, pixels);
+  return cost;
+}
+
 /** GFLOPs of one image of size imgsz (every convolution; pooling and activations are not counted, as official). */
 export function gflops(model: DetectionModel, imgsz: number | [number, number] = 640): number {
   let flops = 0;

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import type { DetectionModel } from '../model/yolo.js';
 import type { Conv } from '../model/common.js';
 import type { Tensor } from '../torch/index.js';
-import { gflops } from '../model/summary.js';
+import { gflops, latencyCost } from '../model/summary.js';
 import { loadModel, readCheckpoint, saveCheckpoint } from '../checkpoint/index.js';
 import { validate } from '../val/validator.js';
 import { train, type TrainHooks, type TrainOptions, type TrainResult } from '../train/trainer.js';
@@ -48,6 +48,11 @@ export interface PruneOptions {
   ratio?: number;
   /** Keep this fraction of the original GFLOPs by the end. */
   targetFlops?: number;
+  /**
+   * Keep this fraction of the original's estimated CPU latency by the end (convLatencyCost: multiply-adds plus a
+   * cost per output element); among channels of similar importance the costly ones go first.
+   */
+  targetLatency?: number;
   minChannels?: number;
   round?: number;
   criterion?: Criterion;
@@ -68,8 +73,8 @@ export interface PruneOptions {
   log?: (line: string) => void;
 }
 
-type Settings = Required<Omit<PruneOptions, 'resume' | 'log' | 'sparsity' | 'targetSparsity' | 'ratio' | 'targetFlops' | 'hyp' | 'name' | 'threshold'>> &
-  Pick<PruneOptions, 'sparsity' | 'targetSparsity' | 'ratio' | 'targetFlops' | 'hyp' | 'threshold'> & { saveDir: string };
+type Optional = 'sparsity' | 'targetSparsity' | 'ratio' | 'targetFlops' | 'targetLatency' | 'hyp' | 'threshold';
+type Settings = Required<Omit<PruneOptions, 'resume' | 'log' | 'name' | Optional>> & Pick<PruneOptions, Optional> & { saveDir: string };
 
 interface PipelineState {
   settings: Settings;
@@ -90,8 +95,8 @@ const DEFAULT_GATE_LR = 0.05;
 const DEFAULT_STAT_THRESHOLD = 0.1;
 
 function settingsFrom(o: PruneOptions): Settings {
-  const targets = [o.ratio, o.targetFlops].filter((v) => v !== undefined).length;
-  if (targets > 1) throw new Error('give at most one of --ratio and --target-flops (with --threshold as the alternative)');
+  const targets = [o.ratio, o.targetFlops, o.targetLatency].filter((v) => v !== undefined).length;
+  if (targets > 1) throw new Error('give at most one of --ratio, --target-flops and --target-latency (with --threshold as the alternative)');
   const criterion = o.criterion ?? 'gate';
   if (o.targetSparsity !== undefined) {
     const max = criterion === 'gate' ? 0.5 : 1;
@@ -107,7 +112,7 @@ function settingsFrom(o: PruneOptions): Settings {
     if (!(v >= 0)) throw new Error(`${what} must be ≥ 0, got ${v}`);
     return v;
   };
-  const useFlops = o.targetFlops ?? (o.ratio === undefined && o.threshold === undefined ? 0.6 : undefined);
+  const useFlops = o.targetFlops ?? (o.ratio === undefined && o.threshold === undefined && o.targetLatency === undefined ? 0.6 : undefined);
   return {
     weights: o.weights,
     data: resolve(o.data),
@@ -119,10 +124,11 @@ function settingsFrom(o: PruneOptions): Settings {
     gateLr: nonNegative(o.gateLr ?? DEFAULT_GATE_LR, '--gate-lr'),
     minWarmup: positiveInt(o.minWarmup ?? 100, '--min-warmup', 0),
     ...(o.sparsity !== undefined ? { sparsity: o.sparsity } : {}),
-    ...(o.targetSparsity !== undefined || o.sparsity === undefined ? { targetSparsity: o.targetSparsity ?? defaultTargetSparsity(useFlops, criterion) } : {}),
+    ...(o.targetSparsity !== undefined || o.sparsity === undefined ? { targetSparsity: o.targetSparsity ?? defaultTargetSparsity(useFlops ?? o.targetLatency, criterion) } : {}),
     ...(o.threshold !== undefined ? { threshold: o.threshold } : {}),
     ...(o.ratio !== undefined ? { ratio: o.ratio } : {}),
     ...(useFlops !== undefined ? { targetFlops: useFlops } : {}),
+    ...(o.targetLatency !== undefined ? { targetLatency: o.targetLatency } : {}),
     minChannels: positiveInt(o.minChannels ?? 8, '--min-channels', 0),
     round: positiveInt(o.round ?? 1, '--round'),
     criterion,
@@ -148,11 +154,10 @@ function defaultTargetSparsity(targetFlops: number | undefined, criterion: Crite
 }
 
 /** Round r's goal for the model entering it, spreading the final target geometrically over the rounds. */
-function roundTarget(s: Settings, r: number, originalGflops: number, currentGflops: number): PruneTarget {
-  if (s.targetFlops !== undefined) {
-    const goal = originalGflops * s.targetFlops ** (r / s.rounds);
-    return { flopsFraction: Math.min(1, goal / currentGflops) };
-  }
+function roundTarget(s: Settings, r: number, original: ModelFigures, current: DetectionModel): PruneTarget {
+  const share = (fraction: number, originalCost: number, currentCost: number) => Math.min(1, (originalCost * fraction ** (r / s.rounds)) / currentCost);
+  if (s.targetFlops !== undefined) return { flopsFraction: share(s.targetFlops, original.gflops, gflops(current, s.imgsz)) };
+  if (s.targetLatency !== undefined) return { latencyFraction: share(s.targetLatency, original.latencyCost, latencyCost(current, s.imgsz) / 1e9) };
   if (s.ratio !== undefined) return { ratio: 1 - (1 - s.ratio) ** (1 / s.rounds) };
   return { threshold: s.threshold! };
 }
@@ -180,6 +185,7 @@ async function figures(model: DetectionModel, s: Settings, log: (line: string) =
   const result: ModelFigures = {
     parameters: model.numParameters(),
     gflops: gflops(model, s.imgsz),
+    latencyCost: latencyCost(model, s.imgsz) / 1e9,
     map50: metrics.map50,
     map: metrics.map,
   };
@@ -328,7 +334,7 @@ export async function prunePipeline(options: PruneOptions): Promise<PruneResult>
       model = (await readCheckpoint(state.sparsityTrained!.path)).model;
     }
     const calibration = await calibrationSource(s.data, { imgsz: s.imgsz, stride: Math.max(...model.stride, 32), maxImages: s.calibrationImages });
-    const target = roundTarget(s, r, state.original.gflops, gflops(model, s.imgsz));
+    const target = roundTarget(s, r, state.original, model);
     log(`\n===== round ${r}/${s.rounds}: pruning (${describeTarget(target)}) =====`);
     await plotGateHistograms(model, s.criterion, join(s.saveDir, `round${r}_${s.criterion === 'gate' ? 'gates' : 'bn'}.png`), `round ${r}: |coefficient| per layer before pruning`);
     const step = await pruneStep(model, {
@@ -389,6 +395,7 @@ export async function prunePipeline(options: PruneOptions): Promise<PruneResult>
 
 function describeTarget(target: PruneTarget): string {
   if ('flopsFraction' in target) return `keep ${(target.flopsFraction * 100).toFixed(1)}% of the GFLOPs`;
+  if ('latencyFraction' in target) return `keep ${(target.latencyFraction * 100).toFixed(1)}% of the estimated latency`;
   if ('ratio' in target) return `remove ${(target.ratio * 100).toFixed(1)}% of the channels`;
   return `remove channels with importance below ${target.threshold}`;
 }

@@ -1,7 +1,8 @@
-// Choosing the channels to keep: by a threshold on importance, a global share of channels, or a FLOPs budget.
+// Choosing the channels to keep: by a threshold on importance, a global share of channels, or a budget of FLOPs or
+// estimated CPU latency.
 // Every plan respects a floor of channels per group and can round kept counts to a multiple for faster kernels.
 import { nn } from '../torch/index.js';
-import { convFlops, convOutputSizes } from '../model/summary.js';
+import { convFlops, convLatencyCost, convOutputSizes } from '../model/summary.js';
 import type { DetectionModel } from '../model/yolo.js';
 import type { ChannelGroup, DependencyGraph } from './dependency.js';
 
@@ -79,36 +80,64 @@ export function planByRatio(importance: Importance, ratio: number, options: Plan
   return planByThreshold(importance, cut === 0 ? -Infinity : all[cut]!, options);
 }
 
-/** FLOPs of the model as the plan would leave it, for one image of size imgsz. */
-export function planFlops(graph: DependencyGraph, plan: PrunePlan, pixels: Map<nn.Conv2d, number>): number {
+/** What a budget counts: the official GFLOPs, or the estimated CPU latency (see convLatencyCost). */
+export type CostMeasure = 'flops' | 'latency';
+
+const CONV_COST = { flops: convFlops, latency: convLatencyCost } as const;
+
+/** The cost (FLOPs, or estimated latency) of the model as the plan would leave it, for one image. */
+export function planCost(graph: DependencyGraph, plan: PrunePlan, pixels: Map<nn.Conv2d, number>, measure: CostMeasure = 'flops'): number {
   const kept = (group: ChannelGroup) => plan.keep.get(group)?.length ?? group.channels;
-  let flops = 0;
+  let cost = 0;
   for (const consumer of graph.consumers) {
     const inChannels = consumer.segments.reduce((n, s) => n + (plan.keep.get(s.group)?.length ?? s.channels), 0);
     const outChannels = consumer.block ? kept(graph.groupOf.get(consumer.block)!) : consumer.conv.outChannels;
-    flops += convFlops(consumer.conv, inChannels, outChannels, pixels.get(consumer.conv) ?? 0);
+    cost += CONV_COST[measure](consumer.conv, inChannels, outChannels, pixels.get(consumer.conv) ?? 0);
   }
-  return flops;
+  return cost;
 }
 
 /**
- * The least pruning that brings FLOPs to at most `fraction` of the current model's: the globally least important
- * channels, as many as needed, found by bisection over their count.
+ * What one channel of each group costs, relative to the average channel: the saving of removing one channel of
+ * the group alone. A latency budget removes, among channels of similar importance, the costly ones first
+ * (importance per unit of cost, the greedy answer to the knapsack).
  */
-export function planByFlops(
-  model: DetectionModel,
-  graph: DependencyGraph,
-  importance: Importance,
-  fraction: number,
-  options: PlanOptions & { imgsz?: number } = {},
-): PrunePlan {
-  if (!(fraction > 0 && fraction <= 1)) throw new RangeError(`--target-flops must be in (0, 1], got ${fraction}`);
+function relativeChannelCost(graph: DependencyGraph, importance: Importance, pixels: Map<nn.Conv2d, number>, measure: CostMeasure): Map<ChannelGroup, number> {
+  const full = planCost(graph, { keep: new Map() }, pixels, measure);
+  const saving = new Map<ChannelGroup, number>();
+  for (const group of importance.keys()) {
+    const oneLess = { keep: new Map([[group, Array.from({ length: group.channels - 1 }, (_, i) => i)]]) };
+    saving.set(group, full - planCost(graph, oneLess, pixels, measure));
+  }
+  const mean = [...saving.values()].reduce((a, b) => a + b, 0) / Math.max(1, saving.size);
+  return new Map([...saving].map(([group, v]) => [group, mean > 0 ? Math.max(v, 1e-9) / mean : 1]));
+}
+
+export interface BudgetOptions extends PlanOptions {
+  imgsz?: number;
+  /** What the budget counts (default flops). */
+  measure?: CostMeasure;
+}
+
+/**
+ * The least pruning that brings the cost (GFLOPs, or estimated CPU latency) to at most `fraction` of the current
+ * model's: channels in order of importance — per unit of cost for a latency budget — as many as needed, found by
+ * bisection over their count.
+ */
+export function planByBudget(model: DetectionModel, graph: DependencyGraph, importance: Importance, fraction: number, options: BudgetOptions = {}): PrunePlan {
+  const measure = options.measure ?? 'flops';
+  const flag = measure === 'flops' ? '--target-flops' : '--target-latency';
+  if (!(fraction > 0 && fraction <= 1)) throw new RangeError(`${flag} must be in (0, 1], got ${fraction}`);
   const pixels = convOutputSizes(model, options.imgsz ?? 640);
-  const full = planFlops(graph, { keep: new Map() }, pixels);
+  const cost = (plan: PrunePlan) => planCost(graph, plan, pixels, measure);
+  const full = cost({ keep: new Map() });
   const budget = full * fraction;
+  const weight = measure === 'latency' ? relativeChannelCost(graph, importance, pixels, measure) : null;
   // Every prunable channel, least important first. Ties (e.g. gates still all at 1) are broken by group and index,
   // so removing the first k channels is a finer step than any threshold on tied values.
-  const order = [...importance].flatMap(([group, scores]) => Array.from(scores, (score, channel) => ({ group, channel, score })));
+  const order = [...importance].flatMap(([group, scores]) =>
+    Array.from(scores, (score, channel) => ({ group, channel, score: weight ? score / weight.get(group)! : score })),
+  );
   order.sort((a, b) => a.score - b.score || a.group.id - b.group.id || a.channel - b.channel);
   const at = (k: number): PrunePlan => {
     const removed = new Map<ChannelGroup, Set<number>>();
@@ -122,18 +151,18 @@ export function planByFlops(
     return { keep };
   };
   const strongest = at(order.length);
-  const minimum = planFlops(graph, strongest, pixels);
+  const minimum = cost(strongest);
   if (minimum > budget) {
     throw new Error(
-      `cannot reach ${(fraction * 100).toFixed(0)}% of the GFLOPs: the channel floor (--min-channels ${options.minChannels ?? 8}` +
+      `cannot reach ${(fraction * 100).toFixed(0)}% of the ${measure === 'flops' ? 'GFLOPs' : 'estimated latency'}: the channel floor (--min-channels ${options.minChannels ?? 8}` +
         `${options.round && options.round > 1 ? `, --round ${options.round}` : ''}) keeps at least ${((minimum / full) * 100).toFixed(1)}%`,
     );
   }
   let [lo, hi] = [0, order.length]; // the plan removing hi channels meets the budget; find the smallest such count
-  if (planFlops(graph, at(0), pixels) <= budget) return at(0);
+  if (cost(at(0)) <= budget) return at(0);
   while (hi - lo > 1) {
     const mid = (lo + hi) >> 1;
-    if (planFlops(graph, at(mid), pixels) <= budget) hi = mid;
+    if (cost(at(mid)) <= budget) hi = mid;
     else lo = mid;
   }
   return at(hi);

@@ -13,6 +13,8 @@ import type { RuntimeBenchmark } from '../infer/benchmark.js';
 export interface ModelFigures {
   parameters: number;
   gflops: number;
+  /** Estimated CPU inference cost in G multiply-add equivalents (convLatencyCost): meaningful as a ratio. */
+  latencyCost: number;
   map50: number;
   map: number;
   /** ONNX Runtime latency at batch 1 on a 1280×720 frame letterboxed to 640×384, measured in the same run. */

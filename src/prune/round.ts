@@ -3,13 +3,13 @@ import type { DetectionModel } from '../model/yolo.js';
 import { gflops } from '../model/summary.js';
 import { Conv } from '../model/common.js';
 import { analyzeDependencies } from './dependency.js';
-import { groupImportance, planByFlops, planByRatio, planByThreshold, type Criterion, type PrunePlan } from './plan.js';
+import { groupImportance, planByBudget, planByRatio, planByThreshold, type Criterion, type PrunePlan } from './plan.js';
 import { applyPlan } from './surgery.js';
 import { measureBatchNormInputs, measureInputMeans, shiftBatchNormStatistics } from './calibrate.js';
 import type { CalibrationSource } from './calibration-data.js';
 
-/** How much to prune in one step: exactly one of the three. */
-export type PruneTarget = { threshold: number } | { ratio: number } | { flopsFraction: number };
+/** How much to prune in one step: exactly one of these (fractions of the model entering the step). */
+export type PruneTarget = { threshold: number } | { ratio: number } | { flopsFraction: number } | { latencyFraction: number };
 
 export interface PruneStepOptions {
   criterion: Criterion;
@@ -54,7 +54,9 @@ export async function pruneStep(model: DetectionModel, options: PruneStepOptions
       ? planByThreshold(importance, target.threshold, planOptions)
       : 'ratio' in target
         ? planByRatio(importance, target.ratio, planOptions)
-        : planByFlops(model, graph, importance, target.flopsFraction, { ...planOptions, imgsz });
+        : 'flopsFraction' in target
+          ? planByBudget(model, graph, importance, target.flopsFraction, { ...planOptions, imgsz })
+          : planByBudget(model, graph, importance, target.latencyFraction, { ...planOptions, imgsz, measure: 'latency' });
   const images = options.calibrationImages ?? 256;
   const inputMeans = await measureInputMeans(model, options.calibration(), images);
   const statsBefore = await measureBatchNormInputs(model, options.calibration(), images);

@@ -18,6 +18,7 @@ interface PruneCliOptions {
   threshold?: number;
   ratio?: number;
   targetFlops?: number;
+  targetLatency?: number;
   minChannels: number;
   round: number;
   criterion: 'gate' | 'bn';
@@ -53,6 +54,7 @@ export function pruneCommand(): Command {
     .option('--threshold <t>', 'prune channels whose |gate| is below t (also the threshold of the gate statistics, default 0.1)', nonNegativeNumber)
     .option('--ratio <r>', 'remove this share of all prunable channels by the end', fraction)
     .option('--target-flops <f>', 'keep this fraction of the original GFLOPs by the end (default 0.6)', fraction)
+    .option('--target-latency <f>', 'keep this fraction of the estimated CPU latency by the end, costly high-resolution channels first', fraction)
     .option('--min-channels <n>', 'never keep fewer channels per layer (or the layer width if smaller)', nonNegativeInteger, 8)
     .option('--round <n>', 'round kept channel counts up to a multiple of n (8 suits CPU kernels)', positiveInteger, 1)
     .addOption(new Option('--criterion <c>', 'importance: channel gates (this method) or BatchNorm scales (network slimming)').choices(['gate', 'bn']).default('gate'))
@@ -83,6 +85,7 @@ export function pruneCommand(): Command {
         ...(o.threshold !== undefined ? { threshold: o.threshold } : {}),
         ...(o.ratio !== undefined ? { ratio: o.ratio } : {}),
         ...(o.targetFlops !== undefined ? { targetFlops: o.targetFlops } : {}),
+        ...(o.targetLatency !== undefined ? { targetLatency: o.targetLatency } : {}),
         minChannels: o.minChannels,
         round: o.round,
         criterion: o.criterion,
