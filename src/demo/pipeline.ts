@@ -116,7 +116,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const hyps = { train: join(out, 'hyp.train.yaml'), prune: join(out, 'hyp.prune.yaml') };
   for (const [file, changes, what] of [
     [hyps.train, plan.hyp, `training from scratch (${plan.optimizer})`],
-    [hyps.prune, plan.pruneHyp, 'sparsity training and fine-tuning (SGD)'],
+    [hyps.prune, plan.pruneHyp, `sparsity training and fine-tuning (${plan.pruneOptimizer})`],
   ] as const) {
     await writeFile(file, `# The demo's recipe for ${what}: ${DEFAULT_HYP} with changes\n${stringify({ ...loadHyp(DEFAULT_HYP), ...changes })}`);
   }
@@ -184,6 +184,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         finetuneEpochs: plan.finetuneEpochs,
         targetFlops: plan.targetFlops,
         round: plan.round,
+        optimizer: plan.pruneOptimizer,
+        gateLr: plan.gateLr,
         calibrationImages: plan.calibrationImages,
         hyp: hyps.prune,
         workers: LOADER_WORKERS,

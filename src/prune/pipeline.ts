@@ -19,6 +19,7 @@ import { SparsityPenalty, type PenaltyTarget } from './sparsity.js';
 import { measureActivationMagnitudes } from './calibrate.js';
 import { calibrationSource, type CalibrationSource } from './calibration-data.js';
 import { pruneStep, type PruneTarget } from './round.js';
+import { OutputDistillation } from './distill.js';
 import type { Criterion } from './plan.js';
 import { onnxLatencyOf, plotGateHistograms, writeReport, type ModelFigures, type OnnxLatency, type PruneReport, type RoundRecord } from './report.js';
 
@@ -42,6 +43,11 @@ export interface PruneOptions {
    * warmup: it starts from a trained model that a harsh start would damage.
    */
   minWarmup?: number;
+  /**
+   * Gain of distillation from the original model during fine-tuning (default 0: off): the pruned model learns
+   * the unpruned one's outputs on the same images besides the labels.
+   */
+  distill?: number;
   /** Prune channels whose importance is below this (also the threshold of the gate statistics). */
   threshold?: number;
   /** Remove this share of all channels by the end. */
@@ -123,6 +129,7 @@ function settingsFrom(o: PruneOptions): Settings {
     finetuneEpochs: positiveInt(o.finetuneEpochs ?? 3, '--finetune-epochs', 0),
     gateLr: nonNegative(o.gateLr ?? DEFAULT_GATE_LR, '--gate-lr'),
     minWarmup: positiveInt(o.minWarmup ?? 100, '--min-warmup', 0),
+    distill: nonNegative(o.distill ?? 0, '--distill'),
     ...(o.sparsity !== undefined ? { sparsity: o.sparsity } : {}),
     ...(o.targetSparsity !== undefined || o.sparsity === undefined ? { targetSparsity: o.targetSparsity ?? defaultTargetSparsity(useFlops ?? o.targetLatency, criterion) } : {}),
     ...(o.threshold !== undefined ? { threshold: o.threshold } : {}),
@@ -275,12 +282,18 @@ function stageOptions(model: DetectionModel, s: Settings, saveDir: string, epoch
   };
 }
 
-/** Fine-tuning without the penalty (also the control's recipe). */
+/** Fine-tuning without the penalty (also the control's recipe), distilling from the original model if asked. */
 async function fineTune(model: DetectionModel, s: Settings, log: (line: string) => void): Promise<TrainResult> {
   const runDir = join(s.saveDir, 'finetune');
   const last = join(runDir, 'weights', 'last.safetensors');
-  if (existsSync(last)) return train({ resume: last, log });
-  return train({ ...stageOptions(model, s, runDir, s.finetuneEpochs, log), minWarmupIterations: s.minWarmup });
+  let hooks: TrainHooks = {};
+  if (s.distill > 0) {
+    const teacher = new OutputDistillation((await readCheckpoint(join(s.saveDir, 'original.safetensors'))).model, s.distill);
+    hooks = { extraLoss: (_model, _ctx, batch) => teacher.loss(batch.images, batch.predictions) };
+    log(`distilling from the original model (weight ${s.distill})`);
+  }
+  if (existsSync(last)) return train({ resume: last, log }, hooks);
+  return train({ ...stageOptions(model, s, runDir, s.finetuneEpochs, log), minWarmupIterations: s.minWarmup }, hooks);
 }
 
 /** Deployment latency at the reference input (a 1280×720 frame letterboxed to 640×384, batch 1), runs alternating. */

@@ -9,14 +9,18 @@ import { clipGradNorm, type TrainOptimizer } from './optimizer.js';
 /** Gradients are clipped to this global norm before each optimizer step. */
 export const MAX_GRAD_NORM = 10;
 
+/** A term added to a batch's loss, given the batch's images and the model's raw outputs on them; null adds nothing. */
+export type ExtraLoss = (images: Tensor, predictions: Tensor[]) => Tensor | null;
+
 /**
- * Forward and backward for one batch; `extra` may add a term to the loss (null adds nothing).
+ * Forward and backward for one batch; `extra` may add a term to the loss.
  * Returns the batch's loss parts [box, obj, cls]; every temporary tensor is freed.
  */
-export function forwardBackward(model: DetectionModel, loss: YoloLoss, images: Tensor, targets: Tensor, extra?: () => Tensor | null): [number, number, number] {
+export function forwardBackward(model: DetectionModel, loss: YoloLoss, images: Tensor, targets: Tensor, extra?: ExtraLoss): [number, number, number] {
   return tidy(() => {
-    const { loss: total, items } = loss.compute(model.forward(images), targets);
-    const added = extra?.() ?? null;
+    const predictions = model.forward(images);
+    const { loss: total, items } = loss.compute(predictions, targets);
+    const added = extra?.(images, predictions) ?? null;
     (added ? total.add(added) : total).backward();
     return items;
   });

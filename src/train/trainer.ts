@@ -133,8 +133,11 @@ export interface EpochContext extends TrainContext {
 export interface TrainHooks {
   /** After everything is set up, before the first epoch. */
   beforeTrainingStarts?(ctx: TrainContext): void | Promise<void>;
-  /** A term added to each batch's loss before backward (e.g. a sparsity penalty); null adds nothing. */
-  extraLoss?(model: DetectionModel, ctx: StepContext): Tensor | null;
+  /**
+   * A term added to each batch's loss before backward (a sparsity penalty, a distillation loss); null adds nothing.
+   * `batch` holds the images as trained on and the model's raw outputs for them.
+   */
+  extraLoss?(model: DetectionModel, ctx: StepContext, batch: { images: Tensor; predictions: Tensor[] }): Tensor | null;
   /** Parameters (by name) to exempt from weight decay, besides biases, BatchNorm and channel-gate weights. */
   noDecay?(name: string): boolean;
   /** After validation of each epoch; the values become results.csv columns and results.png panels. */
@@ -393,7 +396,9 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
           const images = settings.multiScale ? multiScale(batch.images, imgsz, gs, scaleRng) : batch.images;
           size = images.shape[3]!;
           const { extraLoss } = hooks;
-          const extra = extraLoss ? () => extraLoss(model, { ...context, epoch, batch: i, iteration: ni }) : undefined;
+          const extra = extraLoss
+            ? (images: Tensor, predictions: Tensor[]) => extraLoss(model, { ...context, epoch, batch: i, iteration: ni }, { images, predictions })
+            : undefined;
           const items = forwardBackward(model, loss, images, batch.targets, extra);
           if (images !== batch.images) images.dispose();
           if (ni - lastOptStep >= step.accumulate) {

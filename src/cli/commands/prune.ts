@@ -15,6 +15,7 @@ interface PruneCliOptions {
   targetSparsity?: number;
   gateLr?: number;
   minWarmup: number;
+  distill: number;
   threshold?: number;
   ratio?: number;
   targetFlops?: number;
@@ -51,6 +52,7 @@ export function pruneCommand(): Command {
     .option('--target-sparsity <share>', 'adapt λ between epochs so this share of gates falls below the threshold; the penalty pauses while it is met (default 1 − √(target FLOPs), or 0.4)', fraction)
     .option('--gate-lr <lr>', "the gates' learning rate in sparsity training: no warmup, decays with the schedule (default 0.05)", nonNegativeNumber)
     .option('--min-warmup <iterations>', 'fine-tuning warms up for at least this many iterations (100 as YOLOv5: 12 epochs of COCO128)', nonNegativeInteger, 100)
+    .option('--distill <gain>', 'fine-tuning also learns the original model\'s outputs on the same images, with this gain (0: off)', nonNegativeNumber, 0)
     .option('--threshold <t>', 'prune channels whose |gate| is below t (also the threshold of the gate statistics, default 0.1)', nonNegativeNumber)
     .option('--ratio <r>', 'remove this share of all prunable channels by the end', fraction)
     .option('--target-flops <f>', 'keep this fraction of the original GFLOPs by the end (default 0.6)', fraction)
@@ -82,6 +84,7 @@ export function pruneCommand(): Command {
         ...(o.targetSparsity !== undefined ? { targetSparsity: o.targetSparsity } : {}),
         ...(o.gateLr !== undefined ? { gateLr: o.gateLr } : {}),
         minWarmup: o.minWarmup,
+        distill: o.distill,
         ...(o.threshold !== undefined ? { threshold: o.threshold } : {}),
         ...(o.ratio !== undefined ? { ratio: o.ratio } : {}),
         ...(o.targetFlops !== undefined ? { targetFlops: o.targetFlops } : {}),
