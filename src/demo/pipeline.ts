@@ -186,6 +186,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         round: plan.round,
         optimizer: plan.pruneOptimizer,
         gateLr: plan.gateLr,
+        distill: plan.distill,
         calibrationImages: plan.calibrationImages,
         hyp: hyps.prune,
         workers: LOADER_WORKERS,

@@ -27,6 +27,8 @@ export interface DemoPlan {
   /** Optimizer of sparsity training and fine-tuning, and the gates' own learning rate. */
   pruneOptimizer: OptimizerName;
   gateLr: number;
+  /** Gain of distillation from the trained model during fine-tuning (0: off). */
+  distill: number;
   /** Pruning: rounds of sparsity training then pruning, fine-tuning, the share of GFLOPs kept. */
   rounds: number;
   /** Sparsity strength λ at the start; absent: the pipeline's default. */
@@ -82,6 +84,8 @@ export const FULL_PLAN: DemoPlan = {
   epochs: 14,
   ...PRUNING,
   finetuneEpochs: 3,
+  // Learning the trained model's outputs too: measured mAP50 0.204 → 0.230, mAP50-95 0.074 → 0.085 for 9 s more.
+  distill: 3,
   // One epoch of batches.
   minWarmup: 50,
   calibrationImages: 128,
@@ -101,6 +105,8 @@ export const FAST_PLAN: DemoPlan = {
   epochs: 25,
   ...PRUNING,
   finetuneEpochs: 6,
+  // Its teacher is too weak to learn from: with distillation the pruned mAP50 fell from 0.170 to 0.127.
+  distill: 0,
   // One epoch of batches.
   minWarmup: 16,
   calibrationImages: 32,
