@@ -58,7 +58,7 @@ export function pruneCommand(): Command {
     .option('--target-flops <f>', 'keep this fraction of the original GFLOPs by the end (default 0.6)', fraction)
     .option('--target-latency <f>', 'keep this fraction of the estimated CPU latency by the end, costly high-resolution channels first', fraction)
     .option('--min-channels <n>', 'never keep fewer channels per layer (or the layer width if smaller)', nonNegativeInteger, 8)
-    .option('--round <n>', 'round kept channel counts up to a multiple of n: ONNX Runtime's channel block, 16 on AVX-512 CPUs, 8 on AVX2', positiveInteger, 1)
+    .option('--round <n>', 'round kept channel counts up to a multiple of n: ONNX Runtime\'s channel block, 16 on AVX-512 CPUs, 8 on AVX2', positiveInteger, 1)
     .addOption(new Option('--criterion <c>', 'importance: channel gates (this method) or BatchNorm scales (network slimming)').choices(['gate', 'bn']).default('gate'))
     .option('--hyp <yaml>', 'hyperparameters for sparsity training and fine-tuning (default hyp.scratch-low)')
     .addOption(new Option('--optimizer <name>', 'optimizer of sparsity training and fine-tuning; the gates share it (with Adam, give a --gate-lr near the lr0)').choices([...OPTIMIZERS]).default('SGD'))
