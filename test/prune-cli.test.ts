@@ -1,0 +1,45 @@
+// `yolov5 prune` through the built CLI (dist/cli/main.js): a one-shot prune by a latency budget in channel
+// multiples of 16 writes its report and a pruned checkpoint that reloads narrower; conflicting budgets fail clearly.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { generateSynthDataset } from '../src/data/synth.js';
+import { DetectionModel } from '../src/model/yolo.js';
+import { loadModelConfig } from '../src/model/config.js';
+import { latencyCost } from '../src/model/summary.js';
+import { loadModel, saveCheckpoint } from '../src/checkpoint/index.js';
+import { convChannels } from '../src/prune/round.js';
+
+const run = promisify(execFile);
+const tmp = mkdtempSync(join(tmpdir(), 'prune-cli-'));
+test.after(() => rmSync(tmp, { recursive: true, force: true }));
+const CLI = 'dist/cli/main.js';
+
+test('yolov5 prune --target-latency --round 16: report, a narrower checkpoint, multiples of 16', async () => {
+  const { yaml } = await generateSynthDataset({ out: join(tmp, 'data'), images: 8, valImages: 4, classes: 2, imgsz: 64, seed: 5 });
+  const weights = join(tmp, 'start.safetensors');
+  const original = new DetectionModel({ ...loadModelConfig('yolov5n'), nc: 2 });
+  await saveCheckpoint(weights, original);
+  const args = ['prune', '--weights', weights, '--data', yaml, '--img', '64', '--batch-size', '4', '--workers', '1', '--rounds', '1'];
+  const oneShot = ['--epochs-per-round', '0', '--finetune-epochs', '0', '--calibration-images', '4', '--no-benchmark'];
+  const { stdout } = await run(process.execPath, [CLI, ...args, ...oneShot, '--target-latency', '0.7', '--round', '16', '--project', join(tmp, 'runs')], { timeout: 300_000 });
+  assert.match(stdout, /pruning \(keep 70\.0% of the estimated latency\)/);
+  const dir = join(tmp, 'runs', 'exp');
+  const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
+  assert.ok(report.final.latencyCost <= 0.7 * report.original.latencyCost + 1e-9, `estimated latency ${report.final.latencyCost} of ${report.original.latencyCost}`);
+  const { model: pruned } = await loadModel(join(dir, 'pruned.safetensors'));
+  assert.ok(latencyCost(pruned) / latencyCost(original) <= 0.7);
+  const before = convChannels(original);
+  for (const [name, channels] of convChannels(pruned)) {
+    if (channels !== before.get(name)) assert.equal(channels % 16, 0, `${name}: ${channels} channels`);
+  }
+
+  await assert.rejects(
+    run(process.execPath, [CLI, ...args, ...oneShot, '--target-latency', '0.7', '--target-flops', '0.5', '--project', join(tmp, 'runs')]),
+    /give at most one of --ratio, --target-flops and --target-latency/,
+  );
+});
