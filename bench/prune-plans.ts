@@ -28,10 +28,9 @@ const variants: { measure: CostMeasure; round: number }[] = [
   { measure: 'latency', round: 8 },
   { measure: 'latency', round: 16 },
 ];
-const pruned = variants.map(({ measure, round }) => {
-  const graph = analyzeDependencies(model);
-  return applyPlan(model, graph, planByBudget(model, graph, groupImportance(graph, 'gate'), fraction, { measure, round, imgsz: 640 }));
-});
+const graph = analyzeDependencies(model);
+const importance = groupImportance(graph, 'gate');
+const pruned = variants.map(({ measure, round }) => applyPlan(model, graph, planByBudget(model, graph, importance, fraction, { measure, round, imgsz: 640 })));
 const [original, ...measured] = await compareOnnxLatency([model, ...pruned], { imgsz: 640, runs: Number(values.runs), warmup: 5, threads: Number(values.threads) });
 console.log(`${values.weights}: budget ${fraction} of the original, ONNX Runtime ${values.threads} thread(s), ${values.runs} alternating runs`);
 console.log(`original: ${gflops(model).toFixed(2)} GFLOPs, inference ${original!.inference.median.toFixed(2)} ms`);

@@ -121,7 +121,7 @@ export async function compareOnnxLatency(models: (DetectionModel | string)[], op
     }
     const samplers = backends.map((b) => new Sampler(b));
     for (let i = 0; i < settings.warmup + settings.runs; i++) for (const sampler of samplers) await sampler.run(image, settings.imgsz, i >= settings.warmup);
-    return samplers.map((sampler, k) => describe('onnxruntime', fused[k]!, threads, settings.runs, sampler.result()));
+    return samplers.map((sampler, k) => describe('onnxruntime', fused[k] ?? null, threads, settings.runs, sampler.result()));
   } finally {
     for (const b of backends) await b.dispose();
   }

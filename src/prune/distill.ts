@@ -21,7 +21,7 @@ export class OutputDistillation {
 
   /** The term for one batch: images as trained on, the student's raw per-level outputs for them. */
   loss(images: Tensor, predictions: Tensor[]): Tensor {
-    const targets = noGrad(() => this.teacher.eval().forward(images).map((p) => p.sigmoid()));
+    const targets = noGrad(() => this.teacher.forward(images).map((p) => p.sigmoid()));
     if (targets.length !== predictions.length || targets.some((t, i) => t.shape.join() !== predictions[i]!.shape.join())) {
       throw new Error(
         `distillation: the teacher's outputs [${targets.map((t) => t.shape.join('×')).join(', ')}] do not match the model's ` +
