@@ -1,5 +1,6 @@
 // `yolov5 prune` through the built CLI (dist/cli/main.js): a one-shot prune by a latency budget in channel
-// multiples of 16 writes its report and a pruned checkpoint that reloads narrower; conflicting budgets fail clearly.
+// multiples of 16 writes its report and a pruned checkpoint that reloads narrower; a one-shot prune by Taylor
+// importance meets its FLOPs budget; conflicting or meaningless settings fail clearly.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -42,4 +43,21 @@ test('yolov5 prune --target-latency --round 16: report, a narrower checkpoint, m
     run(process.execPath, [CLI, ...args, ...oneShot, '--target-latency', '0.7', '--target-flops', '0.5', '--project', join(tmp, 'runs')]),
     /give at most one of --ratio, --target-flops and --target-latency/,
   );
+});
+
+test('yolov5 prune --importance taylor: ranks by gate × gradient on training batches; needs gates and a budget', async () => {
+  const { yaml } = await generateSynthDataset({ out: join(tmp, 'data-taylor'), images: 8, valImages: 4, classes: 2, imgsz: 64, seed: 6 });
+  const weights = join(tmp, 'start-taylor.safetensors');
+  const original = new DetectionModel({ ...loadModelConfig('yolov5n'), nc: 2 });
+  await saveCheckpoint(weights, original);
+  const args = ['prune', '--weights', weights, '--data', yaml, '--img', '64', '--batch-size', '4', '--workers', '1', '--rounds', '1', '--project', join(tmp, 'runs-taylor')];
+  const oneShot = ['--epochs-per-round', '0', '--finetune-epochs', '0', '--calibration-images', '4', '--no-benchmark'];
+  const { stdout } = await run(process.execPath, [CLI, ...args, ...oneShot, '--importance', 'taylor', '--target-flops', '0.7'], { timeout: 300_000 });
+  assert.match(stdout, /importance: first-order Taylor .* over 4 training images/);
+  const report = JSON.parse(readFileSync(join(tmp, 'runs-taylor', 'exp', 'report.json'), 'utf8'));
+  assert.equal(report.settings.importance, 'taylor');
+  assert.ok(report.final.gflops <= 0.7 * report.original.gflops + 1e-9, `GFLOPs ${report.final.gflops} of ${report.original.gflops}`);
+
+  await assert.rejects(run(process.execPath, [CLI, ...args, ...oneShot, '--importance', 'taylor', '--criterion', 'bn']), /--importance taylor .* needs --criterion gate/);
+  await assert.rejects(run(process.execPath, [CLI, ...args, ...oneShot, '--importance', 'taylor', '--threshold', '0.1']), /give --ratio, --target-flops or --target-latency/);
 });

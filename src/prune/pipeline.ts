@@ -2,6 +2,7 @@
 // penalty, every round validated and checkpointed, resumable; ends with a report comparing original and pruned.
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { availableParallelism } from 'node:os';
 import type { DetectionModel } from '../model/yolo.js';
 import type { Conv } from '../model/common.js';
 import type { Tensor } from '../torch/index.js';
@@ -14,13 +15,17 @@ import { loadDatasetConfig, splitImageFiles } from '../data/dataset-config.js';
 import { compareOnnxLatency } from '../infer/benchmark.js';
 import { incrementPath } from '../cli/run-dir.js';
 import { insertGates } from './gates.js';
-import { analyzeDependencies } from './dependency.js';
+import { analyzeDependencies, type DependencyGraph } from './dependency.js';
 import { SparsityPenalty, type PenaltyTarget } from './sparsity.js';
 import { measureActivationMagnitudes } from './calibrate.js';
 import { calibrationSource, type CalibrationSource } from './calibration-data.js';
 import { pruneStep, type PruneTarget } from './round.js';
 import { OutputDistillation } from './distill.js';
-import type { Criterion } from './plan.js';
+import type { Criterion, Importance } from './plan.js';
+import { measureTaylorImportance } from './taylor.js';
+import { createTrainLoader } from '../data/train-loader.js';
+import { DEFAULT_HYP, loadHyp, scaleLossGains } from '../train/hyp.js';
+import { YoloLoss } from '../train/loss.js';
 import { onnxLatencyOf, plotGateHistograms, writeReport, type ModelFigures, type OnnxLatency, type PruneReport, type RoundRecord } from './report.js';
 
 export interface PruneOptions {
@@ -62,6 +67,12 @@ export interface PruneOptions {
   minChannels?: number;
   round?: number;
   criterion?: Criterion;
+  /**
+   * How the gate criterion ranks channels: |gate| (default), or the first-order Taylor estimate of the loss change
+   * if the channel were removed, measured through the gates on training batches (ranks channels whose gates
+   * have not separated). Needs a ratio, FLOPs or latency target: its scale has no meaning for a threshold.
+   */
+  importance?: ImportanceMeasure;
   hyp?: string;
   /** Optimizer of sparsity training and fine-tuning (default SGD); the gates share it. */
   optimizer?: OptimizerName;
@@ -78,6 +89,8 @@ export interface PruneOptions {
   benchmark?: boolean;
   log?: (line: string) => void;
 }
+
+export type ImportanceMeasure = 'magnitude' | 'taylor';
 
 type Optional = 'sparsity' | 'targetSparsity' | 'ratio' | 'targetFlops' | 'targetLatency' | 'hyp' | 'threshold';
 type Settings = Required<Omit<PruneOptions, 'resume' | 'log' | 'name' | Optional>> & Pick<PruneOptions, Optional> & { saveDir: string };
@@ -104,6 +117,11 @@ function settingsFrom(o: PruneOptions): Settings {
   const targets = [o.ratio, o.targetFlops, o.targetLatency].filter((v) => v !== undefined).length;
   if (targets > 1) throw new Error('give at most one of --ratio, --target-flops and --target-latency (with --threshold as the alternative)');
   const criterion = o.criterion ?? 'gate';
+  const importance = o.importance ?? 'magnitude';
+  if (importance === 'taylor' && criterion !== 'gate') throw new Error('--importance taylor is measured through the gates: it needs --criterion gate');
+  if (importance === 'taylor' && o.threshold !== undefined && targets === 0) {
+    throw new Error('--importance taylor ranks channels by an estimated loss change, which a --threshold on |gate| does not apply to: give --ratio, --target-flops or --target-latency');
+  }
   if (o.targetSparsity !== undefined) {
     const max = criterion === 'gate' ? 0.5 : 1;
     if (!(o.targetSparsity > 0 && o.targetSparsity <= max)) {
@@ -139,6 +157,7 @@ function settingsFrom(o: PruneOptions): Settings {
     minChannels: positiveInt(o.minChannels ?? 8, '--min-channels', 0),
     round: positiveInt(o.round ?? 1, '--round'),
     criterion,
+    importance,
     optimizer: o.optimizer ?? 'SGD',
     ...(o.hyp !== undefined ? { hyp: o.hyp } : {}),
     workers: positiveInt(o.workers ?? 8, '--workers'),
@@ -182,6 +201,32 @@ async function penaltyTargets(model: DetectionModel, criterion: Criterion, calib
   return convs.map(({ name, conv }) => ({ name: `${name}.gate`, weight: gateOf(name, conv), importance: magnitudes.get(conv) }));
 }
 
+/** Taylor importance on augmented training batches, as sparsity training saw them, over the calibration budget of images. */
+async function taylorImportance(model: DetectionModel, graph: DependencyGraph, s: Settings, log: (line: string) => void): Promise<Importance> {
+  const hyp = loadHyp(s.hyp ?? DEFAULT_HYP);
+  const loader = await createTrainLoader({
+    dataset: loadDatasetConfig(s.data),
+    split: 'train',
+    imgsz: s.imgsz,
+    batchSize: s.batchSize,
+    stride: Math.max(...model.stride, 32),
+    hyp,
+    augment: true,
+    workers: Math.min(s.workers, availableParallelism(), s.batchSize),
+    seed: s.seed,
+  });
+  try {
+    log(`importance: first-order Taylor (gate × gradient of the detection loss) over ${s.calibrationImages} training images`);
+    const loss = new YoloLoss(model, scaleLossGains(hyp, { nl: model.detect.nl, nc: model.detect.nc, imgsz: s.imgsz }));
+    async function* batches() {
+      for (let epoch = 0; ; epoch++) yield* loader.epoch(epoch);
+    }
+    return await measureTaylorImportance(model, graph, batches(), loss, s.calibrationImages);
+  } finally {
+    await loader.close();
+  }
+}
+
 function gateOf(name: string, conv: Conv): Tensor {
   if (!conv.gate) throw new Error(`${name} has no gate: gates must be inserted before sparsity training`);
   return conv.gate.weight;
@@ -218,6 +263,8 @@ async function sparsityTraining(model: DetectionModel, s: Settings, state: Pipel
   const images = splitImageFiles(loadDatasetConfig(s.data), 'train').length;
   const batchesPerEpoch = Math.max(1, Math.ceil(images / s.batchSize));
   let penalty: SparsityPenalty | undefined;
+  // From the second round on the model is already pruned and recovering: it learns from the original too.
+  const teacher = r > 1 ? await distillation(s, log) : undefined;
   let steps = 0;
   let paused = 0;
   const hooks: TrainHooks = {
@@ -225,7 +272,7 @@ async function sparsityTraining(model: DetectionModel, s: Settings, state: Pipel
       penalty = new SparsityPenalty(await penaltyTargets(ctx.model, s.criterion, calibration, s.calibrationImages), state.lambda, s.criterion === 'gate');
       if (s.targetSparsity !== undefined) penalty.target = { share: s.targetSparsity, threshold: statThreshold(s) };
     },
-    extraLoss: (_model, ctx) => {
+    extraLoss: (_model, ctx, batch) => {
       // λ ramps in over the first epoch, so the task separates the gates before the penalty dominates. The
       // detection loss sums over the batch's images (YOLOv5 scales it by the batch size), so λ is per image too.
       penalty!.lambda = state.lambda * s.batchSize * Math.min(1, (ctx.iteration + 1) / batchesPerEpoch);
@@ -234,7 +281,8 @@ async function sparsityTraining(model: DetectionModel, s: Settings, state: Pipel
       steps++;
       const loss = penalty!.loss();
       if (!loss && penalty!.lambda > 0) paused++;
-      return loss;
+      const learned = teacher?.loss(batch.images, batch.predictions) ?? null;
+      return loss && learned ? loss.add(learned) : (loss ?? learned);
     },
     onEpochEnd: (ctx) => {
       const stats = penalty!.stats(statThreshold(s));
@@ -282,16 +330,19 @@ function stageOptions(model: DetectionModel, s: Settings, saveDir: string, epoch
   };
 }
 
+/** The original model as a teacher, if distillation is on. */
+async function distillation(s: Settings, log: (line: string) => void): Promise<OutputDistillation | undefined> {
+  if (s.distill === 0) return undefined;
+  log(`distilling from the original model (weight ${s.distill})`);
+  return new OutputDistillation((await readCheckpoint(join(s.saveDir, 'original.safetensors'))).model, s.distill);
+}
+
 /** Fine-tuning without the penalty (also the control's recipe), distilling from the original model if asked. */
 async function fineTune(model: DetectionModel, s: Settings, log: (line: string) => void): Promise<TrainResult> {
   const runDir = join(s.saveDir, 'finetune');
   const last = join(runDir, 'weights', 'last.safetensors');
-  let hooks: TrainHooks = {};
-  if (s.distill > 0) {
-    const teacher = new OutputDistillation((await readCheckpoint(join(s.saveDir, 'original.safetensors'))).model, s.distill);
-    hooks = { extraLoss: (_model, _ctx, batch) => teacher.loss(batch.images, batch.predictions) };
-    log(`distilling from the original model (weight ${s.distill})`);
-  }
+  const teacher = await distillation(s, log);
+  const hooks: TrainHooks = teacher ? { extraLoss: (_model, _ctx, batch) => teacher.loss(batch.images, batch.predictions) } : {};
   if (existsSync(last)) return train({ resume: last, log }, hooks);
   return train({ ...stageOptions(model, s, runDir, s.finetuneEpochs, log), minWarmupIterations: s.minWarmup }, hooks);
 }
@@ -358,6 +409,7 @@ export async function prunePipeline(options: PruneOptions): Promise<PruneResult>
       imgsz: s.imgsz,
       calibration,
       calibrationImages: s.calibrationImages,
+      ...(s.importance === 'taylor' ? { importance: (graph: DependencyGraph) => taylorImportance(model, graph, s, log) } : {}),
     });
     const path = join(s.saveDir, `round${r}.safetensors`);
     await saveCheckpoint(path, step.model);

@@ -2,8 +2,8 @@
 import type { DetectionModel } from '../model/yolo.js';
 import { gflops } from '../model/summary.js';
 import { Conv } from '../model/common.js';
-import { analyzeDependencies } from './dependency.js';
-import { groupImportance, planByBudget, planByRatio, planByThreshold, type Criterion, type PrunePlan } from './plan.js';
+import { analyzeDependencies, type DependencyGraph } from './dependency.js';
+import { groupImportance, planByBudget, planByRatio, planByThreshold, type Criterion, type Importance, type PrunePlan } from './plan.js';
 import { applyPlan } from './surgery.js';
 import { measureBatchNormInputs, measureInputMeans, shiftBatchNormStatistics } from './calibrate.js';
 import type { CalibrationSource } from './calibration-data.js';
@@ -20,6 +20,8 @@ export interface PruneStepOptions {
   calibration: CalibrationSource;
   /** Images for the compensation means and the BatchNorm statistics (default 256). */
   calibrationImages?: number;
+  /** Channel importance per group of the model's graph; by default the criterion's coefficients. */
+  importance?: (graph: DependencyGraph) => Importance | Promise<Importance>;
 }
 
 export interface LayerChannels {
@@ -46,7 +48,7 @@ export function convChannels(model: DetectionModel): Map<string, number> {
 export async function pruneStep(model: DetectionModel, options: PruneStepOptions): Promise<PruneStepResult> {
   const imgsz = options.imgsz ?? 640;
   const graph = analyzeDependencies(model);
-  const importance = groupImportance(graph, options.criterion);
+  const importance = options.importance ? await options.importance(graph) : groupImportance(graph, options.criterion);
   const planOptions = { minChannels: options.minChannels ?? 8, round: options.round ?? 1 };
   const target = options.target;
   const plan =

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { prunePipeline } from '../../prune/pipeline.js';
+import { prunePipeline, type ImportanceMeasure } from '../../prune/pipeline.js';
 import { OPTIMIZERS, type OptimizerName } from '../../train/optimizer.js';
 import { fraction, nonNegativeInteger, nonNegativeNumber, positiveInteger } from '../arguments.js';
 
@@ -23,6 +23,7 @@ interface PruneCliOptions {
   minChannels: number;
   round: number;
   criterion: 'gate' | 'bn';
+  importance: ImportanceMeasure;
   hyp?: string;
   optimizer: OptimizerName;
   workers: number;
@@ -52,7 +53,7 @@ export function pruneCommand(): Command {
     .option('--target-sparsity <share>', 'adapt λ between epochs so this share of gates falls below the threshold; the penalty pauses while it is met (default 1 − √(target FLOPs), or 0.4)', fraction)
     .option('--gate-lr <lr>', "the gates' learning rate in sparsity training: no warmup, decays with the schedule (default 0.05)", nonNegativeNumber)
     .option('--min-warmup <iterations>', 'fine-tuning warms up for at least this many iterations (100 as YOLOv5: 12 epochs of COCO128)', nonNegativeInteger, 100)
-    .option('--distill <gain>', 'fine-tuning also learns the original model\'s outputs on the same images, with this gain (0: off)', nonNegativeNumber, 0)
+    .option('--distill <gain>', 'fine-tuning (and the training of every round after the first) also learns the original model\'s outputs on the same images, with this gain (0: off)', nonNegativeNumber, 0)
     .option('--threshold <t>', 'prune channels whose |gate| is below t (also the threshold of the gate statistics, default 0.1)', nonNegativeNumber)
     .option('--ratio <r>', 'remove this share of all prunable channels by the end', fraction)
     .option('--target-flops <f>', 'keep this fraction of the original GFLOPs by the end (default 0.6)', fraction)
@@ -60,6 +61,11 @@ export function pruneCommand(): Command {
     .option('--min-channels <n>', 'never keep fewer channels per layer (or the layer width if smaller)', nonNegativeInteger, 8)
     .option('--round <n>', 'round kept channel counts up to a multiple of n: ONNX Runtime\'s channel block, 16 on AVX-512 CPUs, 8 on AVX2', positiveInteger, 1)
     .addOption(new Option('--criterion <c>', 'importance: channel gates (this method) or BatchNorm scales (network slimming)').choices(['gate', 'bn']).default('gate'))
+    .addOption(
+      new Option('--importance <m>', 'how the gate criterion ranks channels: |gate|, or the Taylor estimate of the loss change (gate × gradient, on training batches)')
+        .choices(['magnitude', 'taylor'])
+        .default('magnitude'),
+    )
     .option('--hyp <yaml>', 'hyperparameters for sparsity training and fine-tuning (default hyp.scratch-low)')
     .addOption(new Option('--optimizer <name>', 'optimizer of sparsity training and fine-tuning; the gates share it (with Adam, give a --gate-lr near the lr0)').choices([...OPTIMIZERS]).default('SGD'))
     .option('--workers <n>', 'data loader worker threads', positiveInteger, 8)
@@ -92,6 +98,7 @@ export function pruneCommand(): Command {
         minChannels: o.minChannels,
         round: o.round,
         criterion: o.criterion,
+        importance: o.importance,
         ...(o.hyp ? { hyp: o.hyp } : {}),
         optimizer: o.optimizer,
         workers: o.workers,
