@@ -52,10 +52,11 @@ test('yolov5 prune --importance taylor: ranks by gate × gradient on training ba
   await saveCheckpoint(weights, original);
   const args = ['prune', '--weights', weights, '--data', yaml, '--img', '64', '--batch-size', '4', '--workers', '1', '--rounds', '1', '--project', join(tmp, 'runs-taylor')];
   const oneShot = ['--epochs-per-round', '0', '--finetune-epochs', '0', '--calibration-images', '4', '--no-benchmark'];
-  const { stdout } = await run(process.execPath, [CLI, ...args, ...oneShot, '--importance', 'taylor', '--target-flops', '0.7'], { timeout: 300_000 });
+  const { stdout } = await run(process.execPath, [CLI, ...args, ...oneShot, '--importance', 'taylor', '--target-flops', '0.7', '--nominal-batch', '8'], { timeout: 300_000 });
   assert.match(stdout, /importance: first-order Taylor .* over 4 training images/);
   const report = JSON.parse(readFileSync(join(tmp, 'runs-taylor', 'exp', 'report.json'), 'utf8'));
   assert.equal(report.settings.importance, 'taylor');
+  assert.equal(report.settings.nominalBatch, 8);
   assert.ok(report.final.gflops <= 0.7 * report.original.gflops + 1e-9, `GFLOPs ${report.final.gflops} of ${report.original.gflops}`);
 
   await assert.rejects(run(process.execPath, [CLI, ...args, ...oneShot, '--importance', 'taylor', '--criterion', 'bn']), /--importance taylor .* needs --criterion gate/);

@@ -1,5 +1,6 @@
 // Parsers for command-line values, shared by every subcommand: each rejects bad input with one clear message.
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
+import { NOMINAL_BATCH } from '../train/schedule.js';
 
 export function positiveInteger(value: string): number {
   const n = Number(value);
@@ -65,4 +66,11 @@ export function collect<T>(parse: (value: string) => T): (value: string, previou
 export function heightAndWidth(sizes: readonly number[]): [number, number] {
   if (sizes.length < 1 || sizes.length > 2) throw new InvalidArgumentError(`--img takes one size or height and width, got ${sizes.length} values`);
   return [sizes[0]!, sizes[1] ?? sizes[0]!];
+}
+
+/** `--nominal-batch`, shared by train and prune. */
+export function nominalBatchOption(): Option {
+  return new Option('--nominal-batch <n>', 'images per optimizer step: batches accumulate gradients up to it (64 as YOLOv5; on a small dataset a smaller one gives more steps per epoch)')
+    .argParser(positiveInteger)
+    .default(NOMINAL_BATCH);
 }

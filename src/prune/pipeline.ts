@@ -26,6 +26,7 @@ import { measureTaylorImportance } from './taylor.js';
 import { createTrainLoader } from '../data/train-loader.js';
 import { DEFAULT_HYP, loadHyp, scaleLossGains } from '../train/hyp.js';
 import { YoloLoss } from '../train/loss.js';
+import { NOMINAL_BATCH } from '../train/schedule.js';
 import { onnxLatencyOf, plotGateHistograms, writeReport, type ModelFigures, type OnnxLatency, type PruneReport, type RoundRecord } from './report.js';
 
 export interface PruneOptions {
@@ -33,6 +34,8 @@ export interface PruneOptions {
   data: string;
   imgsz?: number;
   batchSize?: number;
+  /** Images per optimizer step in sparsity training and fine-tuning (default 64, as YOLOv5). */
+  nominalBatch?: number;
   rounds?: number;
   epochsPerRound?: number;
   finetuneEpochs?: number;
@@ -142,6 +145,7 @@ function settingsFrom(o: PruneOptions): Settings {
     data: resolve(o.data),
     imgsz: positiveInt(o.imgsz ?? 640, '--img', 32),
     batchSize: positiveInt(o.batchSize ?? 16, '--batch-size'),
+    nominalBatch: positiveInt(o.nominalBatch ?? NOMINAL_BATCH, '--nominal-batch'),
     rounds: positiveInt(o.rounds ?? 2, '--rounds'),
     epochsPerRound: positiveInt(o.epochsPerRound ?? 3, '--epochs-per-round', 0),
     finetuneEpochs: positiveInt(o.finetuneEpochs ?? 3, '--finetune-epochs', 0),
@@ -319,6 +323,7 @@ function stageOptions(model: DetectionModel, s: Settings, saveDir: string, epoch
     ...(s.hyp ? { hyp: s.hyp } : {}),
     imgsz: s.imgsz,
     batchSize: s.batchSize,
+    nominalBatch: s.nominalBatch,
     optimizer: s.optimizer,
     epochs,
     saveDir,

@@ -1,13 +1,14 @@
 import { Command, Option } from 'commander';
 import { prunePipeline, type ImportanceMeasure } from '../../prune/pipeline.js';
 import { OPTIMIZERS, type OptimizerName } from '../../train/optimizer.js';
-import { fraction, nonNegativeInteger, nonNegativeNumber, positiveInteger } from '../arguments.js';
+import { fraction, nominalBatchOption, nonNegativeInteger, nonNegativeNumber, positiveInteger } from '../arguments.js';
 
 interface PruneCliOptions {
   weights?: string;
   data?: string;
   img: number;
   batchSize: number;
+  nominalBatch: number;
   rounds: number;
   epochsPerRound: number;
   finetuneEpochs: number;
@@ -46,6 +47,7 @@ export function pruneCommand(): Command {
     .option('--data <yaml>', 'dataset yaml')
     .option('--img <pixels>', 'train and val image size', positiveInteger, 640)
     .option('--batch-size <n>', 'batch size', positiveInteger, 16)
+    .addOption(nominalBatchOption())
     .option('--rounds <n>', 'rounds of sparsity training then pruning', positiveInteger, 2)
     .option('--epochs-per-round <n>', 'sparsity-training epochs per round', nonNegativeInteger, 3)
     .option('--finetune-epochs <n>', 'epochs of fine-tuning without the penalty after the last round', nonNegativeInteger, 3)
@@ -83,6 +85,7 @@ export function pruneCommand(): Command {
         data: o.data ?? '',
         imgsz: o.img,
         batchSize: o.batchSize,
+        nominalBatch: o.nominalBatch,
         rounds: o.rounds,
         epochsPerRound: o.epochsPerRound,
         finetuneEpochs: o.finetuneEpochs,

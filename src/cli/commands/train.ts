@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { train } from '../../train/trainer.js';
 import { OPTIMIZERS, type OptimizerName } from '../../train/optimizer.js';
-import { collect, fractionBelowOne, integer, nonNegativeInteger, positiveInteger } from '../arguments.js';
+import { collect, fractionBelowOne, integer, nominalBatchOption, nonNegativeInteger, positiveInteger } from '../arguments.js';
 
 interface TrainCliOptions {
   data: string;
@@ -10,6 +10,7 @@ interface TrainCliOptions {
   hyp: string;
   img: number;
   batchSize: number;
+  nominalBatch: number;
   epochs: number;
   device: string;
   project: string;
@@ -43,6 +44,7 @@ export function trainCommand(): Command {
     .option('--hyp <yaml>', 'hyperparameters (path or shipped hyp.scratch-low / -med / -high)', 'hyp.scratch-low')
     .option('--img <pixels>', 'train and val image size', positiveInteger, 640)
     .option('--batch-size <n>', 'batch size', positiveInteger, 16)
+    .addOption(nominalBatchOption())
     .option('--epochs <n>', 'epochs', positiveInteger, 100)
     .option('--device <device>', 'only cpu is supported', 'cpu')
     .option('--project <dir>', 'save to project/name', 'runs/train')
@@ -87,6 +89,7 @@ export function trainCommand(): Command {
           hyp: options.hyp,
           imgsz: options.img,
           batchSize: options.batchSize,
+          nominalBatch: options.nominalBatch,
           epochs: options.epochs,
           project: options.project,
           name: options.name,
