@@ -14,7 +14,8 @@ import { insertGates } from '../src/prune/gates.js';
 import { convChannels } from '../src/prune/round.js';
 import { groupImportance, planByBudget, planByRatio, planByThreshold } from '../src/prune/plan.js';
 import { applyPlan } from '../src/prune/surgery.js';
-import { measureInputMeans } from '../src/prune/calibrate.js';
+import { measureInputStatistics } from '../src/prune/calibrate.js';
+import { reconstruct } from '../src/prune/reconstruct.js';
 import { SparsityPenalty } from '../src/prune/sparsity.js';
 import { exportOnnx, compareWithTorch } from '../src/export/index.js';
 
@@ -144,11 +145,64 @@ test('bias compensation makes removing a constant channel exact on that constant
   const withoutCompensation = applyPlan(model, graph, plan);
   const uncompensated = maxAbsDiff(before, layer2(withoutCompensation));
   assert.ok(uncompensated > 1e-2, `dropping a non-zero constant changes the output (by ${uncompensated})`);
-  const means = await measureInputMeans(model, [x]);
-  const compensated = applyPlan(model, graph, plan, { inputMeans: means });
-  const diff = maxAbsDiff(before, layer2(compensated));
-  assert.ok(diff < 1e-4, `compensated difference ${diff}`);
-  assert.ok(maxAbsDiff(run(model, x), run(compensated, x)) < 1e-4);
+  for (const covariance of [false, true]) {
+    const stats = await measureInputStatistics(model, [x], 64, { covariance });
+    const compensated = applyPlan(model, graph, plan, { inputStatistics: stats });
+    const diff = maxAbsDiff(before, layer2(compensated));
+    assert.ok(diff < 1e-4, `compensated difference ${diff} (covariance: ${covariance})`);
+    assert.ok(maxAbsDiff(run(model, x), run(compensated, x)) < 1e-4);
+  }
+});
+
+test('least-squares reconstruction: a removed channel that copies a kept one is folded into its weights exactly', async () => {
+  manualSeed(6);
+  const model = new DetectionModel(loadModelConfig('yolov5n')).eval();
+  randomizeBatchNorm(model);
+  insertGates(model);
+  const graph = analyzeDependencies(model);
+  // model.2.cv2 is a 1×1 convolution with a linear output before its activation; make channel 3 an exact copy of
+  // channel 5 (same weights, same BatchNorm), so after SiLU and the gate it equals channel 5 everywhere.
+  const block = [...model.namedModules()].find(([name]) => name === 'model.2.cv2')![1] as Conv;
+  noGrad(() => {
+    block.conv.weight.select(0, 3).copy_(block.conv.weight.select(0, 5));
+    for (const t of [block.bn!.weight, block.bn!.bias, block.bn!.runningMean, block.bn!.runningVar]) t.select(0, 3).copy_(t.select(0, 5));
+  });
+  const group = graph.groupOf.get(block)!;
+  const plan = { keep: new Map([[group, Array.from({ length: group.channels }, (_, i) => i).filter((i) => i !== 3)]]) };
+  const x = rand([2, 3, 64, 64]);
+  const layer2 = (m: DetectionModel) =>
+    noGrad(() => m.eval().layers.slice(0, 3).reduce((y, layer) => layer.module.forward(y) as Tensor, x));
+  const before = layer2(model);
+  const meanOnly = maxAbsDiff(before, layer2(applyPlan(model, graph, plan, { inputStatistics: await measureInputStatistics(model, [x], 64, { covariance: false }) })));
+  const reconstructed = applyPlan(model, graph, plan, { inputStatistics: await measureInputStatistics(model, [x], 64) });
+  const diff = maxAbsDiff(before, layer2(reconstructed));
+  assert.ok(meanOnly > 1e-3, `replacing a varying channel by its mean changes the output (by ${meanOnly})`);
+  assert.ok(diff < 1e-5, `reconstructed difference ${diff}`);
+});
+
+test('reconstruct: exact for a linear relation, the mean alone without covariance, stable for duplicate kept channels', () => {
+  // Channels x0, x1 (independent), x2 = x0 (a duplicate), x3 = 2·x0 − x1 + 3. Means 1, 2, 1, 3; variances 1, 4.
+  const mean = Float32Array.from([1, 2, 1, 3]);
+  const cov = (i: number, j: number) => {
+    const coeff = [
+      [1, 0],
+      [0, 1],
+      [1, 0],
+      [2, -1],
+    ];
+    const variance = [1, 4];
+    return coeff[i]!.reduce((s, c, k) => s + c * coeff[j]![k]! * variance[k]!, 0);
+  };
+  const covariance = Float64Array.from({ length: 16 }, (_, n) => cov(Math.floor(n / 4), n % 4));
+  const exact = reconstruct({ mean, covariance }, [0, 1], [3]);
+  assert.ok(Math.abs(exact.a[0]! - 2) < 1e-4 && Math.abs(exact.a[1]! + 1) < 1e-4, `A = ${[...exact.a]}`);
+  assert.ok(Math.abs(exact.b[0]! - 3) < 1e-4, `b = ${exact.b[0]}`);
+  const meanOnly = reconstruct({ mean }, [0, 1], [3]);
+  assert.deepEqual([...meanOnly.a, ...meanOnly.b], [0, 0, 3]);
+  // With the duplicate kept too, the system is singular; the ridge splits the weight of x0 between its copies.
+  const duplicate = reconstruct({ mean, covariance }, [0, 1, 2], [3]);
+  const [a0, a1, a2] = duplicate.a;
+  assert.ok(Math.abs(a0! + a2! - 2) < 1e-4 && Math.abs(a1! + 1) < 1e-4 && Math.abs(a0! - a2!) < 1e-4, `A = ${[...duplicate.a]}`);
 });
 
 test('the smallest-half penalty touches exactly the smallest half and follows importance, not index', () => {

@@ -1,30 +1,11 @@
-// Statistics measured on a few calibration batches: channel means for bias compensation, activation
+// Statistics measured on a few calibration batches: input channel statistics for compensation, activation
 // magnitudes to break the initial tie between gates, and fresh BatchNorm running statistics after surgery.
 import { nn, noGrad, tensor, tidy, type Tensor } from '../torch/index.js';
 import { Conv } from '../model/common.js';
 import type { DetectionModel } from '../model/yolo.js';
+import type { InputStatistics } from './reconstruct.js';
 
 export type Batches = Iterable<Tensor> | AsyncIterable<Tensor>;
-
-/** Mean over (batch, height, width) of each channel, accumulated over batches. */
-class ChannelMeans {
-  private readonly sums = new Map<nn.Module, Float64Array>();
-  private readonly counts = new Map<nn.Module, number>();
-  add(module: nn.Module, x: Tensor, transform: (t: Tensor) => Tensor = (t) => t): void {
-    const means = tidy(() => transform(x).mean([0, 2, 3]).data() as Float32Array);
-    const [batch, , h, w] = x.shape as [number, number, number, number];
-    const weight = batch * h * w;
-    let sum = this.sums.get(module);
-    if (!sum) this.sums.set(module, (sum = new Float64Array(means.length)));
-    means.forEach((m, i) => (sum![i]! += m * weight));
-    this.counts.set(module, (this.counts.get(module) ?? 0) + weight);
-  }
-  result<M extends nn.Module>(): Map<M, Float32Array> {
-    const out = new Map<M, Float32Array>();
-    for (const [module, sum] of this.sums) out.set(module as M, Float32Array.from(sum, (s) => s / this.counts.get(module)!));
-    return out;
-  }
-}
 
 async function forEachBatch(batches: Batches, limit: number, run: (x: Tensor) => void): Promise<number> {
   let seen = 0;
@@ -37,22 +18,66 @@ async function forEachBatch(batches: Batches, limit: number, run: (x: Tensor) =>
   return seen;
 }
 
-/** Per convolution, the mean of each input channel (eval mode), for folding removed channels into biases. */
-export async function measureInputMeans(model: DetectionModel, batches: Batches, maxImages = 64): Promise<Map<nn.Conv2d, Float32Array>> {
-  const means = new ChannelMeans();
-  const convs = [...model.namedModules()].map(([, m]) => m).filter((m) => m instanceof nn.Conv2d);
+/** Sums of each channel (and optionally of each product of two channels) over all pixels, accumulated over batches. */
+class ChannelMoments {
+  private readonly sum: Float64Array;
+  private readonly products: Float64Array | undefined;
+  private count = 0;
+  constructor(
+    private readonly channels: number,
+    withProducts: boolean,
+  ) {
+    this.sum = new Float64Array(channels);
+    this.products = withProducts ? new Float64Array(channels * channels) : undefined;
+  }
+  add(x: Tensor): void {
+    const [batch, channels, h, w] = x.shape as [number, number, number, number];
+    const n = batch * h * w;
+    tidy(() => {
+      const flat = x.transpose(0, 1).reshape([channels, n]);
+      (flat.sum(1).data() as Float32Array).forEach((v, c) => (this.sum[c]! += v));
+      if (this.products) (flat.matmul(flat.transpose(0, 1)).data() as Float32Array).forEach((v, i) => (this.products![i]! += v));
+    });
+    this.count += n;
+  }
+  result(): InputStatistics {
+    const c = this.channels;
+    const mean = Float32Array.from(this.sum, (s) => s / this.count);
+    if (!this.products) return { mean };
+    const covariance = Float64Array.from(this.products, (p, i) => p / this.count - (this.sum[Math.floor(i / c)]! / this.count) * (this.sum[i % c]! / this.count));
+    return { mean, covariance };
+  }
+}
+
+/**
+ * Per convolution, the mean of each input channel (eval mode) and, with `covariance`, their covariance: what
+ * surgery needs to replace removed input channels by their means or by their least-squares reconstruction.
+ */
+export async function measureInputStatistics(
+  model: DetectionModel,
+  batches: Batches,
+  maxImages = 64,
+  { covariance = true } = {},
+): Promise<Map<nn.Conv2d, InputStatistics>> {
+  const moments = new Map<nn.Conv2d, ChannelMoments>();
+  const convs = [...model.namedModules()].map(([, m]) => m).filter((m): m is nn.Conv2d => m instanceof nn.Conv2d);
   model.eval();
   await nn.withForwardHooks(
     convs,
-    (module, inputs) => means.add(module, inputs[0] as Tensor),
+    (module, inputs) => {
+      const x = inputs[0] as Tensor;
+      let entry = moments.get(module as nn.Conv2d);
+      if (!entry) moments.set(module as nn.Conv2d, (entry = new ChannelMoments(x.shape[1]!, covariance)));
+      entry.add(x);
+    },
     () => forEachBatch(batches, maxImages, (x) => void model.forward(x)),
   );
-  return means.result<nn.Conv2d>();
+  return new Map([...moments].map(([conv, m]) => [conv, m.result()]));
 }
 
 /** Per Conv block, the mean |activation| of each output channel before its gate: the importance that breaks ties. */
 export async function measureActivationMagnitudes(model: DetectionModel, batches: Batches, maxImages = 32): Promise<Map<Conv, Float32Array>> {
-  const means = new ChannelMeans();
+  const moments = new Map<Conv, ChannelMoments>();
   const blocks = [...model.namedModules()].map(([, m]) => m).filter((m): m is Conv => m instanceof Conv);
   const acts = new Map<nn.Module, Conv>(blocks.map((b) => [b.act, b]));
   const wasTraining = model.training;
@@ -60,13 +85,19 @@ export async function measureActivationMagnitudes(model: DetectionModel, batches
   try {
     await nn.withForwardHooks(
       acts.keys(),
-      (act, _inputs, output) => means.add(acts.get(act)!, output as Tensor, (t) => t.abs()),
+      (act, _inputs, output) => {
+        const y = output as Tensor;
+        const block = acts.get(act)!;
+        let entry = moments.get(block);
+        if (!entry) moments.set(block, (entry = new ChannelMoments(y.shape[1]!, false)));
+        entry.add(y.abs());
+      },
       () => forEachBatch(batches, maxImages, (x) => void model.forward(x)),
     );
   } finally {
     model.train(wasTraining);
   }
-  return means.result<Conv>();
+  return new Map([...moments].map(([block, m]) => [block, m.result().mean]));
 }
 
 export interface BatchNormStats {

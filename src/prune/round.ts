@@ -5,7 +5,7 @@ import { Conv } from '../model/common.js';
 import { analyzeDependencies, type DependencyGraph } from './dependency.js';
 import { groupImportance, planByBudget, planByRatio, planByThreshold, type Criterion, type Importance, type PrunePlan } from './plan.js';
 import { applyPlan } from './surgery.js';
-import { measureBatchNormInputs, measureInputMeans, shiftBatchNormStatistics } from './calibrate.js';
+import { measureBatchNormInputs, measureInputStatistics, shiftBatchNormStatistics } from './calibrate.js';
 import type { CalibrationSource } from './calibration-data.js';
 
 /** How much to prune in one step: exactly one of these (fractions of the model entering the step). */
@@ -60,9 +60,9 @@ export async function pruneStep(model: DetectionModel, options: PruneStepOptions
           ? planByBudget(model, graph, importance, target.flopsFraction, { ...planOptions, imgsz })
           : planByBudget(model, graph, importance, target.latencyFraction, { ...planOptions, imgsz, measure: 'latency' });
   const images = options.calibrationImages ?? 256;
-  const inputMeans = await measureInputMeans(model, options.calibration(), images);
+  const inputStatistics = await measureInputStatistics(model, options.calibration(), images);
   const statsBefore = await measureBatchNormInputs(model, options.calibration(), images);
-  const pruned = applyPlan(model, graph, plan, { inputMeans });
+  const pruned = applyPlan(model, graph, plan, { inputStatistics });
   const statsAfter = await measureBatchNormInputs(pruned, options.calibration(), images);
   const blocks = new Map([...model.namedModules()].filter((e): e is [string, Conv] => e[1] instanceof Conv));
   shiftBatchNormStatistics(model, statsBefore, pruned, statsAfter, (bnName) => {

@@ -1,16 +1,18 @@
 // Surgery: builds the narrower model a plan describes — a config with explicit channel counts plus sliced weights.
-// Removed input channels that carried a (near-)constant value are folded into the consumer's bias (or its
-// BatchNorm running mean), so removing them is exact on that constant.
+// What removed input channels carried is kept where calibration statistics allow: their least-squares
+// reconstruction from the kept channels moves into the consumer's kept weights, and the remaining constant into
+// its bias (or its BatchNorm running mean), so removing a constant channel, or one that copies kept ones, is exact.
 import { nn, noGrad, tensor, tidy, type Tensor } from '../torch/index.js';
 import { Conv } from '../model/common.js';
 import { cloneConfig } from '../model/config.js';
 import { DetectionModel } from '../model/yolo.js';
 import type { ChannelConsumer, ChannelGroup, DependencyGraph } from './dependency.js';
 import type { PrunePlan } from './plan.js';
+import { reconstruct, type InputStatistics } from './reconstruct.js';
 
 export interface SurgeryOptions {
-  /** Mean of every input channel of each convolution (original indexing), from calibration batches. */
-  inputMeans?: Map<nn.Conv2d, Float32Array>;
+  /** Statistics of every convolution's input channels (original indexing), from calibration batches. */
+  inputStatistics?: Map<nn.Conv2d, InputStatistics>;
 }
 
 function keptOf(plan: PrunePlan, group: ChannelGroup): number[] {
@@ -64,20 +66,26 @@ export function applyPlan(model: DetectionModel, graph: DependencyGraph, plan: P
       for (const consumer of graph.consumers) {
         const { kept, removed } = inputChannels(plan, consumer);
         const keepIn = indexTensor(kept);
-        const weight = consumer.conv.weight;
-        // Channels removed from the input contribute Σ_c mean_c · Σ_k W[:, c, k] to every output: keep that constant.
-        const means = options.inputMeans?.get(consumer.conv);
+        let weight = consumer.conv.weight;
+        // Removed channel r ≈ Σ_k A[r, k]·x_k + b[r]: its weights W_r move onto the kept channels through A, and
+        // Σ_r b[r]·ΣW_r is a constant added to every output.
+        const stats = options.inputStatistics?.get(consumer.conv);
         let delta: Tensor | null = null;
-        if (means && removed.length) {
-          const removedMeans = tensor(removed.map((c) => means[c]!), [1, removed.length]);
-          delta = weight.indexSelect(1, indexTensor(removed)).sum([2, 3]).mul(removedMeans).sum(1);
+        if (stats && removed.length) {
+          const { a, b } = reconstruct(stats, kept, removed);
+          const removedWeight = weight.indexSelect(1, indexTensor(removed));
+          delta = removedWeight.sum([2, 3]).mul(tensor(Float32Array.from(b), [1, removed.length])).sum(1);
+          const moved = removedWeight.permute([0, 2, 3, 1]).matmul(tensor(Float32Array.from(a), [removed.length, kept.length])).permute([0, 3, 1, 2]);
+          weight = weight.indexSelect(1, keepIn).add(moved);
+        } else {
+          weight = weight.indexSelect(1, keepIn);
         }
         const prefix = consumer.name;
         if (consumer.block) {
           const group = graph.groupOf.get(consumer.block)!;
           const keepOut = indexTensor(keptOf(plan, group));
           const convName = `${prefix}.conv`;
-          result.set(`${convName}.weight`, weight.indexSelect(0, keepOut).indexSelect(1, keepIn));
+          result.set(`${convName}.weight`, weight.indexSelect(0, keepOut));
           const bn = consumer.block.bn;
           if (bn) {
             for (const key of ['weight', 'bias', 'running_var']) result.set(`${prefix}.bn.${key}`, result.get(`${prefix}.bn.${key}`)!.indexSelect(0, keepOut));
@@ -90,7 +98,7 @@ export function applyPlan(model: DetectionModel, graph: DependencyGraph, plan: P
           }
           if (consumer.block.gate) result.set(`${prefix}.gate.weight`, consumer.block.gate.weight.indexSelect(0, keepOut));
         } else {
-          result.set(`${prefix}.weight`, weight.indexSelect(1, keepIn));
+          result.set(`${prefix}.weight`, weight);
           if (consumer.conv.hasBias) {
             const bias = consumer.conv.bias!;
             result.set(`${prefix}.bias`, delta ? bias.add(delta) : bias);
