@@ -203,6 +203,33 @@ test('reconstruct: exact for a linear relation, the mean alone without covarianc
   const duplicate = reconstruct({ mean, covariance }, [0, 1, 2], [3]);
   const [a0, a1, a2] = duplicate.a;
   assert.ok(Math.abs(a0! + a2! - 2) < 1e-4 && Math.abs(a1! + 1) < 1e-4 && Math.abs(a0! - a2!) < 1e-4, `A = ${[...duplicate.a]}`);
+  // A covariance that rounding made indefinite (a kept channel that only repeats another, with noise) stays finite:
+  // the repeating channel takes no part.
+  const noisy = Float64Array.from([1e-6, 1e-6 + 1e-9, 5e-7, 1e-6 + 1e-9, 1e-6 - 1e-9, 5e-7, 5e-7, 5e-7, 1e-6]);
+  const robust = reconstruct({ mean: Float32Array.from([0.2, 0.2, 0.1]), covariance: noisy }, [0, 1], [2]);
+  assert.ok([...robust.a, ...robust.b].every(Number.isFinite), `A = ${[...robust.a]}, b = ${[...robust.b]}`);
+  assert.ok(Math.abs(robust.a[0]! + robust.a[1]! - 0.5) < 1e-3, `the removed channel is half the repeated one: A = ${[...robust.a]}`);
+});
+
+test('input statistics keep the covariance of channels with a large mean and a tiny spread', async () => {
+  manualSeed(8);
+  const model = new DetectionModel(loadModelConfig('yolov5n')).eval();
+  const stem = [...model.namedModules()].find(([name]) => name === 'model.0')![1] as Conv;
+  // Images of mean 0.5 with a spread of 1e-4: the stem sees float32 values whose variance is 1e-8 of their square.
+  const batches = [0, 1].map(() => rand([2, 3, 64, 64]).sub(0.5).mul(2e-4).add(0.5));
+  const stats = (await measureInputStatistics(model, batches, 64)).get(stem.conv)!;
+  // The stem (a 6×6 convolution) reads the image itself: per channel, the exact variance over both batches.
+  const expected = [0, 1, 2].map((channel) => {
+    const values = batches.flatMap((b) => [0, 1].flatMap((i) => [...(b.select(0, i).select(0, channel).contiguous().data() as Float32Array)]));
+    const mean = values.reduce((a, v) => a + v, 0) / values.length;
+    return values.reduce((a, v) => a + (v - mean) ** 2, 0) / values.length;
+  });
+  stats.mean.forEach((m) => assert.ok(Math.abs(m - 0.5) < 1e-4, `mean ${m}`));
+  const c = stats.mean.length;
+  for (let i = 0; i < 3; i++) {
+    const v = stats.covariance![i * c + i]!;
+    assert.ok(Math.abs(v - expected[i]!) < 0.01 * expected[i]!, `channel ${i}: variance ${v}, expected ${expected[i]}`);
+  }
 });
 
 test('the smallest-half penalty touches exactly the smallest half and follows importance, not index', () => {

@@ -18,10 +18,15 @@ async function forEachBatch(batches: Batches, limit: number, run: (x: Tensor) =>
   return seen;
 }
 
-/** Sums of each channel (and optionally of each product of two channels) over all pixels, accumulated over batches. */
+/**
+ * Sums of each channel (and optionally of each product of two channels) over all pixels, accumulated over
+ * batches. Values are taken relative to the first batch's channel means: a channel with a large mean and a tiny
+ * spread (common after sparsity training) would otherwise lose its covariance to float32 cancellation.
+ */
 class ChannelMoments {
   private readonly sum: Float64Array;
   private readonly products: Float64Array | undefined;
+  private shift: Float32Array | undefined;
   private count = 0;
   constructor(
     private readonly channels: number,
@@ -34,7 +39,8 @@ class ChannelMoments {
     const [batch, channels, h, w] = x.shape as [number, number, number, number];
     const n = batch * h * w;
     tidy(() => {
-      const flat = x.transpose(0, 1).reshape([channels, n]);
+      this.shift ??= x.mean([0, 2, 3]).data() as Float32Array;
+      const flat = x.transpose(0, 1).reshape([channels, n]).sub(tensor(this.shift, [channels, 1]));
       (flat.sum(1).data() as Float32Array).forEach((v, c) => (this.sum[c]! += v));
       if (this.products) (flat.matmul(flat.transpose(0, 1)).data() as Float32Array).forEach((v, i) => (this.products![i]! += v));
     });
@@ -42,9 +48,10 @@ class ChannelMoments {
   }
   result(): InputStatistics {
     const c = this.channels;
-    const mean = Float32Array.from(this.sum, (s) => s / this.count);
+    const offset = Float64Array.from(this.sum, (s) => s / this.count);
+    const mean = Float32Array.from(offset, (o, i) => this.shift![i]! + o);
     if (!this.products) return { mean };
-    const covariance = Float64Array.from(this.products, (p, i) => p / this.count - (this.sum[Math.floor(i / c)]! / this.count) * (this.sum[i % c]! / this.count));
+    const covariance = Float64Array.from(this.products, (p, i) => p / this.count - offset[Math.floor(i / c)]! * offset[i % c]!);
     return { mean, covariance };
   }
 }

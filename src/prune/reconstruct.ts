@@ -42,7 +42,9 @@ export function reconstruct(stats: InputStatistics, kept: readonly number[], rem
     for (let j = 0; j <= i; j++) {
       let sum = at(kept[i]!, kept[j]!) + (i === j ? delta : 0);
       for (let m = 0; m < j; m++) sum -= lower[i * k + m]! * lower[j * k + m]!;
-      lower[i * k + j] = i === j ? Math.sqrt(Math.max(sum, delta)) : sum / lower[j * k + j]!;
+      // With the ridge a pivot is at least δ; a smaller one is rounding in a channel that only repeats earlier
+      // ones, which then takes no part (an infinite pivot zeroes its row and column of the solution).
+      lower[i * k + j] = i === j ? (sum >= delta / 2 ? Math.sqrt(sum) : Infinity) : sum / lower[j * k + j]!;
     }
   }
   const column = new Float64Array(k);
