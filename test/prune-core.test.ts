@@ -154,6 +154,18 @@ test('bias compensation makes removing a constant channel exact on that constant
   }
 });
 
+test('surgery refuses non-finite weights from degenerate calibration statistics, naming the tensor', async () => {
+  const model = new DetectionModel(loadModelConfig('yolov5n')).eval();
+  insertGates(model);
+  const graph = analyzeDependencies(model);
+  const group = graph.groupOf.get([...model.namedModules()].find(([name]) => name === 'model.2.cv2')![1] as Conv)!;
+  const plan = { keep: new Map([[group, Array.from({ length: group.channels }, (_, i) => i).filter((i) => i !== 3)]]) };
+  const stats = await measureInputStatistics(model, [rand([1, 3, 64, 64])], 64, { covariance: false });
+  const consumer = ([...model.namedModules()].find(([name]) => name === 'model.2.cv3')![1] as Conv).conv;
+  stats.get(consumer)!.mean[3] = Number.NaN;
+  assert.throws(() => applyPlan(model, graph, plan, { inputStatistics: stats }), /non-finite values in model\.2\.cv3\.bn\.running_mean/);
+});
+
 test('least-squares reconstruction: a removed channel that copies a kept one is folded into its weights exactly', async () => {
   manualSeed(6);
   const model = new DetectionModel(loadModelConfig('yolov5n')).eval();

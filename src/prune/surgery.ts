@@ -108,12 +108,18 @@ export function applyPlan(model: DetectionModel, graph: DependencyGraph, plan: P
       return result;
     }),
   );
-  try {
-    pruned.loadStateDict(state);
-  } catch (error) {
-    throw new Error(`pruning produced weights that do not fit the pruned architecture: ${(error as Error).message}`);
-  }
   const original = model.stateDict();
-  noGrad(() => state.forEach((t, name) => t !== original.get(name) && t.dispose()));
+  const made = [...state].filter(([name, t]) => t !== original.get(name));
+  try {
+    const broken = made.find(([, t]) => !(t.data() as Float32Array).every(Number.isFinite));
+    if (broken) throw new Error(`pruning produced non-finite values in ${broken[0]}: the calibration statistics are degenerate (too few or constant calibration images?)`);
+    try {
+      pruned.loadStateDict(state);
+    } catch (error) {
+      throw new Error(`pruning produced weights that do not fit the pruned architecture: ${(error as Error).message}`);
+    }
+  } finally {
+    noGrad(() => made.forEach(([, t]) => t.dispose()));
+  }
   return pruned.train(model.training);
 }
