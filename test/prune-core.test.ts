@@ -162,7 +162,7 @@ test('surgery refuses non-finite weights from degenerate calibration statistics,
   const plan = { keep: new Map([[group, Array.from({ length: group.channels }, (_, i) => i).filter((i) => i !== 3)]]) };
   const stats = await measureInputStatistics(model, [rand([1, 3, 64, 64])], 64, { covariance: false });
   const consumer = ([...model.namedModules()].find(([name]) => name === 'model.2.cv3')![1] as Conv).conv;
-  stats.get(consumer)!.mean[3] = Number.NaN;
+  stats.get(consumer)!.mean.fill(Number.NaN);
   assert.throws(() => applyPlan(model, graph, plan, { inputStatistics: stats }), /non-finite values in model\.2\.cv3\.bn\.running_mean/);
 });
 
