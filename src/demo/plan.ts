@@ -27,7 +27,7 @@ export interface DemoPlan {
   /** Optimizer of sparsity training and fine-tuning, and the gates' own learning rate. */
   pruneOptimizer: OptimizerName;
   gateLr: number;
-  /** Gain of distillation from the trained model during fine-tuning (0: off). */
+  /** Gain of distillation from the trained model in fine-tuning and in the rounds after the first (0: off). */
   distill: number;
   /** Pruning: rounds of sparsity training then pruning, fine-tuning, the share of GFLOPs kept. */
   rounds: number;
