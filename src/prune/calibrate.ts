@@ -56,6 +56,23 @@ class ChannelMoments {
   }
 }
 
+function accumulate<K>(moments: Map<K, ChannelMoments>, key: K, x: Tensor, withProducts: boolean): void {
+  let entry = moments.get(key);
+  if (!entry) moments.set(key, (entry = new ChannelMoments(x.shape[1]!, withProducts)));
+  entry.add(x);
+}
+
+/** Runs `measure` with the model in eval mode, then restores its mode. */
+async function inEvalMode<T>(model: DetectionModel, measure: () => Promise<T>): Promise<T> {
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    return await measure();
+  } finally {
+    model.train(wasTraining);
+  }
+}
+
 /**
  * Per convolution, the mean of each input channel (eval mode) and, with `covariance`, their covariance: what
  * surgery needs to replace removed input channels by their means or by their least-squares reconstruction.
@@ -68,16 +85,12 @@ export async function measureInputStatistics(
 ): Promise<Map<nn.Conv2d, InputStatistics>> {
   const moments = new Map<nn.Conv2d, ChannelMoments>();
   const convs = [...model.namedModules()].map(([, m]) => m).filter((m): m is nn.Conv2d => m instanceof nn.Conv2d);
-  model.eval();
-  await nn.withForwardHooks(
-    convs,
-    (module, inputs) => {
-      const x = inputs[0] as Tensor;
-      let entry = moments.get(module as nn.Conv2d);
-      if (!entry) moments.set(module as nn.Conv2d, (entry = new ChannelMoments(x.shape[1]!, covariance)));
-      entry.add(x);
-    },
-    () => forEachBatch(batches, maxImages, (x) => void model.forward(x)),
+  await inEvalMode(model, () =>
+    nn.withForwardHooks(
+      convs,
+      (module, inputs) => accumulate(moments, module as nn.Conv2d, inputs[0] as Tensor, covariance),
+      () => forEachBatch(batches, maxImages, (x) => void model.forward(x)),
+    ),
   );
   return new Map([...moments].map(([conv, m]) => [conv, m.result()]));
 }
@@ -87,23 +100,13 @@ export async function measureActivationMagnitudes(model: DetectionModel, batches
   const moments = new Map<Conv, ChannelMoments>();
   const blocks = [...model.namedModules()].map(([, m]) => m).filter((m): m is Conv => m instanceof Conv);
   const acts = new Map<nn.Module, Conv>(blocks.map((b) => [b.act, b]));
-  const wasTraining = model.training;
-  model.eval();
-  try {
-    await nn.withForwardHooks(
+  await inEvalMode(model, () =>
+    nn.withForwardHooks(
       acts.keys(),
-      (act, _inputs, output) => {
-        const y = output as Tensor;
-        const block = acts.get(act)!;
-        let entry = moments.get(block);
-        if (!entry) moments.set(block, (entry = new ChannelMoments(y.shape[1]!, false)));
-        entry.add(y.abs());
-      },
+      (act, _inputs, output) => accumulate(moments, acts.get(act)!, (output as Tensor).abs(), false),
       () => forEachBatch(batches, maxImages, (x) => void model.forward(x)),
-    );
-  } finally {
-    model.train(wasTraining);
-  }
+    ),
+  );
   return new Map([...moments].map(([block, m]) => [block, m.result().mean]));
 }
 
