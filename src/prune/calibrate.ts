@@ -1,5 +1,5 @@
-// Statistics measured on a few calibration batches: input channel statistics for compensation, activation
-// magnitudes to break the initial tie between gates, and fresh BatchNorm running statistics after surgery.
+// Statistics measured on a few calibration batches: input channel statistics for reconstructing removed channels,
+// activation magnitudes to break the initial tie between gates, and fresh BatchNorm running statistics after surgery.
 import { nn, noGrad, tensor, tidy, type Tensor } from '../torch/index.js';
 import { Conv } from '../model/common.js';
 import type { DetectionModel } from '../model/yolo.js';

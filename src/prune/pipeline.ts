@@ -86,7 +86,7 @@ export interface PruneOptions {
   existOk?: boolean;
   /** A previous run's folder (or its state.json) to continue. */
   resume?: string;
-  /** Calibration images for compensation and BatchNorm statistics. */
+  /** Calibration images for the reconstruction of removed channels, BatchNorm statistics and Taylor importance. */
   calibrationImages?: number;
   /** Measure ONNX Runtime latency of the original and the pruned model (default true). */
   benchmark?: boolean;

@@ -1,4 +1,4 @@
-// One pruning step: importance → plan → surgery with bias compensation → BatchNorm recalibration.
+// One pruning step: importance → plan → surgery with least-squares reconstruction → BatchNorm recalibration.
 import type { DetectionModel } from '../model/yolo.js';
 import { gflops } from '../model/summary.js';
 import { Conv } from '../model/common.js';
@@ -18,7 +18,7 @@ export interface PruneStepOptions {
   round?: number;
   imgsz?: number;
   calibration: CalibrationSource;
-  /** Images for the compensation means and the BatchNorm statistics (default 256). */
+  /** Images for the input statistics of the reconstruction and for the BatchNorm statistics (default 256). */
   calibrationImages?: number;
   /** Channel importance per group of the model's graph; by default the criterion's coefficients. */
   importance?: (graph: DependencyGraph) => Importance | Promise<Importance>;

@@ -72,7 +72,7 @@ export function pruneCommand(): Command {
     .addOption(new Option('--optimizer <name>', 'optimizer of sparsity training and fine-tuning; the gates share it (with Adam, give a --gate-lr near the lr0)').choices([...OPTIMIZERS]).default('SGD'))
     .option('--workers <n>', 'data loader worker threads', positiveInteger, 8)
     .option('--seed <n>', 'random seed', nonNegativeInteger, 0)
-    .option('--calibration-images <n>', 'training images for bias compensation and BatchNorm statistics', positiveInteger, 256)
+    .option('--calibration-images <n>', 'training images for the reconstruction of removed channels, BatchNorm statistics and Taylor importance', positiveInteger, 256)
     .option('--no-benchmark', 'skip the ONNX Runtime latency comparison')
     .option('--project <dir>', 'save to project/name', 'runs/prune')
     .option('--name <name>', 'save to project/name', 'exp')
