@@ -122,25 +122,34 @@ test('exactness: zero the gates of removed channels, prune, outputs equal within
   }
 });
 
-test('bias compensation makes removing a constant channel exact on that constant', async () => {
-  manualSeed(2);
+/**
+ * yolov5n (random BatchNorm, gates) and a plan removing channel 3 of model.2.cv2, whose only consumer is the 1×1
+ * model.2.cv3; `layer2` runs up to the C3's output, where a removed channel's effect is not damped by later layers.
+ */
+function c3ChannelSetup(seed: number) {
+  manualSeed(seed);
   const model = new DetectionModel(loadModelConfig('yolov5n')).eval();
   randomizeBatchNorm(model);
   insertGates(model);
   const graph = analyzeDependencies(model);
-  // model.2.cv2's channel 3 outputs the constant SiLU(β) once its convolution weights are zero; its only
-  // consumer is the 1×1 model.2.cv3, so folding the constant into cv3's BatchNorm is exact everywhere.
-  const block = [...model.namedModules()].find(([name]) => name === 'model.2.cv2')![1] as Conv;
+  const module = (name: string) => [...model.namedModules()].find(([n]) => n === name)![1] as Conv;
+  const block = module('model.2.cv2');
+  const group = graph.groupOf.get(block)!;
+  const plan = { keep: new Map([[group, Array.from({ length: group.channels }, (_, i) => i).filter((i) => i !== 3)]]) };
+  const x = rand([2, 3, 64, 64]);
+  const layer2 = (m: DetectionModel) =>
+    noGrad(() => m.eval().layers.slice(0, 3).reduce((y, layer) => layer.module.forward(y) as Tensor, x));
+  return { model, graph, block, consumer: module('model.2.cv3').conv, plan, x, layer2 };
+}
+
+test('bias compensation makes removing a constant channel exact on that constant', async () => {
+  const { model, graph, block, plan, x, layer2 } = c3ChannelSetup(2);
+  // Channel 3 outputs the constant SiLU(β) once its convolution weights are zero, so folding the constant into
+  // cv3's BatchNorm is exact everywhere.
   noGrad(() => {
     block.conv.weight.select(0, 3).zero_();
     block.bn!.bias.select(0, 3).fill_(2); // the constant: SiLU(2) ≈ 1.76
   });
-  const group = graph.groupOf.get(block)!;
-  const plan = { keep: new Map([[group, Array.from({ length: group.channels }, (_, i) => i).filter((i) => i !== 3)]]) };
-  const x = rand([2, 3, 64, 64]);
-  // Compare layer 2's output (the C3 itself), where the effect of the constant is not damped by later layers.
-  const layer2 = (m: DetectionModel) =>
-    noGrad(() => m.eval().layers.slice(0, 3).reduce((y, layer) => layer.module.forward(y) as Tensor, x));
   const before = layer2(model);
   const withoutCompensation = applyPlan(model, graph, plan);
   const uncompensated = maxAbsDiff(before, layer2(withoutCompensation));
@@ -155,35 +164,20 @@ test('bias compensation makes removing a constant channel exact on that constant
 });
 
 test('surgery refuses non-finite weights from degenerate calibration statistics, naming the tensor', async () => {
-  const model = new DetectionModel(loadModelConfig('yolov5n')).eval();
-  insertGates(model);
-  const graph = analyzeDependencies(model);
-  const group = graph.groupOf.get([...model.namedModules()].find(([name]) => name === 'model.2.cv2')![1] as Conv)!;
-  const plan = { keep: new Map([[group, Array.from({ length: group.channels }, (_, i) => i).filter((i) => i !== 3)]]) };
-  const stats = await measureInputStatistics(model, [rand([1, 3, 64, 64])], 64, { covariance: false });
-  const consumer = ([...model.namedModules()].find(([name]) => name === 'model.2.cv3')![1] as Conv).conv;
+  const { model, graph, consumer, plan, x } = c3ChannelSetup(3);
+  const stats = await measureInputStatistics(model, [x], 64, { covariance: false });
   stats.get(consumer)!.mean.fill(Number.NaN);
   assert.throws(() => applyPlan(model, graph, plan, { inputStatistics: stats }), /non-finite values in model\.2\.cv3\.bn\.running_mean/);
 });
 
 test('least-squares reconstruction: a removed channel that copies a kept one is folded into its weights exactly', async () => {
-  manualSeed(6);
-  const model = new DetectionModel(loadModelConfig('yolov5n')).eval();
-  randomizeBatchNorm(model);
-  insertGates(model);
-  const graph = analyzeDependencies(model);
-  // model.2.cv2 is a 1×1 convolution with a linear output before its activation; make channel 3 an exact copy of
-  // channel 5 (same weights, same BatchNorm), so after SiLU and the gate it equals channel 5 everywhere.
-  const block = [...model.namedModules()].find(([name]) => name === 'model.2.cv2')![1] as Conv;
+  const { model, graph, block, plan, x, layer2 } = c3ChannelSetup(6);
+  // cv2 is a 1×1 convolution; with channel 3 an exact copy of channel 5 (same weights, same BatchNorm), it equals
+  // channel 5 everywhere after SiLU and the gate.
   noGrad(() => {
     block.conv.weight.select(0, 3).copy_(block.conv.weight.select(0, 5));
     for (const t of [block.bn!.weight, block.bn!.bias, block.bn!.runningMean, block.bn!.runningVar]) t.select(0, 3).copy_(t.select(0, 5));
   });
-  const group = graph.groupOf.get(block)!;
-  const plan = { keep: new Map([[group, Array.from({ length: group.channels }, (_, i) => i).filter((i) => i !== 3)]]) };
-  const x = rand([2, 3, 64, 64]);
-  const layer2 = (m: DetectionModel) =>
-    noGrad(() => m.eval().layers.slice(0, 3).reduce((y, layer) => layer.module.forward(y) as Tensor, x));
   const before = layer2(model);
   const meanOnly = maxAbsDiff(before, layer2(applyPlan(model, graph, plan, { inputStatistics: await measureInputStatistics(model, [x], 64, { covariance: false }) })));
   const reconstructed = applyPlan(model, graph, plan, { inputStatistics: await measureInputStatistics(model, [x], 64) });
