@@ -40,8 +40,7 @@ async function* source(list: LabelledBatch[]): AsyncGenerator<LabelledBatch> {
 
 /** The detection loss summed over the batches, BatchNorm on its running statistics (as the measurement sees it). */
 function lossOn(model: DetectionModel, loss: YoloLoss, list: LabelledBatch[]): number {
-  model.train();
-  for (const [, m] of model.namedModules()) if (m instanceof nn.BatchNorm2d) m.eval();
+  nn.trainWithFrozenBatchNorm(model);
   const total = noGrad(() => list.reduce((sum, { images, targets }) => sum + tidy(() => loss.compute(model.forward(images), targets).loss.item()), 0));
   model.eval();
   return total;

@@ -304,6 +304,11 @@ async function fillRamCache(pool: WorkerPool, count: number): Promise<void> {
   pool.broadcast({ kind: 'use-cache', images });
 }
 
+/** Worker threads for training batches, as YOLOv5's data loader: no more than the cores or the images per batch. */
+export function trainingWorkers(requested: number, batchSize: number): number {
+  return Math.min(requested, availableParallelism(), batchSize);
+}
+
 /** Checks the labels (once per process, and via the `.cache` file), starts the workers, optionally caches images. */
 export async function createTrainLoader(options: TrainLoaderOptions): Promise<TrainLoader> {
   const imgsz = positiveInteger(options.imgsz, 'imgsz');

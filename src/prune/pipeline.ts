@@ -2,7 +2,6 @@
 // penalty, every round validated and checkpointed, resumable; ends with a report comparing original and pruned.
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { availableParallelism } from 'node:os';
 import type { DetectionModel } from '../model/yolo.js';
 import type { Conv } from '../model/common.js';
 import type { Tensor } from '../torch/index.js';
@@ -23,7 +22,7 @@ import { pruneStep, type PruneTarget } from './round.js';
 import { OutputDistillation } from './distill.js';
 import type { Criterion, Importance } from './plan.js';
 import { measureTaylorImportance } from './taylor.js';
-import { createTrainLoader } from '../data/train-loader.js';
+import { createTrainLoader, trainingWorkers } from '../data/train-loader.js';
 import { DEFAULT_HYP, loadHyp, scaleLossGains } from '../train/hyp.js';
 import { YoloLoss } from '../train/loss.js';
 import { NOMINAL_BATCH } from '../train/schedule.js';
@@ -216,7 +215,7 @@ async function taylorImportance(model: DetectionModel, graph: DependencyGraph, s
     stride: Math.max(...model.stride, 32),
     hyp,
     augment: true,
-    workers: Math.min(s.workers, availableParallelism(), s.batchSize),
+    workers: trainingWorkers(s.workers, s.batchSize),
     seed: s.seed,
   });
   try {

@@ -39,8 +39,7 @@ export async function measureTaylorImportance(
   const wasTraining = model.training;
   const scores = new Map(groups.map((g) => [g, new Float64Array(g.channels)]));
   frozen.forEach((p) => p.requiresGrad_(false));
-  model.train(); // raw per-level outputs for the loss
-  for (const [, m] of model.namedModules()) if (m instanceof nn.BatchNorm2d) m.eval();
+  nn.trainWithFrozenBatchNorm(model); // training mode: raw per-level outputs for the loss
   let seen = 0;
   try {
     for await (const { images, targets } of batches) {

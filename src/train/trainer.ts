@@ -2,14 +2,13 @@
 // validation of the EMA model, results.csv and pictures, last/best checkpoints, early stopping, and exact resume.
 // Usable as a library: train(options, hooks) accepts an already-built model and a few hooks (for pruning).
 import { existsSync, mkdirSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { Tensor, callOp, manualSeed, nn } from '../torch/index.js';
 import type { Handle } from '../torch/native.js';
 import type { DetectionModel } from '../model/yolo.js';
 import { loadDatasetConfig, type DatasetConfig } from '../data/dataset-config.js';
-import { createTrainLoader, type TrainLoader } from '../data/train-loader.js';
+import { createTrainLoader, trainingWorkers, type TrainLoader } from '../data/train-loader.js';
 import { drawBatch } from '../data/plot-batch.js';
 import { createRng } from '../data/synth/random.js';
 import { prepareSplit, validate, type PreparedSplit, type ValidationResult } from '../val/validator.js';
@@ -275,8 +274,7 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
   if (imgsz !== settings.imgsz) log(`WARNING: --img-size ${settings.imgsz} must be a multiple of max stride ${gs}, updating to ${imgsz}`);
 
   // ---- data ----
-  // As YOLOv5's data loader: no more workers than cores or images per batch.
-  const workers = Math.min(settings.workers, availableParallelism(), settings.batchSize);
+  const workers = trainingWorkers(settings.workers, settings.batchSize);
   const loader: TrainLoader = await createTrainLoader({
     dataset: data,
     split: 'train',
@@ -360,8 +358,8 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
         interrupted = true;
         break;
       }
-      model.train();
-      if (settings.freezeBatchNormStats) for (const [, m] of model.namedModules()) if (m instanceof nn.BatchNorm2d) m.eval();
+      if (settings.freezeBatchNormStats) nn.trainWithFrozenBatchNorm(model);
+      else model.train();
       // Everything random in an epoch derives from (seed, epoch), so a resumed run repeats it exactly.
       manualSeed(createRng(settings.seed, epoch).int(0, 2 ** 31 - 1));
       const scaleRng = createRng(settings.seed, epoch, 0x4d53);

@@ -121,6 +121,12 @@ export class BatchNorm2d extends Module {
   }
 }
 
+/** Training mode for `module` except its BatchNorm layers, which normalise with their running statistics and keep them. */
+export function trainWithFrozenBatchNorm(module: Module): void {
+  module.train();
+  for (const [, m] of module.namedModules()) if (m instanceof BatchNorm2d) m.eval();
+}
+
 export class Linear extends Module {
   constructor(inFeatures: number, outFeatures: number, options: { bias?: boolean } = {}) {
     super();
