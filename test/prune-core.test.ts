@@ -16,7 +16,7 @@ import { groupImportance, planByBudget, planByRatio, planByThreshold } from '../
 import { applyPlan } from '../src/prune/surgery.js';
 import { measureInputStatistics } from '../src/prune/calibrate.js';
 import { reconstruct } from '../src/prune/reconstruct.js';
-import { SparsityPenalty } from '../src/prune/sparsity.js';
+import { LOSS_TOLERANCE, nextLambda, SparsityPenalty } from '../src/prune/sparsity.js';
 import { exportOnnx, compareWithTorch } from '../src/export/index.js';
 
 const customConfig = () => loadModelConfig(join(process.cwd(), 'test', 'fixtures', 'custom-topology.yaml'));
@@ -265,6 +265,17 @@ test('the smallest-half penalty touches exactly the smallest half and follows im
   assert.equal(targeted.loss(), null, 'one of six below 0.5 meets a target of 1/6');
   targeted.target = { share: 2 / 6, threshold: 0.5 };
   assert.ok(!targeted.targetMet() && targeted.loss() !== null);
+});
+
+test('the λ controller moves towards the target share, and backs off when the training loss rises past the tolerance', () => {
+  const epoch = { lambda: 1e-3, below: 0.1, target: 0.4, loss: 0.15, bestLoss: 0.15 };
+  assert.deepEqual(nextLambda(epoch), { lambda: 1.5e-3, backedOff: false }, 'below the target: stronger');
+  assert.deepEqual(nextLambda({ ...epoch, below: 0.45 }), { lambda: 1e-3, backedOff: false }, 'met, within 1.2× the target: unchanged');
+  assert.deepEqual(nextLambda({ ...epoch, below: 0.5 }), { lambda: 1e-3 / 1.5, backedOff: false }, 'past 1.2× the target: weaker');
+  const withinTolerance = 0.15 * (1 + LOSS_TOLERANCE) - 1e-6;
+  assert.equal(nextLambda({ ...epoch, loss: withinTolerance }).lambda, 1.5e-3, 'a loss within the tolerance does not stop it');
+  // The loss rose past the tolerance: λ weakens even though the target is far from met.
+  assert.deepEqual(nextLambda({ ...epoch, loss: 0.15 * (1 + LOSS_TOLERANCE) + 1e-6 }), { lambda: 1e-3 / 1.5, backedOff: true });
 });
 
 test('a FLOPs target is met, and the pruned checkpoint reloads as the pruned architecture', async () => {

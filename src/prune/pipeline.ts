@@ -15,7 +15,7 @@ import { compareOnnxLatency } from '../infer/benchmark.js';
 import { incrementPath } from '../cli/run-dir.js';
 import { insertGates } from './gates.js';
 import { analyzeDependencies, type DependencyGraph } from './dependency.js';
-import { SparsityPenalty, type PenaltyTarget } from './sparsity.js';
+import { nextLambda, SparsityPenalty, type PenaltyTarget } from './sparsity.js';
 import { measureActivationMagnitudes } from './calibrate.js';
 import { calibrationSource, type CalibrationSource } from './calibration-data.js';
 import { pruneStep, type PruneTarget } from './round.js';
@@ -101,6 +101,8 @@ interface PipelineState {
   settings: Settings;
   /** λ now (adapted with a target sparsity). */
   lambda: number;
+  /** The lowest training loss of the round's sparsity-training epochs so far (the λ controller's reference). */
+  bestLoss?: { round: number; loss: number };
   original: ModelFigures;
   rounds: RoundRecord[];
   /** The checkpoint the next stage starts from. */
@@ -290,17 +292,20 @@ async function sparsityTraining(model: DetectionModel, s: Settings, state: Pipel
     onEpochEnd: (ctx) => {
       const stats = penalty!.stats(statThreshold(s));
       const before = state.lambda;
+      const loss = ctx.record.train.reduce((a, b) => a + b, 0);
+      const bestLoss = state.bestLoss?.round === r ? state.bestLoss.loss : loss;
+      let backedOff = false;
       if (s.targetSparsity !== undefined) {
         // Adjust gradually: a λ strong enough to move gates in a few steps wrecks the model.
-        if (stats.below < s.targetSparsity) state.lambda *= 1.5;
-        else if (stats.below > s.targetSparsity * 1.2) state.lambda /= 1.5;
+        ({ lambda: state.lambda, backedOff } = nextLambda({ lambda: before, below: stats.below, target: s.targetSparsity, loss, bestLoss }));
       }
-      const loss = ctx.record.train.reduce((a, b) => a + b, 0);
+      state.bestLoss = { round: r, loss: Math.min(bestLoss, loss) };
       const pausedShare = steps ? paused / steps : 0;
       log(
         `sparsity: ${(stats.below * 100).toFixed(1)}% of ${s.criterion === 'gate' ? 'gates' : 'BN scales'} below ${statThreshold(s)}, ` +
           `mean |g| ${stats.meanAbs.toFixed(4)}, train loss ${loss.toFixed(4)}, λ ${before.toExponential(2)}` +
           (state.lambda !== before ? ` → ${state.lambda.toExponential(2)}` : '') +
+          (backedOff ? ` (train loss ${((loss / bestLoss - 1) * 100).toFixed(0)}% above the round's best: backing off)` : '') +
           (s.targetSparsity !== undefined ? ` (target ${(s.targetSparsity * 100).toFixed(0)}%, met in ${(pausedShare * 100).toFixed(0)}% of steps)` : ''),
       );
       steps = paused = 0;

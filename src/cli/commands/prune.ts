@@ -52,7 +52,7 @@ export function pruneCommand(): Command {
     .option('--epochs-per-round <n>', 'sparsity-training epochs per round', nonNegativeInteger, 3)
     .option('--finetune-epochs <n>', 'epochs of fine-tuning without the penalty after the last round', nonNegativeInteger, 3)
     .option('--sparsity <lambda>', 'sparsity strength λ per image (default 1e-3; the start value when --target-sparsity adapts it)', nonNegativeNumber)
-    .option('--target-sparsity <share>', 'adapt λ between epochs so this share of gates falls below the threshold; the penalty pauses while it is met (default 1 − √(target FLOPs), or 0.4)', fraction)
+    .option('--target-sparsity <share>', 'adapt λ between epochs so this share of gates falls below the threshold; the penalty pauses while it is met, and λ backs off while the training loss is over 10% above the round\'s best (default 1 − √(target FLOPs), or 0.4)', fraction)
     .option('--gate-lr <lr>', "the gates' learning rate in sparsity training: no warmup, decays with the schedule (default 0.05)", nonNegativeNumber)
     .option('--min-warmup <iterations>', 'fine-tuning warms up for at least this many iterations (100 as YOLOv5: 12 epochs of COCO128)', nonNegativeInteger, 100)
     .option('--distill <gain>', 'fine-tuning (and the training of every round after the first) also learns the original model\'s outputs on the same images, with this gain (0: off)', nonNegativeNumber, 0)
