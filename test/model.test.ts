@@ -8,7 +8,7 @@ import { loadModelConfig } from '../src/model/config.js';
 import { gflops } from '../src/model/summary.js';
 import { loadModel } from '../src/checkpoint/index.js';
 import { saveCheckpoint } from '../src/checkpoint/format.js';
-import { noGrad, tensor, tidy, zeros, rand, manualSeed } from '../src/torch/index.js';
+import { liveTensors, noGrad, tensor, tidy, zeros, rand, manualSeed } from '../src/torch/index.js';
 
 const shared = join(process.cwd(), '..', 'shared');
 const officialParams: Record<string, number> = {
@@ -42,6 +42,21 @@ test('small configs run a forward at 640 and 320 with the expected output sizes'
       const cells = model.stride.reduce((sum, s) => sum + (size / s) ** 2, 0);
       assert.deepEqual(shape, [1, 3 * cells, 85], `${name} at ${size}`);
     }
+  }
+});
+
+test('a forward keeps only the layer outputs alive, not what each layer computes on the way (training and inference)', () => {
+  const model = new DetectionModel(loadModelConfig('yolov5n'));
+  const x = rand([1, 3, 64, 64]);
+  for (const training of [true, false]) {
+    model.train(training);
+    const live = tidy(() => {
+      const baseline = liveTensors();
+      void (training ? model.forward(x) : noGrad(() => model.forward(x)));
+      return liveTensors() - baseline;
+    });
+    // One output per layer (three for Detect); a C3 alone computes a dozen tensors on the way.
+    assert.ok(live <= model.layers.length + 2, `${training ? 'training' : 'inference'}: ${live} tensors alive after the forward of ${model.layers.length} layers`);
   }
 });
 

@@ -158,7 +158,9 @@ export class DetectionModel extends nn.Module {
   /** Raw per-level outputs [batch, anchors, ny, nx, 5 + nc] (logits), as training needs them. */
   forward(x: Tensor): Tensor[] {
     this.checkInput(x);
-    return this.run<Tensor | Tensor[]>(x, (layer, input) => layer.module.forward(input) as Tensor | Tensor[]) as Tensor[];
+    // Each layer in its own scope frees what it computes on the way to its output as soon as the layer is done
+    // (what backward needs, autograd holds on its own): without it a forward keeps every intermediate alive.
+    return this.run<Tensor | Tensor[]>(x, (layer, input) => tidy(() => layer.module.forward(input) as Tensor | Tensor[])) as Tensor[];
   }
 
   /** Decoded predictions [batch, boxes, 5 + nc]: cx, cy, w, h (input pixels), objectness, class scores. */
