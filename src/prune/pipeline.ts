@@ -9,6 +9,7 @@ import { gflops, latencyCost } from '../model/summary.js';
 import { loadModel, readCheckpoint, saveCheckpoint } from '../checkpoint/index.js';
 import { validate } from '../val/validator.js';
 import { train, type TrainHooks, type TrainOptions, type TrainResult } from '../train/trainer.js';
+import type { EpochRecord } from '../train/results.js';
 import type { OptimizerName } from '../train/optimizer.js';
 import { loadDatasetConfig, splitImageFiles } from '../data/dataset-config.js';
 import { compareOnnxLatency } from '../infer/benchmark.js';
@@ -101,8 +102,6 @@ interface PipelineState {
   settings: Settings;
   /** λ now (adapted with a target sparsity). */
   lambda: number;
-  /** The lowest training loss of the round's sparsity-training epochs so far (the λ controller's reference). */
-  bestLoss?: { round: number; loss: number };
   original: ModelFigures;
   rounds: RoundRecord[];
   /** The checkpoint the next stage starts from. */
@@ -292,14 +291,14 @@ async function sparsityTraining(model: DetectionModel, s: Settings, state: Pipel
     onEpochEnd: (ctx) => {
       const stats = penalty!.stats(statThreshold(s));
       const before = state.lambda;
-      const loss = ctx.record.train.reduce((a, b) => a + b, 0);
-      const bestLoss = state.bestLoss?.round === r ? state.bestLoss.loss : loss;
+      const trainLoss = (record: EpochRecord) => record.train.reduce((a, b) => a + b, 0);
+      const loss = trainLoss(ctx.record);
+      const bestLoss = Math.min(loss, ...ctx.history.map(trainLoss));
       let backedOff = false;
       if (s.targetSparsity !== undefined) {
         // Adjust gradually: a λ strong enough to move gates in a few steps wrecks the model.
         ({ lambda: state.lambda, backedOff } = nextLambda({ lambda: before, below: stats.below, target: s.targetSparsity, loss, bestLoss }));
       }
-      state.bestLoss = { round: r, loss: Math.min(bestLoss, loss) };
       const pausedShare = steps ? paused / steps : 0;
       log(
         `sparsity: ${(stats.below * 100).toFixed(1)}% of ${s.criterion === 'gate' ? 'gates' : 'BN scales'} below ${statThreshold(s)}, ` +

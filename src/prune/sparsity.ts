@@ -98,7 +98,7 @@ export interface EpochSparsity {
   /** Share of coefficients below the threshold now, and the share wanted. */
   below: number;
   target: number;
-  /** This epoch's training loss (without the penalty), and the lowest of the round's earlier epochs. */
+  /** This epoch's training loss (without the penalty), and the lowest of the round's epochs so far. */
   loss: number;
   bestLoss: number;
 }

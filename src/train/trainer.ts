@@ -127,6 +127,8 @@ export interface EpochContext extends TrainContext {
   epoch: number;
   /** The epoch's results so far (losses, metrics, learning rates). */
   record: Readonly<EpochRecord>;
+  /** The records of this run's earlier epochs (restored on resume). */
+  history: readonly EpochRecord[];
 }
 
 export interface TrainHooks {
@@ -439,7 +441,7 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
         fitness: fitness(metrics),
         extra: {},
       };
-      const extra = await hooks.onEpochEnd?.({ ...context, epoch, record });
+      const extra = await hooks.onEpochEnd?.({ ...context, epoch, record, history });
       if (extra) record.extra = { ...extra };
       history.push(record);
       previous = record;
