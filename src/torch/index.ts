@@ -1,7 +1,4 @@
 // yolov5-ts's tensor engine: libtorch tensors, autograd, nn and optim, with PyTorch's vocabulary.
-import { availableParallelism } from 'node:os';
-import { setNumThreads } from './tensor.js';
-
 export * from './tensor.js';
 export * from './dtype.js';
 export { tidy, keep, noGrad, enableGrad, isGradEnabled, type Disposable } from './scope.js';
@@ -9,5 +6,3 @@ export * as F from './functional.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export * from './safetensors.js';
-
-setNumThreads(availableParallelism());

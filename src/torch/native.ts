@@ -2,7 +2,8 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 
 /** An opaque reference to a libtorch tensor owned by the addon. */
 export type Handle = { readonly __brand: 'TensorHandle' };
@@ -43,19 +44,60 @@ function packageRoot(): string {
   return dir;
 }
 
+/** Why the install step did not build the addon, as native/install.mjs recorded it (absent when it did not run). */
+function installNote(root: string): string | undefined {
+  try {
+    return readFileSync(join(root, 'native', 'install-note.txt'), 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const HOW_TO_GET_LIBTORCH =
+  'Install libtorch (`apt-get install libtorch-dev`, `pip install torch`, or LIBTORCH=/path/to/libtorch), then run ' +
+  '`npm rebuild yolov5-ts` (in a clone of the repository: `make setup`). ONNX models (.onnx) run without libtorch.';
+
 function load(): NativeTorch {
   // libgomp (libtorch's OpenMP) spin-waits between parallel regions by default, which starves the data-loader
   // threads and any other process on a shared machine (measured 10–15× slower training). It reads this when
   // libtorch loads, so it must be set before the addon is required; a user's own setting wins.
   process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
-  const path = join(packageRoot(), 'native', 'build', 'Release', 'yolov5_torch.node');
+  const root = packageRoot();
+  const path = join(root, 'native', 'build', 'Release', 'yolov5_torch.node');
+  const needs = 'yolov5-ts: this needs libtorch (.pt and .safetensors models, training, validation, export, pruning)';
   if (!existsSync(path)) {
-    throw new Error(
-      `yolov5-ts: the libtorch addon is not built (${path} is missing). Run \`make setup\` (or \`npm run build:native\`) ` +
-        'after installing libtorch: `apt-get install libtorch-dev`, `pip install torch`, or LIBTORCH=/path/to/libtorch.',
-    );
+    throw new Error(`${needs}, but the libtorch addon is not built: ${installNote(root) ?? `${path} is missing`}. ${HOW_TO_GET_LIBTORCH}`);
   }
-  return createRequire(import.meta.url)(path) as NativeTorch;
+  let addon: NativeTorch;
+  try {
+    addon = createRequire(import.meta.url)(path) as NativeTorch;
+  } catch (error) {
+    // Typically libtorch moved or was removed after the build: the dynamic loader names the missing library.
+    throw new Error(`${needs}, but the libtorch addon ${path} cannot be loaded (${(error as Error).message.split('\n')[0]}). ${HOW_TO_GET_LIBTORCH}`);
+  }
+  // libtorch's own default may count physical cores only; use every core the process may run on.
+  addon.setNumThreads(availableParallelism());
+  return addon;
 }
 
-export const native: NativeTorch = load();
+// Every function of the addon, so that the stand-in below can offer them before the addon is loaded.
+const FUNCTIONS = [
+  'resolveOp', 'callOp', 'opSchema', 'fromBuffer', 'toBuffer', 'dataView', 'item', 'shape', 'dtype', 'dispose', 'isDisposed',
+  'liveHandles', 'backward', 'grad', 'setGrad', 'requiresGrad', 'setRequiresGrad', 'setGradEnabled', 'manualSeed',
+  'setNumThreads', 'getNumThreads',
+] as const satisfies readonly (keyof NativeTorch)[];
+
+/**
+ * The addon, loaded on first use rather than at import: ONNX-only use (an .onnx model on ONNX Runtime) works on a
+ * machine without libtorch, and the error saying what is missing comes only when a libtorch feature is used. Until
+ * then each function is a stand-in that loads the addon and puts the addon's own functions in place, so calls after
+ * the first go straight to the addon.
+ */
+export const native = {} as NativeTorch;
+for (const name of FUNCTIONS) {
+  (native as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+    const addon = load();
+    Object.assign(native, addon);
+    return (addon[name] as (...a: unknown[]) => unknown)(...args);
+  };
+}
