@@ -17,6 +17,8 @@ export {
   type ExportedFile,
   type VerifyResult,
 } from './export/index.js';
-export { loadModel, type LoadedModel } from './checkpoint/index.js';
+export { loadModel, resolveWeights, OFFICIAL_WEIGHTS, type LoadedModel } from './checkpoint/index.js';
+export { prepareDataset } from './data/dataset-download.js';
+export { cacheDir } from './util/cache-dir.js';
 export { DetectionModel } from './model/yolo.js';
 export type { RgbImage } from './data/image.js';

@@ -5,9 +5,11 @@ import { DetectionModel } from '../model/yolo.js';
 import { validateModelConfig } from '../model/config.js';
 import { readOfficialCheckpoint } from './pt-reader.js';
 import { readCheckpoint, type CheckpointMeta } from './format.js';
+import { resolveWeights } from './official-weights.js';
 
 export { saveCheckpoint, readCheckpoint, gatedConvs, type CheckpointMeta, type LoadedCheckpoint } from './format.js';
 export { readOfficialCheckpoint, type OfficialCheckpoint } from './pt-reader.js';
+export { resolveWeights, cachedWeightsPath, officialAssetsUrl, OFFICIAL_WEIGHTS, OFFICIAL_RELEASE, type OfficialAsset } from './official-weights.js';
 
 export interface LoadedModel {
   model: DetectionModel;
@@ -48,8 +50,12 @@ export async function loadOfficialModel(path: string): Promise<DetectionModel> {
   return model;
 }
 
-/** Loads a detector from an official `.pt` (zip) or a yolov5-ts `.safetensors` checkpoint, recognised by content. */
-export async function loadModel(path: string): Promise<LoadedModel> {
+/**
+ * Loads a detector from an official `.pt` (zip) or a yolov5-ts `.safetensors` checkpoint, recognised by content. An
+ * official name such as `yolov5s.pt` that is not a local file is downloaded (see resolveWeights).
+ */
+export async function loadModel(weights: string): Promise<LoadedModel> {
+  const path = await resolveWeights(weights);
   const head = await magic(path);
   if (head[0] === 0x50 && head[1] === 0x4b) return { model: await loadOfficialModel(path), source: 'official' };
   const { model, meta, extra } = await readCheckpoint(path);

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { bytesPerElement, callOp, tensor, tidy, Tensor, type AnyTypedArray, type DType } from '../torch/index.js';
 import { PickleError, PyGlobal, describe, unpickle } from './pickle.js';
-import { ZipArchive, ZipFormatError } from './zip.js';
+import { ZipArchive, ZipFormatError } from '../util/zip.js';
 
 /** Element types PyTorch storages can hold that we read; bfloat16 is widened to float32 on load. */
 export type StorageDType = DType | 'bfloat16';

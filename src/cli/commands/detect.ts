@@ -26,7 +26,7 @@ interface DetectCliOptions {
 export function detectCommand(): Command {
   return new Command('detect')
     .description('detect objects in images, folders, globs, videos, streams or list files (as YOLOv5 detect.py)')
-    .requiredOption('--weights <path>', 'model: .onnx (ONNX Runtime), official .pt or yolov5-ts .safetensors (libtorch)')
+    .requiredOption('--weights <path>', 'model: .onnx (ONNX Runtime), official .pt or yolov5-ts .safetensors (libtorch); an official name (yolov5s.pt, yolov5n6.pt, ...) not found here is downloaded')
     .requiredOption('--source <source>', 'image, video, folder, glob, rtsp/rtmp/http URL, or .txt list of these')
     .option('--img, --imgsz <size...>', 'inference size: one value, or height and width (default 640)', collect(positiveInteger))
     .option('--conf-thres <x>', 'confidence threshold', fraction, 0.25)

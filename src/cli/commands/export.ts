@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { statSync } from 'node:fs';
 import { extname } from 'node:path';
-import { loadModel } from '../../checkpoint/index.js';
+import { loadModel, resolveWeights } from '../../checkpoint/index.js';
 import { DEFAULT_OPSET, SUPPORTED_OPSETS, checkOpset, describeVerify, exportOnnxFile } from '../../export/index.js';
 import { summaryLine } from '../../model/summary.js';
 import { collect, heightAndWidth, positiveInteger } from '../arguments.js';
@@ -31,7 +31,7 @@ function imageSize(sizes: number[], stride: number): [number, number] {
 export function exportCommand(): Command {
   return new Command('export')
     .description('export a model (official .pt, trained or pruned .safetensors) to ONNX, verified against libtorch')
-    .requiredOption('--weights <path>', 'model weights (official YOLOv5 .pt or yolov5-ts .safetensors)')
+    .requiredOption('--weights <path>', 'model weights (official YOLOv5 .pt or yolov5-ts .safetensors); an official name (yolov5s.pt, ...) not found here is downloaded')
     .addOption(new Option('--include <formats...>', 'formats to export').choices(['onnx']).default(['onnx']))
     .option('--img, --imgsz <size...>', 'input size: one value, or height and width (default 640)', collect(positiveInteger))
     .option('--batch-size <n>', 'fixed batch size (without --dynamic)', positiveInteger, 1)
@@ -43,14 +43,16 @@ export function exportCommand(): Command {
       const output = options.output ?? options.weights.slice(0, options.weights.length - extname(options.weights).length) + '.onnx';
       if (output === options.weights) throw new Error(`${options.weights} is already an ONNX file; give --output to write elsewhere`);
       checkOpset(options.opset);
-      const { model } = await loadModel(options.weights);
+      // An official name (yolov5s.pt) is fetched into the cache; the .onnx is still written beside the name given.
+      const weightsFile = await resolveWeights(options.weights);
+      const { model } = await loadModel(weightsFile);
       const [height, width] = imageSize(options.imgsz ?? [640], Math.max(...model.stride, 32));
       console.log(
         `export: weights=${options.weights}, include=${options.include.join(',')}, imgsz=[${height}, ${width}], ` +
           `batch_size=${options.batchSize}, dynamic=${options.dynamic}, opset=${options.opset}`,
       );
       console.log(summaryLine(model, 'Model', [height, width]));
-      console.log(`\nlibtorch: starting from ${options.weights} (${megabytes(statSync(options.weights).size)})`);
+      console.log(`\nlibtorch: starting from ${options.weights} (${megabytes(statSync(weightsFile).size)})`);
       const { onnx, verification } = await exportOnnxFile(model, output, {
         imgsz: [height, width],
         batchSize: options.batchSize,

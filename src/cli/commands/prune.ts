@@ -2,6 +2,8 @@ import { Command, Option } from 'commander';
 import { prunePipeline, type ImportanceMeasure } from '../../prune/pipeline.js';
 import { OPTIMIZERS, type OptimizerName } from '../../train/optimizer.js';
 import { fraction, nominalBatchOption, nonNegativeInteger, nonNegativeNumber, positiveInteger } from '../arguments.js';
+import { prepareDataset } from '../../data/dataset-download.js';
+import { resolveWeights } from '../../checkpoint/index.js';
 
 interface PruneCliOptions {
   weights?: string;
@@ -44,7 +46,7 @@ export function pruneCommand(): Command {
         'pruning, then fine-tuning; writes runs/prune/exp/report.md',
     )
     .option('--weights <path>', 'trained weights (official .pt or yolov5-ts .safetensors)')
-    .option('--data <yaml>', 'dataset yaml')
+    .option('--data <yaml>', 'dataset yaml (coco128.yaml by name: shipped, downloaded on first use)')
     .option('--img <pixels>', 'train and val image size', positiveInteger, 640)
     .option('--batch-size <n>', 'batch size', positiveInteger, 16)
     .addOption(nominalBatchOption())
@@ -81,8 +83,8 @@ export function pruneCommand(): Command {
     .action(async (o: PruneCliOptions) => {
       if (!o.resume && (!o.weights || !o.data)) throw new Error('prune needs --weights and --data (or --resume)');
       await prunePipeline({
-        weights: o.weights ?? '',
-        data: o.data ?? '',
+        weights: o.weights ? await resolveWeights(o.weights) : '',
+        data: o.data ? await prepareDataset(o.data) : '',
         imgsz: o.img,
         batchSize: o.batchSize,
         nominalBatch: o.nominalBatch,

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { train } from '../../train/trainer.js';
 import { OPTIMIZERS, type OptimizerName } from '../../train/optimizer.js';
 import { collect, fractionBelowOne, integer, nominalBatchOption, nonNegativeInteger, positiveInteger } from '../arguments.js';
+import { prepareDataset } from '../../data/dataset-download.js';
 
 interface TrainCliOptions {
   data: string;
@@ -38,7 +39,7 @@ interface TrainCliOptions {
 export function trainCommand(): Command {
   return new Command('train')
     .description('train a detector on a dataset (as YOLOv5 train.py): from official .pt or our weights, or a model config')
-    .option('--data <yaml>', 'dataset yaml')
+    .option('--data <yaml>', 'dataset yaml (coco128.yaml by name: shipped, downloaded on first use)')
     .option('--weights <path>', "initial weights (.pt or .safetensors); '' to train from --cfg", '')
     .option('--cfg <yaml>', 'model config (path or shipped name, e.g. yolov5n)')
     .option('--hyp <yaml>', 'hyperparameters (path or shipped hyp.scratch-low / -med / -high)', 'hyp.scratch-low')
@@ -83,7 +84,7 @@ export function trainCommand(): Command {
       process.on('SIGINT', onSignal);
       try {
         const result = await train({
-          data: options.data,
+          data: options.data ? await prepareDataset(options.data) : options.data,
           weights: options.weights,
           cfg: options.cfg,
           hyp: options.hyp,

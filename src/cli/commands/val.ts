@@ -6,6 +6,7 @@ import { validate } from '../../val/validator.js';
 import { incrementPath } from '../run-dir.js';
 import { fraction, positiveInteger } from '../arguments.js';
 import { summaryLine } from '../../model/summary.js';
+import { prepareDataset } from '../../data/dataset-download.js';
 
 interface ValOptions {
   weights: string;
@@ -27,8 +28,8 @@ interface ValOptions {
 export function valCommand(): Command {
   return new Command('val')
     .description('validate a trained detector on a dataset split: P, R, mAP50, mAP50-95 (as YOLOv5 val.py)')
-    .requiredOption('--weights <path>', 'model weights (official YOLOv5 .pt or yolov5-ts .safetensors)')
-    .requiredOption('--data <yaml>', 'dataset yaml')
+    .requiredOption('--weights <path>', 'model weights (official YOLOv5 .pt or yolov5-ts .safetensors); an official name (yolov5s.pt, ...) not found here is downloaded')
+    .requiredOption('--data <yaml>', 'dataset yaml (coco128.yaml by name: shipped, downloaded on first use)')
     .option('--img <pixels>', 'inference size (pixels)', positiveInteger, 640)
     .option('--batch-size <n>', 'batch size', positiveInteger, 16)
     .option('--conf-thres <x>', 'confidence threshold', fraction, 0.001)
@@ -43,7 +44,7 @@ export function valCommand(): Command {
     .option('--exist-ok', 'reuse an existing project/name instead of incrementing', false)
     .action(async (options: ValOptions) => {
       if (options.confThres > 0.001) console.log(`WARNING: confidence threshold ${options.confThres} > 0.001 gives mAP lower than the official protocol`);
-      const config = loadDatasetConfig(options.data);
+      const config = loadDatasetConfig(await prepareDataset(options.data));
       const { model } = await loadModel(options.weights);
       // As the official val.py: BatchNorm folded into the convolutions for inference.
       console.log('Fusing layers...');
