@@ -49,9 +49,10 @@ export function cachedWeightsPath(name: string): string {
 /**
  * The file to load for `weights`: the path itself when it exists or is not an official name; otherwise (a bare
  * official name such as `yolov5s.pt` with no such file here) the cached copy, downloaded first if need be.
+ * `assets` replaces the table of names (tests serve their own files).
  */
-export async function resolveWeights(weights: string): Promise<string> {
-  const asset = OFFICIAL_WEIGHTS[weights];
+export async function resolveWeights(weights: string, assets: Readonly<Record<string, OfficialAsset>> = OFFICIAL_WEIGHTS): Promise<string> {
+  const asset = Object.hasOwn(assets, weights) ? assets[weights] : undefined;
   if (existsSync(weights) || asset === undefined || basename(weights) !== weights) return weights;
   const dest = cachedWeightsPath(weights);
   // Only a verified download is ever renamed into the cache, so a size check suffices for a cached copy.
