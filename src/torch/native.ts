@@ -47,7 +47,7 @@ function packageRoot(): string {
 /** Why the install step did not build the addon, as native/install.mjs recorded it (absent when it did not run). */
 function installNote(root: string): string | undefined {
   try {
-    return readFileSync(join(root, 'native', 'install-note.txt'), 'utf8').trim() || undefined;
+    return readFileSync(join(root, 'native', 'install-note.txt'), 'utf8').trim().replace(/\.$/, '') || undefined;
   } catch {
     return undefined;
   }
