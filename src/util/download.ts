@@ -156,6 +156,7 @@ export async function downloadFile(request: DownloadRequest): Promise<DownloadRe
     return { dest, bytes, sha256: digest };
   } finally {
     clearTimeout(timer);
+    abort.abort(); // releases the connection when the body was left unread (an HTTP error, a wrong size)
     reporter?.stop();
     await file?.close().catch(() => {});
     await rm(temp, { force: true });
