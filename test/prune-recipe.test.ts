@@ -9,6 +9,8 @@ import { loadHyp } from '../src/train/hyp.js';
 
 const hyp = loadHyp('hyp.scratch-low');
 const highway: RecipeFacts = {
+  criterion: 'gate',
+  budgeted: true,
   trainImages: 1948,
   batchSize: 16,
   keepFraction: 0.5,
@@ -33,6 +35,11 @@ test('rounds keep at least 80% of the cost each; the budget splits into sparsity
   const oneShot = chooseRecipe({ epochs: 0 }, highway);
   assert.deepEqual([oneShot.rounds, oneShot.epochsPerRound, oneShot.finetuneEpochs], [1, 0, 0]);
   assert.match(oneShot.reasons.join('\n'), /one-shot/);
+  // One-shot gates are all 1: the Taylor estimate ranks instead (with a budget, and for the gate criterion only).
+  assert.equal(oneShot.importance, 'taylor');
+  assert.equal(chooseRecipe({ epochs: 20 }, highway).importance, 'magnitude');
+  assert.equal(chooseRecipe({ epochs: 0 }, { ...highway, criterion: 'bn' }).importance, 'magnitude');
+  assert.equal(chooseRecipe({ epochs: 0 }, { ...highway, budgeted: false }).importance, 'magnitude');
   // Without a budget: about 40,000 images seen, within 10–60 epochs.
   assert.equal(defaultEpochBudget(1948), 21);
   assert.equal(defaultEpochBudget(128), 60);

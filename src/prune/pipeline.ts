@@ -21,7 +21,7 @@ import { measureActivationMagnitudes } from './calibrate.js';
 import { calibrationSource, type CalibrationSource } from './calibration-data.js';
 import { pruneStep, type PruneTarget } from './round.js';
 import { OutputDistillation } from './distill.js';
-import { chooseRecipe, type Recipe, type RecipeFacts, type RecipeRequest } from './recipe.js';
+import { chooseRecipe, type ImportanceMeasure, type Recipe, type RecipeFacts, type RecipeRequest } from './recipe.js';
 import { channelBlock } from '../infer/channel-block.js';
 import type { CheckpointMeta } from '../checkpoint/index.js';
 import type { Criterion, Importance } from './plan.js';
@@ -112,7 +112,7 @@ export interface PruneOptions {
   log?: (line: string) => void;
 }
 
-export type ImportanceMeasure = 'magnitude' | 'taylor';
+export type { ImportanceMeasure } from './recipe.js';
 
 type Optional = 'targetSparsity' | 'ratio' | 'targetFlops' | 'targetLatency' | 'threshold';
 type Settings = Required<Omit<PruneOptions, 'resume' | 'log' | 'name' | 'hyp' | Optional>> &
@@ -150,7 +150,7 @@ function givenSettings(o: PruneOptions): Given {
   const targets = [o.ratio, o.targetFlops, o.targetLatency].filter((v) => v !== undefined).length;
   if (targets > 1) throw new Error('give at most one of --ratio, --target-flops and --target-latency (with --threshold as the alternative)');
   const criterion = o.criterion ?? 'gate';
-  const importance = o.importance ?? 'magnitude';
+  const importance = o.importance;
   if (importance === 'taylor' && criterion !== 'gate') throw new Error('--importance taylor is measured through the gates: it needs --criterion gate');
   if (importance === 'taylor' && o.threshold !== undefined && targets === 0) {
     throw new Error('--importance taylor ranks channels by an estimated loss change, which a --threshold on |gate| does not apply to: give --ratio, --target-flops or --target-latency');
@@ -184,6 +184,7 @@ function givenSettings(o: PruneOptions): Given {
     minWarmup: optional(o.minWarmup, (v) => positiveInt(v, '--min-warmup', 0)),
     distill: optional(o.distill, (v) => nonNegative(v, '--distill')),
     round: optional(o.round, (v) => positiveInt(v, '--round')),
+    importance,
   };
   return {
     request,
@@ -198,7 +199,6 @@ function givenSettings(o: PruneOptions): Given {
     ...(o.targetLatency !== undefined ? { targetLatency: o.targetLatency } : {}),
     minChannels: positiveInt(o.minChannels ?? 8, '--min-channels', 0),
     criterion,
-    importance,
     cache: o.cache ?? true,
     workers: positiveInt(o.workers ?? 8, '--workers'),
     seed: positiveInt(o.seed ?? 0, '--seed', 0),
@@ -225,6 +225,8 @@ function recipeFacts(given: Omit<Given, 'request'>, meta: CheckpointMeta | undef
   const settings = (meta?.training as { settings?: { optimizer?: OptimizerName; hyp?: Hyp; nominalBatch?: number } } | undefined)?.settings;
   const keepFraction = given.targetFlops ?? given.targetLatency;
   return {
+    criterion: given.criterion,
+    budgeted: keepFraction !== undefined || given.ratio !== undefined,
     trainImages: splitImageFiles(loadDatasetConfig(given.data), 'train').length,
     batchSize: given.batchSize,
     ...(keepFraction !== undefined ? { keepFraction } : {}),

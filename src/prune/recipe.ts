@@ -6,8 +6,14 @@ import type { Hyp } from '../train/hyp.js';
 import type { OptimizerName } from '../train/optimizer.js';
 import { lrFactor, NOMINAL_BATCH } from '../train/schedule.js';
 
+/** How the gate criterion ranks channels: |gate|, or the first-order Taylor estimate of the loss change. */
+export type ImportanceMeasure = 'magnitude' | 'taylor';
+
 /** What the pipeline knows before it starts. */
 export interface RecipeFacts {
+  /** Channel gates (this method) or BatchNorm scales, and whether the target is a budget (ratio, GFLOPs, latency). */
+  criterion: 'gate' | 'bn';
+  budgeted: boolean;
   trainImages: number;
   batchSize: number;
   /** Keep this fraction of the cost (GFLOPs or estimated latency) by the end; absent for a ratio or threshold. */
@@ -38,6 +44,7 @@ export interface RecipeRequest {
   minWarmup?: number;
   distill?: number;
   round?: number;
+  importance?: ImportanceMeasure;
 }
 
 export interface Recipe {
@@ -54,6 +61,7 @@ export interface Recipe {
   minWarmup: number;
   distill: number;
   round: number;
+  importance: ImportanceMeasure;
   /** One line per choice: the value and why ("given" for what the user set). */
   reasons: string[];
 }
@@ -201,5 +209,10 @@ export function chooseRecipe(request: RecipeRequest, facts: RecipeFacts): Recipe
   if (request.round !== undefined) given('channel multiple', round);
   else reasons.push(`channels in multiples of ${round}: ONNX Runtime's convolution block on this CPU`);
 
-  return { epochs, rounds, epochsPerRound, finetuneEpochs, optimizer, hyp, nominalBatch, gateLr, sparsity, minWarmup, distill, round, reasons };
+  // Gates that never trained are all 1: they rank nothing, the estimated loss change does (it needs a budget).
+  const importance = request.importance ?? (facts.criterion === 'gate' && epochsPerRound === 0 && facts.budgeted ? 'taylor' : 'magnitude');
+  if (request.importance !== undefined) given('importance', importance);
+  else if (importance === 'taylor') reasons.push('importance taylor: without sparsity training every gate is 1 and ranks nothing; the first-order estimate of the loss change does');
+
+  return { epochs, rounds, epochsPerRound, finetuneEpochs, optimizer, hyp, nominalBatch, gateLr, sparsity, minWarmup, distill, round, importance, reasons };
 }

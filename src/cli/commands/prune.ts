@@ -25,7 +25,7 @@ interface PruneCliOptions {
   minChannels: number;
   round?: number;
   criterion: 'gate' | 'bn';
-  importance: ImportanceMeasure;
+  importance?: ImportanceMeasure;
   hyp?: string;
   optimizer?: OptimizerName;
   cache: boolean;
@@ -68,9 +68,8 @@ export function pruneCommand(): Command {
     .option('--round <n>', 'round kept channel counts up to a multiple of n (chosen: ONNX Runtime\'s channel block on this CPU, 16 with AVX-512, 8 with AVX2)', positiveInteger)
     .addOption(new Option('--criterion <c>', 'importance: channel gates (this method) or BatchNorm scales (network slimming)').choices(['gate', 'bn']).default('gate'))
     .addOption(
-      new Option('--importance <m>', 'how the gate criterion ranks channels: |gate|, or the Taylor estimate of the loss change (gate × gradient, on training batches)')
-        .choices(['magnitude', 'taylor'])
-        .default('magnitude'),
+      new Option('--importance <m>', 'how the gate criterion ranks channels: |gate|, or the Taylor estimate of the loss change (gate × gradient, on training batches) (chosen: taylor for one-shot pruning, else magnitude)')
+        .choices(['magnitude', 'taylor']),
     )
     .option('--hyp <yaml>', 'hyperparameters for sparsity training and fine-tuning, used as given (chosen: the checkpoint\'s, or hyp.scratch-low, with a one-epoch warmup)')
     .addOption(new Option('--optimizer <name>', 'optimizer of sparsity training and fine-tuning; the gates share it (chosen: the checkpoint\'s, or SGD)').choices([...OPTIMIZERS]))
