@@ -53,6 +53,9 @@ test('SGD: λ takes an undefended gate from 1 to 0 in one round, so it falls as 
   assert.ok(Math.abs(travel - 1) < 1e-9, `travel ${travel}`);
   const larger = chooseRecipe({ epochs: 20 }, { ...highway, trainImages: 10 * highway.trainImages });
   assert.ok(Math.abs(larger.sparsity * 10 - r.sparsity) < 1e-12);
+  // BatchNorm scales (network slimming) learn at lr0, not at the gates' rate: λ scales up by their ratio.
+  const bn = chooseRecipe({ epochs: 20 }, { ...highway, criterion: 'bn' });
+  assert.ok(Math.abs(bn.sparsity / r.sparsity - r.gateLr / hyp.lr0) < 1e-9);
   // The first epoch's ramp counts half; later epochs follow the linear decay.
   assert.equal(roundPressure(1, { lrf: 0.01 }), 0.5);
   assert.ok(Math.abs(roundPressure(2, { lrf: 0.01 }) - (0.5 + 0.505)) < 1e-12);

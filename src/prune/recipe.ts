@@ -186,12 +186,14 @@ export function chooseRecipe(request: RecipeRequest, facts: RecipeFacts): Recipe
     gateLr = request.gateLr ?? SGD_GATE_LR;
     if (request.gateLr !== undefined) given('gate lr', fmt(gateLr));
     // SGD with momentum m moves a coefficient under a constant gradient G by lr·G/(1 − m) per step; the penalty's
-    // gradient per optimizer step is λ · nominal batch, and an epoch has images / nominal batch steps.
-    sparsity = request.sparsity ?? (1 - hyp.momentum) / (gateLr * facts.trainImages * pressure);
+    // gradient per optimizer step is λ · nominal batch, and an epoch has images / nominal batch steps. BatchNorm
+    // scales (--criterion bn) learn at the weights' lr0, gates at their own rate.
+    const [lr, what] = facts.criterion === 'bn' ? [hyp.lr0, 'BatchNorm scales learn at lr0'] : [gateLr, 'gate lr'];
+    sparsity = request.sparsity ?? (1 - hyp.momentum) / (lr * facts.trainImages * pressure);
     reasons.push(
       request.sparsity !== undefined
         ? `λ ${fmt(sparsity)} (given)`
-        : `λ ${fmt(sparsity)} per image at the start (gate lr ${fmt(gateLr)}): the penalty alone would take a gate from 1 to 0 in one round ` +
+        : `λ ${fmt(sparsity)} per image at the start (${what} ${fmt(lr)}): the penalty alone would take a coefficient from 1 to 0 in one round ` +
             `over ${facts.trainImages} images; the controller adapts it between epochs`,
     );
   }
