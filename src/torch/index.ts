@@ -10,4 +10,7 @@ export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export * from './safetensors.js';
 
-setNumThreads(availableParallelism());
+// One intra-op thread per core, unless OMP_NUM_THREADS says otherwise (as PyTorch honours it): several jobs sharing
+// a machine each take fewer.
+const requested = Number.parseInt(process.env.OMP_NUM_THREADS ?? '', 10);
+setNumThreads(requested > 0 ? requested : availableParallelism());
