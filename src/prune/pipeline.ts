@@ -329,8 +329,9 @@ async function sparsityTraining(model: DetectionModel, s: Settings, state: Pipel
   const images = splitImageFiles(loadDatasetConfig(s.data), 'train').length;
   const batchesPerEpoch = Math.max(1, Math.ceil(images / s.batchSize));
   let penalty: SparsityPenalty | undefined;
-  // From the second round on the model is already pruned and recovering: it learns from the original too.
-  const teacher = r > 1 ? await distillation(s, log) : undefined;
+  // The model learns from the original while its gates shrink (and, from the second round on, while it recovers
+  // from the last pruning), so that what the penalty takes away is relearned by other channels.
+  const teacher = await distillation(s, log);
   let steps = 0;
   let paused = 0;
   const hooks: TrainHooks = {
