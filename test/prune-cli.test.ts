@@ -62,3 +62,25 @@ test('yolov5 prune --importance taylor: ranks by gate × gradient on training ba
   await assert.rejects(run(process.execPath, [CLI, ...args, ...oneShot, '--importance', 'taylor', '--criterion', 'bn']), /--importance taylor .* needs --criterion gate/);
   await assert.rejects(run(process.execPath, [CLI, ...args, ...oneShot, '--importance', 'taylor', '--threshold', '0.1']), /give --ratio, --target-flops or --target-latency/);
 });
+
+test('yolov5 prune with only a budget: prints the recipe it chose, runs its rounds, reports time and memory', async () => {
+  const { yaml } = await generateSynthDataset({ out: join(tmp, 'data-recipe'), images: 8, valImages: 4, classes: 2, imgsz: 64, seed: 7 });
+  const weights = join(tmp, 'start-recipe.safetensors');
+  await saveCheckpoint(weights, new DetectionModel({ ...loadModelConfig('yolov5n'), nc: 2 }));
+  const args = ['prune', '--weights', weights, '--data', yaml, '--img', '64', '--batch-size', '4', '--workers', '1', '--calibration-images', '4', '--no-benchmark'];
+  const { stdout } = await run(process.execPath, [CLI, ...args, '--epochs', '3', '--target-flops', '0.5', '--project', join(tmp, 'runs-recipe')], { timeout: 600_000 });
+  // 50% of the GFLOPs needs 2 rounds of ≥ 70%, but half of a 3-epoch budget allows one: 1 sparsity epoch, 2 fine-tuning.
+  assert.match(stdout, /Recipe \(flags override\):\n {2}epochs 3 \(given\)\n {2}rounds 1: .*as many as half the budget allows\n {2}epochs per round 1: .*\n {2}fine-tuning 2 epochs/);
+  assert.match(stdout, /optimizer SGD: the one .*start-recipe\.safetensors was trained with|optimizer SGD: the checkpoint does not say/);
+  assert.match(stdout, /λ \S+ per image at the start \(gate lr 0\.05\)/);
+  assert.match(stdout, /no distillation: the original's mAP50 0\.\d+ is below 0\.5/);
+  assert.match(stdout, /===== round 1\/1: sparsity training \(1 epochs, gate\) =====/);
+  assert.match(stdout, /===== fine-tuning \(2 epochs, no penalty\) =====/);
+  const dir = join(tmp, 'runs-recipe', 'exp');
+  const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
+  assert.equal(report.settings.distill, 0);
+  assert.ok(report.settings.recipe.length >= 9);
+  assert.ok(report.wallSeconds > 0 && report.maxRssBytes > 100e6, `wall ${report.wallSeconds} s, RSS ${report.maxRssBytes} bytes`);
+  assert.ok(report.final.gflops <= 0.5 * report.original.gflops + 1e-9);
+  assert.match(readFileSync(join(dir, 'report.md'), 'utf8'), /Recipe \(chosen where not given\):[\s\S]*Wall time \d+\.\d min, max RSS \d+\.\d\d GB/);
+});

@@ -26,6 +26,8 @@ export interface SaveOptions {
   training?: Record<string, unknown>;
   /** Extra tensors (e.g. optimizer state), stored under `train/`. */
   extra?: Map<string, Tensor>;
+  /** Store floating-point weights as float16 (half the size; they load back into float32 models, as official weights do). */
+  half?: boolean;
 }
 
 /** Names of the Conv modules that have a gate. */
@@ -35,6 +37,12 @@ export function gatedConvs(model: DetectionModel): string[] {
 
 export async function saveCheckpoint(path: string, model: DetectionModel, options: SaveOptions = {}): Promise<void> {
   const tensors = new Map(model.stateDict());
+  const halves: Tensor[] = [];
+  if (options.half) {
+    for (const [name, t] of tensors) {
+      if (t.dtype === 'float32') tensors.set(name, halves[halves.push(t.to('float16')) - 1]!);
+    }
+  }
   for (const [name, t] of options.extra ?? []) tensors.set(EXTRA_PREFIX + name, t);
   const meta: CheckpointMeta = {
     format: FORMAT,
@@ -45,7 +53,11 @@ export async function saveCheckpoint(path: string, model: DetectionModel, option
     date: new Date().toISOString(),
     ...(options.training ? { training: options.training } : {}),
   };
-  await saveSafetensors(path, tensors, { yolov5ts: JSON.stringify(meta) });
+  try {
+    await saveSafetensors(path, tensors, { yolov5ts: JSON.stringify(meta) });
+  } finally {
+    halves.forEach((t) => t.dispose());
+  }
 }
 
 export interface LoadedCheckpoint {

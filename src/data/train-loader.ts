@@ -299,9 +299,26 @@ function cacheBytes(sizes: readonly Size[], imgsz: number): number {
   }, 0);
 }
 
-async function fillRamCache(pool: WorkerPool, count: number): Promise<void> {
-  const images = await Promise.all(Array.from({ length: count }, (_, index) => pool.run<SharedImage>({ kind: 'decode', index })));
-  pool.broadcast({ kind: 'use-cache', images });
+/**
+ * The last RAM cache filled, kept for the next loader of the same images: consecutive trainings in one process
+ * (the stages of a prune run) decode them once. Its pixels are shared memory, so any pool can use them.
+ */
+let lastCache: { key: string; images: SharedImage[] } | undefined;
+
+/** Fills (or reuses) the RAM cache if it fits in free memory; otherwise says why not. */
+async function useRamCache(pool: WorkerPool, setup: WorkerSetup, sizes: readonly Size[], messages: string[]): Promise<void> {
+  const key = JSON.stringify([setup.imgsz, setup.augment, setup.imageFiles, setup.lenient]);
+  if (lastCache?.key !== key) {
+    lastCache = undefined;
+    const needed = cacheBytes(sizes, setup.imgsz);
+    if (needed * 1.1 >= freemem()) {
+      messages.push(`${(needed / 2 ** 30).toFixed(1)}GB RAM required to cache images, ${(freemem() / 2 ** 30).toFixed(1)}GB free, not caching`);
+      return;
+    }
+    const images = await Promise.all(setup.imageFiles.map((_, index) => pool.run<SharedImage>({ kind: 'decode', index })));
+    lastCache = { key, images };
+  }
+  pool.broadcast({ kind: 'use-cache', images: lastCache.images });
 }
 
 /** Worker threads for training batches, as YOLOv5's data loader: no more than the cores or the images per batch. */
@@ -356,11 +373,7 @@ export async function createTrainLoader(options: TrainLoaderOptions): Promise<Tr
   };
   const pool = new WorkerPool(workerUrl(), Math.min(workers, scan.images.length), setup);
   try {
-    if (options.cache === 'ram') {
-      const needed = cacheBytes(sizes, imgsz);
-      if (needed * 1.1 < freemem()) await fillRamCache(pool, scan.images.length);
-      else messages.push(`${(needed / 2 ** 30).toFixed(1)}GB RAM required to cache images, ${(freemem() / 2 ** 30).toFixed(1)}GB free, not caching`);
-    }
+    if (options.cache === 'ram') await useRamCache(pool, setup, sizes, messages);
   } catch (error) {
     await pool.close();
     throw error;

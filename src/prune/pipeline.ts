@@ -21,39 +21,54 @@ import { measureActivationMagnitudes } from './calibrate.js';
 import { calibrationSource, type CalibrationSource } from './calibration-data.js';
 import { pruneStep, type PruneTarget } from './round.js';
 import { OutputDistillation } from './distill.js';
+import { chooseRecipe, type ImportanceMeasure, type Recipe, type RecipeFacts, type RecipeRequest } from './recipe.js';
+import { channelBlock } from '../infer/channel-block.js';
+import type { CheckpointMeta } from '../checkpoint/index.js';
 import type { Criterion, Importance } from './plan.js';
 import { measureTaylorImportance } from './taylor.js';
 import { createTrainLoader, trainingWorkers } from '../data/train-loader.js';
-import { DEFAULT_HYP, loadHyp, scaleLossGains } from '../train/hyp.js';
+import { DEFAULT_HYP, loadHyp, scaleLossGains, type Hyp } from '../train/hyp.js';
 import { YoloLoss } from '../train/loss.js';
-import { NOMINAL_BATCH } from '../train/schedule.js';
 import { onnxLatencyOf, plotGateHistograms, writeReport, type ModelFigures, type OnnxLatency, type PruneReport, type RoundRecord } from './report.js';
 
+/**
+ * Options of `yolov5 prune`. Those marked "chosen" are picked by the recipe (src/prune/recipe.ts) from the budget,
+ * the target, the data and the checkpoint when left out; the run prints each choice and its reason.
+ */
 export interface PruneOptions {
   weights: string;
   data: string;
   imgsz?: number;
   batchSize?: number;
-  /** Images per optimizer step in sparsity training and fine-tuning (default 64, as YOLOv5). */
+  /** Epochs in all: sparsity training of every round plus fine-tuning (chosen from the dataset size; 0: one-shot). */
+  epochs?: number;
+  /** Images per optimizer step in sparsity training and fine-tuning (chosen). */
   nominalBatch?: number;
+  /** Rounds of sparsity training then pruning (chosen). */
   rounds?: number;
+  /** Sparsity-training epochs per round (chosen). */
   epochsPerRound?: number;
+  /** Fine-tuning epochs after the last round (chosen). */
   finetuneEpochs?: number;
-  /** λ: the sparsity strength (also the starting value when a target sparsity adapts it). */
+  /** λ: the sparsity strength (also the starting value when a target sparsity adapts it; chosen). */
   sparsity?: number;
-  /** Share of gates wanted below the threshold; λ adapts between epochs to reach it. */
+  /**
+   * Share of gates wanted below the threshold; λ adapts between epochs to reach it. Default: per round, the share
+   * of channels a uniform narrowing removes to reach that round's cost target.
+   */
   targetSparsity?: number;
-  /** The gates' learning rate in sparsity training (no warmup; decays with the schedule). */
+  /** The gates' learning rate in sparsity training (no warmup; decays with the schedule; chosen). */
   gateLr?: number;
   /**
    * Lower bound of the fine-tuning warmup in iterations (default 100, as YOLOv5). A pruned model needs its learning
    * rate to recover, and on a small dataset 100 iterations are many epochs. Sparsity training keeps the official
-   * warmup: it starts from a trained model that a harsh start would damage.
+   * warmup: it starts from a trained model that a harsh start would damage. Default 0: the recipe shortens the
+   * warmup instead (see recipe.ts).
    */
   minWarmup?: number;
   /**
-   * Gain of distillation from the original model during fine-tuning (default 0: off): the pruned model learns
-   * the unpruned one's outputs on the same images besides the labels.
+   * Gain of distillation from the original model during fine-tuning (chosen: on when the original is a good
+   * teacher): the pruned model learns the unpruned one's outputs on the same images besides the labels.
    */
   distill?: number;
   /** Prune channels whose importance is below this (also the threshold of the gate statistics). */
@@ -68,6 +83,7 @@ export interface PruneOptions {
    */
   targetLatency?: number;
   minChannels?: number;
+  /** Kept channel counts rounded up to a multiple of this (chosen: ONNX Runtime's channel block on this CPU). */
   round?: number;
   criterion?: Criterion;
   /**
@@ -76,9 +92,12 @@ export interface PruneOptions {
    * have not separated). Needs a ratio, FLOPs or latency target: its scale has no meaning for a threshold.
    */
   importance?: ImportanceMeasure;
+  /** Hyperparameters (path or shipped name; chosen: those the checkpoint was trained with, warmup shortened). */
   hyp?: string;
-  /** Optimizer of sparsity training and fine-tuning (default SGD); the gates share it. */
+  /** Optimizer of sparsity training and fine-tuning (chosen: the checkpoint's); the gates share it. */
   optimizer?: OptimizerName;
+  /** Cache decoded training images in RAM when they fit (default true). */
+  cache?: boolean;
   workers?: number;
   seed?: number;
   project?: string;
@@ -93,10 +112,20 @@ export interface PruneOptions {
   log?: (line: string) => void;
 }
 
-export type ImportanceMeasure = 'magnitude' | 'taylor';
+export type { ImportanceMeasure } from './recipe.js';
 
-type Optional = 'sparsity' | 'targetSparsity' | 'ratio' | 'targetFlops' | 'targetLatency' | 'hyp' | 'threshold';
-type Settings = Required<Omit<PruneOptions, 'resume' | 'log' | 'name' | Optional>> & Pick<PruneOptions, Optional> & { saveDir: string };
+type Optional = 'targetSparsity' | 'ratio' | 'targetFlops' | 'targetLatency' | 'threshold';
+type Settings = Required<Omit<PruneOptions, 'resume' | 'log' | 'name' | 'hyp' | Optional>> &
+  Pick<PruneOptions, Optional> & {
+    hyp: Hyp;
+    saveDir: string;
+    /** Whether λ adapts towards each round's target sparsity (not when a λ was given without a target). */
+    adaptLambda: boolean;
+    /** Why each chosen setting has its value, as printed at the start. */
+    recipe: string[];
+  };
+/** What the user settled before the recipe fills the rest in. */
+type Given = Omit<Settings, keyof Recipe | 'recipe' | 'adaptLambda' | 'saveDir'> & { request: RecipeRequest };
 
 interface PipelineState {
   settings: Settings;
@@ -109,18 +138,19 @@ interface PipelineState {
   /** The sparsity-trained checkpoint of the round in progress, once its training finished. */
   sparsityTrained?: { round: number; path: string };
   finetuned?: string;
+  /** Wall seconds of the run's finished sessions (a resumed run adds up), and the largest RSS seen, in bytes. */
+  wallSeconds?: number;
+  maxRss?: number;
   done: boolean;
 }
 
-const DEFAULT_LAMBDA = 1e-3;
-const DEFAULT_GATE_LR = 0.05;
 const DEFAULT_STAT_THRESHOLD = 0.1;
 
-function settingsFrom(o: PruneOptions): Settings {
+function givenSettings(o: PruneOptions): Given {
   const targets = [o.ratio, o.targetFlops, o.targetLatency].filter((v) => v !== undefined).length;
   if (targets > 1) throw new Error('give at most one of --ratio, --target-flops and --target-latency (with --threshold as the alternative)');
   const criterion = o.criterion ?? 'gate';
-  const importance = o.importance ?? 'magnitude';
+  const importance = o.importance;
   if (importance === 'taylor' && criterion !== 'gate') throw new Error('--importance taylor is measured through the gates: it needs --criterion gate');
   if (importance === 'taylor' && o.threshold !== undefined && targets === 0) {
     throw new Error('--importance taylor ranks channels by an estimated loss change, which a --threshold on |gate| does not apply to: give --ratio, --target-flops or --target-latency');
@@ -140,47 +170,73 @@ function settingsFrom(o: PruneOptions): Settings {
     return v;
   };
   const useFlops = o.targetFlops ?? (o.ratio === undefined && o.threshold === undefined && o.targetLatency === undefined ? 0.6 : undefined);
+  const optional = <T>(v: T | undefined, check: (v: T) => T) => (v === undefined ? undefined : check(v));
+  const request: RecipeRequest = {
+    epochs: optional(o.epochs, (v) => positiveInt(v, '--epochs', 0)),
+    rounds: optional(o.rounds, (v) => positiveInt(v, '--rounds')),
+    epochsPerRound: optional(o.epochsPerRound, (v) => positiveInt(v, '--epochs-per-round', 0)),
+    finetuneEpochs: optional(o.finetuneEpochs, (v) => positiveInt(v, '--finetune-epochs', 0)),
+    optimizer: o.optimizer,
+    ...(o.hyp !== undefined ? { hyp: loadHyp(o.hyp), hypGiven: true } : {}),
+    nominalBatch: optional(o.nominalBatch, (v) => positiveInt(v, '--nominal-batch')),
+    gateLr: optional(o.gateLr, (v) => nonNegative(v, '--gate-lr')),
+    sparsity: optional(o.sparsity, (v) => nonNegative(v, '--sparsity')),
+    minWarmup: optional(o.minWarmup, (v) => positiveInt(v, '--min-warmup', 0)),
+    distill: optional(o.distill, (v) => nonNegative(v, '--distill')),
+    round: optional(o.round, (v) => positiveInt(v, '--round')),
+    importance,
+  };
   return {
+    request,
     weights: o.weights,
     data: resolve(o.data),
     imgsz: positiveInt(o.imgsz ?? 640, '--img', 32),
     batchSize: positiveInt(o.batchSize ?? 16, '--batch-size'),
-    nominalBatch: positiveInt(o.nominalBatch ?? NOMINAL_BATCH, '--nominal-batch'),
-    rounds: positiveInt(o.rounds ?? 2, '--rounds'),
-    epochsPerRound: positiveInt(o.epochsPerRound ?? 3, '--epochs-per-round', 0),
-    finetuneEpochs: positiveInt(o.finetuneEpochs ?? 3, '--finetune-epochs', 0),
-    gateLr: nonNegative(o.gateLr ?? DEFAULT_GATE_LR, '--gate-lr'),
-    minWarmup: positiveInt(o.minWarmup ?? 100, '--min-warmup', 0),
-    distill: nonNegative(o.distill ?? 0, '--distill'),
-    ...(o.sparsity !== undefined ? { sparsity: o.sparsity } : {}),
-    ...(o.targetSparsity !== undefined || o.sparsity === undefined ? { targetSparsity: o.targetSparsity ?? defaultTargetSparsity(useFlops ?? o.targetLatency, criterion) } : {}),
+    ...(o.targetSparsity !== undefined ? { targetSparsity: o.targetSparsity } : {}),
     ...(o.threshold !== undefined ? { threshold: o.threshold } : {}),
     ...(o.ratio !== undefined ? { ratio: o.ratio } : {}),
     ...(useFlops !== undefined ? { targetFlops: useFlops } : {}),
     ...(o.targetLatency !== undefined ? { targetLatency: o.targetLatency } : {}),
     minChannels: positiveInt(o.minChannels ?? 8, '--min-channels', 0),
-    round: positiveInt(o.round ?? 1, '--round'),
     criterion,
-    importance,
-    optimizer: o.optimizer ?? 'SGD',
-    ...(o.hyp !== undefined ? { hyp: o.hyp } : {}),
+    cache: o.cache ?? true,
     workers: positiveInt(o.workers ?? 8, '--workers'),
     seed: positiveInt(o.seed ?? 0, '--seed', 0),
     project: o.project ?? 'runs/prune',
     existOk: o.existOk ?? false,
     calibrationImages: positiveInt(o.calibrationImages ?? 256, '--calibration-images'),
     benchmark: o.benchmark ?? true,
-    saveDir: '',
   };
 }
 
 /**
- * Without a given target: the share of channels a uniform narrowing would remove to reach the FLOPs target
- * (a convolution's cost falls with the square of the kept share), else 0.4 — at most the half the penalty presses.
+ * The share of gates a round's sparsity training aims to take below the threshold: given, or the share of channels
+ * a uniform narrowing removes to reach the round's target (a convolution's cost falls with the square of the kept
+ * share), else 0.4 — at most the half the penalty presses.
  */
-function defaultTargetSparsity(targetFlops: number | undefined, criterion: Criterion): number {
-  if (targetFlops === undefined) return 0.4;
-  return Math.min(criterion === 'gate' ? 0.5 : 1, Math.max(0.05, 1 - Math.sqrt(targetFlops)));
+function roundSparsity(s: Settings, target: PruneTarget): number {
+  if (s.targetSparsity !== undefined) return s.targetSparsity;
+  const share = 'flopsFraction' in target ? 1 - Math.sqrt(target.flopsFraction) : 'latencyFraction' in target ? 1 - Math.sqrt(target.latencyFraction) : 'ratio' in target ? target.ratio : 0.4;
+  return Math.min(s.criterion === 'gate' ? 0.5 : 1, Math.max(0.05, share));
+}
+
+/** The recipe's facts: dataset size, how the checkpoint was trained, this CPU's channel block. */
+function recipeFacts(given: Omit<Given, 'request'>, meta: CheckpointMeta | undefined, originalMap50: number): RecipeFacts {
+  const settings = (meta?.training as { settings?: { optimizer?: OptimizerName; hyp?: Hyp; nominalBatch?: number } } | undefined)?.settings;
+  const keepFraction = given.targetFlops ?? given.targetLatency;
+  return {
+    criterion: given.criterion,
+    budgeted: keepFraction !== undefined || given.ratio !== undefined,
+    trainImages: splitImageFiles(loadDatasetConfig(given.data), 'train').length,
+    batchSize: given.batchSize,
+    ...(keepFraction !== undefined ? { keepFraction } : {}),
+    ...(settings?.optimizer && settings.hyp
+      ? { trained: { optimizer: settings.optimizer, hyp: settings.hyp, ...(settings.nominalBatch ? { nominalBatch: settings.nominalBatch } : {}), source: given.weights } }
+      : {}),
+    defaultHyp: loadHyp(DEFAULT_HYP),
+    originalMap50,
+    channelBlock: channelBlock(),
+  };
 }
 
 /** Round r's goal for the model entering it, spreading the final target geometrically over the rounds. */
@@ -207,7 +263,7 @@ async function penaltyTargets(model: DetectionModel, criterion: Criterion, calib
 
 /** Taylor importance on augmented training batches, as sparsity training saw them, over the calibration budget of images. */
 async function taylorImportance(model: DetectionModel, graph: DependencyGraph, s: Settings, log: (line: string) => void): Promise<Importance> {
-  const hyp = loadHyp(s.hyp ?? DEFAULT_HYP);
+  const hyp = s.hyp;
   const loader = await createTrainLoader({
     dataset: loadDatasetConfig(s.data),
     split: 'train',
@@ -236,7 +292,7 @@ function gateOf(name: string, conv: Conv): Tensor {
   return conv.gate.weight;
 }
 
-async function figures(model: DetectionModel, s: Settings, log: (line: string) => void): Promise<ModelFigures> {
+async function figures(model: DetectionModel, s: Pick<Settings, 'data' | 'imgsz' | 'batchSize'>, log: (line: string) => void): Promise<ModelFigures> {
   const metrics = await validate(model, { data: s.data, imgsz: s.imgsz, batchSize: s.batchSize, quiet: true });
   const result: ModelFigures = {
     parameters: model.numParameters(),
@@ -249,7 +305,13 @@ async function figures(model: DetectionModel, s: Settings, log: (line: string) =
   return result;
 }
 
+/** When this process took up a run, and the run's wall time before: a resumed run's time adds up. */
+const sessions = new WeakMap<PipelineState, { start: number; prior: number }>();
+
 function saveState(saveDir: string, state: PipelineState): void {
+  const session = sessions.get(state);
+  if (session) state.wallSeconds = session.prior + (Date.now() - session.start) / 1000;
+  state.maxRss = Math.max(state.maxRss ?? 0, process.resourceUsage().maxRSS * 1024);
   const path = join(saveDir, 'state.json');
   writeFileSync(`${path}.tmp`, JSON.stringify(state, null, 2));
   renameSync(`${path}.tmp`, path);
@@ -262,19 +324,20 @@ function loadState(resumeFrom: string): PipelineState {
 }
 
 /** Sparsity training of one round; resumes its own interrupted run. The penalty binds to the model the trainer trains. */
-async function sparsityTraining(model: DetectionModel, s: Settings, state: PipelineState, r: number, log: (line: string) => void): Promise<TrainResult> {
+async function sparsityTraining(model: DetectionModel, s: Settings, state: PipelineState, r: number, share: number | undefined, log: (line: string) => void): Promise<TrainResult> {
   const calibration = await calibrationSource(s.data, { imgsz: s.imgsz, stride: Math.max(...model.stride, 32), maxImages: s.calibrationImages });
   const images = splitImageFiles(loadDatasetConfig(s.data), 'train').length;
   const batchesPerEpoch = Math.max(1, Math.ceil(images / s.batchSize));
   let penalty: SparsityPenalty | undefined;
-  // From the second round on the model is already pruned and recovering: it learns from the original too.
-  const teacher = r > 1 ? await distillation(s, log) : undefined;
+  // The model learns from the original while its gates shrink (and, from the second round on, while it recovers
+  // from the last pruning), so that what the penalty takes away is relearned by other channels.
+  const teacher = await distillation(s, log);
   let steps = 0;
   let paused = 0;
   const hooks: TrainHooks = {
     beforeTrainingStarts: async (ctx) => {
       penalty = new SparsityPenalty(await penaltyTargets(ctx.model, s.criterion, calibration, s.calibrationImages), state.lambda, s.criterion === 'gate');
-      if (s.targetSparsity !== undefined) penalty.target = { share: s.targetSparsity, threshold: statThreshold(s) };
+      if (share !== undefined) penalty.target = { share, threshold: statThreshold(s) };
     },
     extraLoss: (_model, ctx, batch) => {
       // λ ramps in over the first epoch, so the task separates the gates before the penalty dominates. The
@@ -295,9 +358,9 @@ async function sparsityTraining(model: DetectionModel, s: Settings, state: Pipel
       const loss = trainLoss(ctx.record);
       const bestLoss = Math.min(loss, ...ctx.history.map(trainLoss));
       let backedOff = false;
-      if (s.targetSparsity !== undefined) {
+      if (share !== undefined) {
         // Adjust gradually: a λ strong enough to move gates in a few steps wrecks the model.
-        ({ lambda: state.lambda, backedOff } = nextLambda({ lambda: before, below: stats.below, target: s.targetSparsity, loss, bestLoss }));
+        ({ lambda: state.lambda, backedOff } = nextLambda({ lambda: before, below: stats.below, target: share, loss, bestLoss }));
       }
       const pausedShare = steps ? paused / steps : 0;
       log(
@@ -305,7 +368,7 @@ async function sparsityTraining(model: DetectionModel, s: Settings, state: Pipel
           `mean |g| ${stats.meanAbs.toFixed(4)}, train loss ${loss.toFixed(4)}, λ ${before.toExponential(2)}` +
           (state.lambda !== before ? ` → ${state.lambda.toExponential(2)}` : '') +
           (backedOff ? ` (train loss ${((loss / bestLoss - 1) * 100).toFixed(0)}% above the round's best: backing off)` : '') +
-          (s.targetSparsity !== undefined ? ` (target ${(s.targetSparsity * 100).toFixed(0)}%, met in ${(pausedShare * 100).toFixed(0)}% of steps)` : ''),
+          (share !== undefined ? ` (target ${(share * 100).toFixed(0)}%, met in ${(pausedShare * 100).toFixed(0)}% of steps)` : ''),
       );
       steps = paused = 0;
       saveState(s.saveDir, state);
@@ -323,7 +386,7 @@ function stageOptions(model: DetectionModel, s: Settings, saveDir: string, epoch
   return {
     data: s.data,
     model,
-    ...(s.hyp ? { hyp: s.hyp } : {}),
+    hyp: s.hyp,
     imgsz: s.imgsz,
     batchSize: s.batchSize,
     nominalBatch: s.nominalBatch,
@@ -332,6 +395,7 @@ function stageOptions(model: DetectionModel, s: Settings, saveDir: string, epoch
     saveDir,
     workers: s.workers,
     seed: s.seed,
+    cache: s.cache ? 'ram' : false,
     noautoanchor: true,
     patience: 0,
     log,
@@ -369,25 +433,31 @@ export interface PruneResult {
 
 export async function prunePipeline(options: PruneOptions): Promise<PruneResult> {
   const log = options.log ?? ((line: string) => console.log(line));
+  const start = Date.now();
   let state: PipelineState;
   if (options.resume) {
     state = loadState(options.resume);
     log(`Resuming ${state.settings.saveDir}: ${state.rounds.length} of ${state.settings.rounds} rounds done`);
   } else {
-    const settings = settingsFrom(options);
-    settings.saveDir = resolve(incrementPath(settings.project, options.name ?? 'exp', settings.existOk));
+    const { request, ...given } = givenSettings(options);
+    const saveDir = resolve(incrementPath(given.project, options.name ?? 'exp', given.existOk));
     // A fresh run in a reused folder (--exist-ok) must not resume the stages of an older run.
-    for (const entry of readdirSync(settings.saveDir)) {
-      if (/^(round\d+|finetune)$/.test(entry)) rmSync(join(settings.saveDir, entry), { recursive: true, force: true });
+    for (const entry of readdirSync(saveDir)) {
+      if (/^(round\d+|finetune)$/.test(entry)) rmSync(join(saveDir, entry), { recursive: true, force: true });
     }
-    const { model } = await loadModel(settings.weights);
-    log(`Original model ${settings.weights}:`);
-    const original = await figures(model, settings, log);
-    const start = join(settings.saveDir, 'original.safetensors');
-    await saveCheckpoint(start, model);
-    state = { settings, lambda: settings.sparsity ?? DEFAULT_LAMBDA, original, rounds: [], current: start, done: false };
-    saveState(settings.saveDir, state);
+    const { model, meta } = await loadModel(given.weights);
+    log(`Original model ${given.weights}:`);
+    const original = await figures(model, given, log);
+    const { reasons, ...recipe } = chooseRecipe(request, recipeFacts(given, meta, original.map50));
+    log(`\nRecipe (flags override):\n${reasons.map((line) => `  ${line}`).join('\n')}`);
+    // A given λ without a target stays fixed, as asked; otherwise the controller adapts it towards each round's target.
+    const settings: Settings = { ...given, ...recipe, adaptLambda: request.sparsity === undefined || given.targetSparsity !== undefined, saveDir, recipe: reasons };
+    const originalPath = join(saveDir, 'original.safetensors');
+    await saveCheckpoint(originalPath, model);
+    state = { settings, lambda: settings.sparsity, original, rounds: [], current: originalPath, done: false };
   }
+  sessions.set(state, { start, prior: state.wallSeconds ?? 0 });
+  saveState(state.settings.saveDir, state);
   const s = state.settings;
   mkdirSync(s.saveDir, { recursive: true });
 
@@ -398,7 +468,8 @@ export async function prunePipeline(options: PruneOptions): Promise<PruneResult>
     if (s.criterion === 'gate') insertGates(model);
     if (s.epochsPerRound > 0) {
       if (state.sparsityTrained?.round !== r) {
-        const trained = await sparsityTraining(model, s, state, r, log);
+        const share = s.adaptLambda ? roundSparsity(s, roundTarget(s, r, state.original, model)) : undefined;
+        const trained = await sparsityTraining(model, s, state, r, share, log);
         if (trained.interrupted) throw new Error(`sparsity training interrupted; continue with: yolov5 prune --resume ${s.saveDir}`);
         state.sparsityTrained = { round: r, path: trained.lastPath };
         saveState(s.saveDir, state);
@@ -458,9 +529,11 @@ export async function prunePipeline(options: PruneOptions): Promise<PruneResult>
     final: { ...finalFigures, ...(prunedLatency ? { onnx: prunedLatency } : {}) },
     weights,
   };
-  const text = await writeReport(report, s.saveDir);
   state.done = true;
   saveState(s.saveDir, state);
+  report.wallSeconds = state.wallSeconds!;
+  report.maxRssBytes = state.maxRss!;
+  const text = await writeReport(report, s.saveDir);
   log(`\n${text}`);
   log(`Results saved to ${s.saveDir}`);
   return { saveDir: s.saveDir, report, weights };

@@ -41,11 +41,14 @@ export interface RoundRecord extends ModelFigures {
 }
 
 export interface PruneReport {
-  settings: Record<string, unknown>;
+  settings: Record<string, unknown> & { recipe?: string[] };
   original: ModelFigures;
   rounds: RoundRecord[];
   final: ModelFigures;
   weights: string;
+  /** Wall time of the whole run (resumed sessions added up) and the largest resident memory seen. */
+  wallSeconds?: number;
+  maxRssBytes?: number;
 }
 
 const pct = (part: number, whole: number) => `${((part / whole) * 100).toFixed(1)}%`;
@@ -57,8 +60,15 @@ export async function writeReport(report: PruneReport, saveDir: string): Promise
   const lines = [
     '# Pruning report',
     '',
-    `Settings: ${Object.entries(report.settings).filter(([k]) => k !== 'saveDir').map(([k, v]) => `${k}=${v}`).join(', ')}`,
+    `Settings: ${Object.entries(report.settings)
+      .filter(([k, v]) => k !== 'saveDir' && typeof v !== 'object')
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ')}`,
     '',
+    ...(report.settings.recipe?.length ? ['Recipe (chosen where not given):', '', ...report.settings.recipe.map((line) => `- ${line}`), ''] : []),
+    ...(report.wallSeconds !== undefined && report.maxRssBytes !== undefined
+      ? [`Wall time ${(report.wallSeconds / 60).toFixed(1)} min, max RSS ${(report.maxRssBytes / 2 ** 30).toFixed(2)} GB.`, '']
+      : []),
     '| model | parameters | GFLOPs | mAP50 | mAP50-95 | ONNX Runtime inference / end-to-end |',
     '| --- | ---: | ---: | ---: | ---: | ---: |',
     `| original | ${o.parameters} | ${o.gflops.toFixed(2)} | ${o.map50.toFixed(4)} | ${o.map.toFixed(4)} | ${latency(o)} |`,

@@ -75,8 +75,10 @@ function load(): NativeTorch {
     // Typically libtorch moved or was removed after the build: the dynamic loader names the missing library.
     throw new Error(`${needs}, but the libtorch addon ${path} cannot be loaded (${(error as Error).message.split('\n')[0]}). ${HOW_TO_GET_LIBTORCH}`);
   }
-  // libtorch's own default may count physical cores only; use every core the process may run on.
-  addon.setNumThreads(availableParallelism());
+  // libtorch's own default may count physical cores only: use every core the process may run on, unless
+  // OMP_NUM_THREADS says otherwise (as PyTorch honours it) — several jobs sharing a machine each take fewer.
+  const requested = Number.parseInt(process.env.OMP_NUM_THREADS ?? '', 10);
+  addon.setNumThreads(requested > 0 ? requested : availableParallelism());
   return addon;
 }
 

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { prunePipeline, type ImportanceMeasure } from '../../prune/pipeline.js';
 import { OPTIMIZERS, type OptimizerName } from '../../train/optimizer.js';
-import { fraction, nominalBatchOption, nonNegativeInteger, nonNegativeNumber, positiveInteger } from '../arguments.js';
+import { fraction, nonNegativeInteger, nonNegativeNumber, positiveInteger } from '../arguments.js';
 import { prepareDataset } from '../../data/dataset-download.js';
 import { resolveWeights } from '../../checkpoint/index.js';
 
@@ -10,25 +10,27 @@ interface PruneCliOptions {
   data?: string;
   img: number;
   batchSize: number;
-  nominalBatch: number;
-  rounds: number;
-  epochsPerRound: number;
-  finetuneEpochs: number;
+  epochs?: number;
+  nominalBatch?: number;
+  rounds?: number;
+  epochsPerRound?: number;
+  finetuneEpochs?: number;
   sparsity?: number;
   targetSparsity?: number;
   gateLr?: number;
-  minWarmup: number;
-  distill: number;
+  minWarmup?: number;
+  distill?: number;
   threshold?: number;
   ratio?: number;
   targetFlops?: number;
   targetLatency?: number;
   minChannels: number;
-  round: number;
+  round?: number;
   criterion: 'gate' | 'bn';
-  importance: ImportanceMeasure;
+  importance?: ImportanceMeasure;
   hyp?: string;
-  optimizer: OptimizerName;
+  optimizer?: OptimizerName;
+  cache: boolean;
   workers: number;
   seed: number;
   project: string;
@@ -43,35 +45,37 @@ export function pruneCommand(): Command {
   return new Command('prune')
     .description(
       'structured channel pruning: rounds of sparsity training (L1 on the smallest half of each layer\'s gates) and ' +
-        'pruning, then fine-tuning; writes runs/prune/exp/report.md',
+        'pruning, then fine-tuning; writes runs/prune/exp/report.md. Options marked "chosen" are picked from the ' +
+        'epoch budget, the target, the data and the checkpoint when left out, and printed with their reasons at the start',
     )
     .option('--weights <path>', 'trained weights (official .pt or yolov5-ts .safetensors)')
     .option('--data <yaml>', 'dataset yaml (coco128.yaml by name: shipped, downloaded on first use)')
     .option('--img <pixels>', 'train and val image size', positiveInteger, 640)
     .option('--batch-size <n>', 'batch size', positiveInteger, 16)
-    .addOption(nominalBatchOption())
-    .option('--rounds <n>', 'rounds of sparsity training then pruning', positiveInteger, 2)
-    .option('--epochs-per-round <n>', 'sparsity-training epochs per round', nonNegativeInteger, 3)
-    .option('--finetune-epochs <n>', 'epochs of fine-tuning without the penalty after the last round', nonNegativeInteger, 3)
-    .option('--sparsity <lambda>', 'sparsity strength λ per image (default 1e-3; the start value when --target-sparsity adapts it)', nonNegativeNumber)
-    .option('--target-sparsity <share>', 'adapt λ between epochs so this share of gates falls below the threshold; the penalty pauses while it is met, and λ backs off while the training loss is over 10% above the round\'s best (default 1 − √(target FLOPs), or 0.4)', fraction)
-    .option('--gate-lr <lr>', "the gates' learning rate in sparsity training: no warmup, decays with the schedule (default 0.05)", nonNegativeNumber)
-    .option('--min-warmup <iterations>', 'fine-tuning warms up for at least this many iterations (100 as YOLOv5: 12 epochs of COCO128)', nonNegativeInteger, 100)
-    .option('--distill <gain>', 'fine-tuning (and the training of every round after the first) also learns the original model\'s outputs on the same images, with this gain (0: off)', nonNegativeNumber, 0)
+    .option('--epochs <n>', 'epochs in all: every round\'s sparsity training plus fine-tuning (chosen from the dataset size; 0: one-shot pruning)', nonNegativeInteger)
+    .option('--nominal-batch <n>', 'images per optimizer step: batches accumulate gradients up to it (chosen: the checkpoint\'s, or 64 as YOLOv5, smaller when an epoch would have under 16 steps)', positiveInteger)
+    .option('--rounds <n>', 'rounds of sparsity training then pruning (chosen: each keeps ≥ 80% of the cost entering it)', positiveInteger)
+    .option('--epochs-per-round <n>', 'sparsity-training epochs per round (chosen)', nonNegativeInteger)
+    .option('--finetune-epochs <n>', 'epochs of fine-tuning without the penalty after the last round (chosen: the rest of the budget)', nonNegativeInteger)
+    .option('--sparsity <lambda>', 'sparsity strength λ per image, the start value the controller adapts (chosen: with SGD, strong enough to take an undefended gate from 1 to 0 in one round); alone, a fixed λ', nonNegativeNumber)
+    .option('--target-sparsity <share>', 'adapt λ between epochs so this share of gates falls below the threshold; the penalty pauses while it is met, and λ backs off while the training loss is over 10% above the round\'s best (default per round: 1 − √(the round\'s cost fraction))', fraction)
+    .option('--gate-lr <lr>', "the gates' learning rate in sparsity training: no warmup, decays with the schedule (chosen: 0.05 with SGD; with Adam, 1 → 0 in one round)", nonNegativeNumber)
+    .option('--min-warmup <iterations>', 'training stages warm up for at least this many iterations (default 0: the recipe\'s one-epoch warmup)', nonNegativeInteger)
+    .option('--distill <gain>', 'fine-tuning (and the training of every round after the first) also learns the original model\'s outputs on the same images, with this gain (chosen: 3 when the original\'s mAP50 ≥ 0.5, else 0)', nonNegativeNumber)
     .option('--threshold <t>', 'prune channels whose |gate| is below t (also the threshold of the gate statistics, default 0.1)', nonNegativeNumber)
     .option('--ratio <r>', 'remove this share of all prunable channels by the end', fraction)
     .option('--target-flops <f>', 'keep this fraction of the original GFLOPs by the end (default 0.6)', fraction)
     .option('--target-latency <f>', 'keep this fraction of the estimated CPU latency by the end, costly high-resolution channels first', fraction)
     .option('--min-channels <n>', 'never keep fewer channels per layer (or the layer width if smaller)', nonNegativeInteger, 8)
-    .option('--round <n>', 'round kept channel counts up to a multiple of n: ONNX Runtime\'s channel block, 16 on AVX-512 CPUs, 8 on AVX2', positiveInteger, 1)
+    .option('--round <n>', 'round kept channel counts up to a multiple of n (chosen: ONNX Runtime\'s channel block on this CPU, 16 with AVX-512, 8 with AVX2)', positiveInteger)
     .addOption(new Option('--criterion <c>', 'importance: channel gates (this method) or BatchNorm scales (network slimming)').choices(['gate', 'bn']).default('gate'))
     .addOption(
-      new Option('--importance <m>', 'how the gate criterion ranks channels: |gate|, or the Taylor estimate of the loss change (gate × gradient, on training batches)')
-        .choices(['magnitude', 'taylor'])
-        .default('magnitude'),
+      new Option('--importance <m>', 'how the gate criterion ranks channels: |gate|, or the Taylor estimate of the loss change (gate × gradient, on training batches) (chosen: taylor for one-shot pruning, else magnitude)')
+        .choices(['magnitude', 'taylor']),
     )
-    .option('--hyp <yaml>', 'hyperparameters for sparsity training and fine-tuning (default hyp.scratch-low)')
-    .addOption(new Option('--optimizer <name>', 'optimizer of sparsity training and fine-tuning; the gates share it (with Adam, give a --gate-lr near the lr0)').choices([...OPTIMIZERS]).default('SGD'))
+    .option('--hyp <yaml>', 'hyperparameters for sparsity training and fine-tuning, used as given (chosen: the checkpoint\'s, or hyp.scratch-low, with a one-epoch warmup)')
+    .addOption(new Option('--optimizer <name>', 'optimizer of sparsity training and fine-tuning; the gates share it (chosen: the checkpoint\'s, or SGD)').choices([...OPTIMIZERS]))
+    .option('--no-cache', 'do not cache decoded training images in RAM (by default they are, when they fit)')
     .option('--workers <n>', 'data loader worker threads', positiveInteger, 8)
     .option('--seed <n>', 'random seed', nonNegativeInteger, 0)
     .option('--calibration-images <n>', 'training images for the reconstruction of removed channels, BatchNorm statistics and Taylor importance', positiveInteger, 256)
@@ -87,6 +91,7 @@ export function pruneCommand(): Command {
         data: o.data ? await prepareDataset(o.data) : '',
         imgsz: o.img,
         batchSize: o.batchSize,
+        epochs: o.epochs,
         nominalBatch: o.nominalBatch,
         rounds: o.rounds,
         epochsPerRound: o.epochsPerRound,
@@ -106,6 +111,7 @@ export function pruneCommand(): Command {
         importance: o.importance,
         ...(o.hyp ? { hyp: o.hyp } : {}),
         optimizer: o.optimizer,
+        cache: o.cache,
         workers: o.workers,
         seed: o.seed,
         project: o.project,

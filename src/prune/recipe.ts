@@ -1,0 +1,230 @@
+// The pruning recipe a user does not have to write: every setting left open is chosen from what the pipeline
+// knows — the epoch budget, the target, the dataset's size, the batch size, the optimizer and hyperparameters the
+// checkpoint was trained with, the original model's accuracy and the CPU's channel block — and each choice comes
+// with its reason, printed in one block at the start of a run. Given options always win.
+import type { Hyp } from '../train/hyp.js';
+import type { OptimizerName } from '../train/optimizer.js';
+import { lrFactor, NOMINAL_BATCH } from '../train/schedule.js';
+
+/** How the gate criterion ranks channels: |gate|, or the first-order Taylor estimate of the loss change. */
+export type ImportanceMeasure = 'magnitude' | 'taylor';
+
+/** What the pipeline knows before it starts. */
+export interface RecipeFacts {
+  /** Channel gates (this method) or BatchNorm scales, and whether the target is a budget (ratio, GFLOPs, latency). */
+  criterion: 'gate' | 'bn';
+  budgeted: boolean;
+  trainImages: number;
+  batchSize: number;
+  /** Keep this fraction of the cost (GFLOPs or estimated latency) by the end; absent for a ratio or threshold. */
+  keepFraction?: number;
+  /** How the checkpoint was trained, where it says (our checkpoints do; official ones do not). */
+  trained?: { optimizer: OptimizerName; hyp: Hyp; nominalBatch?: number; source: string };
+  /** The hyperparameters the run falls back to (hyp.scratch-low, as YOLOv5's train.py). */
+  defaultHyp: Hyp;
+  /** The original model's mAP50 on the validation split. */
+  originalMap50: number;
+  /** ONNX Runtime's convolution channel block on this CPU (1 when unknown). */
+  channelBlock: number;
+}
+
+/** The options a user may leave open (undefined: choose). */
+export interface RecipeRequest {
+  epochs?: number;
+  rounds?: number;
+  epochsPerRound?: number;
+  finetuneEpochs?: number;
+  optimizer?: OptimizerName;
+  hyp?: Hyp;
+  /** Whether `hyp` was given by the user (then it is used exactly, warmup included). */
+  hypGiven?: boolean;
+  nominalBatch?: number;
+  gateLr?: number;
+  sparsity?: number;
+  minWarmup?: number;
+  distill?: number;
+  round?: number;
+  importance?: ImportanceMeasure;
+}
+
+export interface Recipe {
+  epochs: number;
+  rounds: number;
+  epochsPerRound: number;
+  finetuneEpochs: number;
+  optimizer: OptimizerName;
+  hyp: Hyp;
+  nominalBatch: number;
+  gateLr: number;
+  /** λ per image at the start of sparsity training (the controller adapts it from there). */
+  sparsity: number;
+  minWarmup: number;
+  distill: number;
+  round: number;
+  importance: ImportanceMeasure;
+  /** One line per choice: the value and why ("given" for what the user set). */
+  reasons: string[];
+}
+
+/**
+ * Each round keeps at least this fraction of the cost of the model entering it. Smaller steps need more rounds,
+ * and a round needs epochs for its gates to separate: on Highway, rounds of 80% with one sparsity epoch each
+ * left no gate near zero, so every removal cut live channels.
+ */
+export const ROUND_KEEP = 0.7;
+/**
+ * How far the penalty alone would move a gate the task does not defend over one round. On Highway one full travel
+ * within one epoch took yolov5n from 0.663 to 0.117 mAP50-95 before anything was removed; the controller raises λ
+ * from this start when the round's share of gates does not reach zero.
+ */
+export const ROUND_TRAVEL = 0.5;
+/** Sparsity training gets at most this share of the epoch budget; fine-tuning the rest. */
+const SPARSITY_SHARE = 0.5;
+/** More sparsity epochs per round than this go to fine-tuning instead. */
+const MAX_EPOCHS_PER_ROUND = 3;
+/** The nominal batch shrinks (to a multiple of the batch) until an epoch has at least this many optimizer steps. */
+const MIN_STEPS_PER_EPOCH = 16;
+/** Distillation gain, and the original's mAP50 from which its outputs are worth learning. */
+const DISTILL_GAIN = 3;
+const DISTILL_MIN_MAP50 = 0.5;
+/** SGD: the gates' learning rate. Adam: λ (under Adam a step moves a gate by about its learning rate, whatever λ). */
+const SGD_GATE_LR = 0.05;
+const ADAM_LAMBDA = 3e-3;
+
+/** The epoch budget when none is given: about 40,000 training images seen, within 10 to 60 epochs. */
+export function defaultEpochBudget(trainImages: number): number {
+  return Math.min(60, Math.max(10, Math.round(40_000 / trainImages)));
+}
+
+/** Rounds needed so that no round keeps less than ROUND_KEEP of the cost entering it. */
+export function roundsFor(keepFraction: number | undefined): number {
+  if (keepFraction === undefined || keepFraction >= 1) return 1;
+  return Math.max(1, Math.ceil(Math.log(keepFraction) / Math.log(ROUND_KEEP) - 1e-9));
+}
+
+/**
+ * Σ over a round's epochs of the gates' learning-rate factor, times the penalty's ramp (λ rises linearly over the
+ * first epoch): how many full-strength epochs of pressure one round applies.
+ */
+export function roundPressure(epochs: number, hyp: Pick<Hyp, 'lrf'>): number {
+  const factor = lrFactor('linear', hyp.lrf, epochs);
+  let total = 0;
+  for (let e = 0; e < epochs; e++) total += factor(e) * (e === 0 ? 0.5 : 1);
+  return total;
+}
+
+const fmt = (v: number) => (Math.abs(v) < 1e-2 && v !== 0 ? v.toExponential(1) : String(+v.toPrecision(3)));
+
+export function chooseRecipe(request: RecipeRequest, facts: RecipeFacts): Recipe {
+  const reasons: string[] = [];
+  const given = (name: string, value: unknown) => reasons.push(`${name} ${value} (given)`);
+
+  // The budget: rounds small enough to lose little at a time, at least one sparsity epoch each, the rest fine-tuning.
+  const epochs = request.epochs ?? defaultEpochBudget(facts.trainImages);
+  if (request.epochs !== undefined) given('epochs', epochs);
+  else reasons.push(`epochs ${epochs} in all: about 40,000 training images seen (${facts.trainImages} per epoch), within 10–60`);
+  const sparsityBudget = Math.floor(epochs * SPARSITY_SHARE);
+  const needed = roundsFor(facts.keepFraction);
+  const rounds = request.rounds ?? Math.max(1, Math.min(needed, sparsityBudget));
+  if (request.rounds !== undefined) given('rounds', rounds);
+  else if (facts.keepFraction === undefined) reasons.push('rounds 1: without a cost target the step size is unknown');
+  else {
+    reasons.push(
+      `rounds ${rounds}: each keeps ≥ ${Math.round(ROUND_KEEP * 100)}% of the cost entering it (${(facts.keepFraction * 100).toFixed(0)}% in all needs ${needed})` +
+        (rounds < needed ? `, as many as half the budget allows` : ''),
+    );
+  }
+  const epochsPerRound = request.epochsPerRound ?? (epochs === 0 ? 0 : Math.max(1, Math.min(MAX_EPOCHS_PER_ROUND, Math.floor(sparsityBudget / rounds))));
+  if (request.epochsPerRound !== undefined) given('epochs per round', epochsPerRound);
+  else reasons.push(`epochs per round ${epochsPerRound}: sparsity training gets up to half the budget, at most ${MAX_EPOCHS_PER_ROUND} epochs a round`);
+  const finetuneEpochs = request.finetuneEpochs ?? Math.max(0, epochs - rounds * epochsPerRound);
+  if (request.finetuneEpochs !== undefined) given('fine-tuning epochs', finetuneEpochs);
+  else reasons.push(`fine-tuning ${finetuneEpochs} epochs: the rest of the budget`);
+  if (request.epochs !== undefined && rounds * epochsPerRound + finetuneEpochs !== epochs) {
+    throw new Error(`--epochs ${epochs} does not match --rounds ${rounds} × --epochs-per-round ${epochsPerRound} + --finetune-epochs ${finetuneEpochs}: give the budget or the parts`);
+  }
+
+  // Train as the model was trained: another optimizer, or SGD's lr0 after Adam's, first undoes what it learned.
+  const optimizer = request.optimizer ?? facts.trained?.optimizer ?? 'SGD';
+  if (request.optimizer !== undefined) given('optimizer', optimizer);
+  else reasons.push(`optimizer ${optimizer}: ${facts.trained ? `the one ${facts.trained.source} was trained with` : 'the checkpoint does not say, so YOLOv5\'s'}`);
+  const baseHyp = request.hyp ?? facts.trained?.hyp ?? facts.defaultHyp;
+  let hyp = baseHyp;
+  if (request.hypGiven) reasons.push('hyperparameters as given');
+  else {
+    // A trained model needs no warmup from a bias learning rate of 0.1 over 3 epochs: on Highway it shook the
+    // base 0.599 → 0.528 mAP50-95 in the control's first epoch. One epoch, biases starting at lr0.
+    hyp = { ...baseHyp, warmup_epochs: Math.min(baseHyp.warmup_epochs, 1), warmup_bias_lr: Math.min(baseHyp.warmup_bias_lr, baseHyp.lr0) };
+    reasons.push(
+      `hyperparameters ${facts.trained ? `of ${facts.trained.source}'s training` : 'hyp.scratch-low'} (lr0 ${fmt(hyp.lr0)}), ` +
+        `warmup ${hyp.warmup_epochs} epoch from bias lr ${fmt(hyp.warmup_bias_lr)}: the model is trained, a longer and hotter warmup shakes it`,
+    );
+  }
+  const minWarmup = request.minWarmup ?? 0;
+  if (request.minWarmup !== undefined) given('minimum warmup', `${minWarmup} iterations`);
+
+  const recorded = facts.trained?.nominalBatch ?? NOMINAL_BATCH;
+  let nominalBatch = request.nominalBatch ?? recorded;
+  if (request.nominalBatch !== undefined) given('nominal batch', nominalBatch);
+  else {
+    while (nominalBatch > facts.batchSize && facts.trainImages / nominalBatch < MIN_STEPS_PER_EPOCH) nominalBatch -= facts.batchSize;
+    nominalBatch = Math.max(nominalBatch, facts.batchSize);
+    const steps = Math.max(1, Math.floor(facts.trainImages / nominalBatch));
+    reasons.push(`nominal batch ${nominalBatch}: ${steps} optimizer steps per epoch` + (nominalBatch < recorded ? ` (${recorded} would give fewer than ${MIN_STEPS_PER_EPOCH})` : ''));
+  }
+  const stepsPerEpoch = Math.max(1, facts.trainImages / nominalBatch);
+
+  // The penalty's strength: a gate the task does not defend travels ROUND_TRAVEL within one round.
+  const pressure = roundPressure(epochsPerRound, hyp);
+  const adam = optimizer !== 'SGD';
+  let gateLr: number;
+  let sparsity: number;
+  if (epochsPerRound === 0) {
+    gateLr = request.gateLr ?? SGD_GATE_LR;
+    sparsity = request.sparsity ?? 0;
+    reasons.push('no sparsity training: one-shot pruning of the model as it is');
+  } else if (adam) {
+    gateLr = request.gateLr ?? ROUND_TRAVEL / (stepsPerEpoch * pressure);
+    sparsity = request.sparsity ?? ADAM_LAMBDA;
+    reasons.push(
+      request.gateLr !== undefined
+        ? `gate lr ${fmt(gateLr)} (given)`
+        : `gate lr ${fmt(gateLr)}: under ${optimizer} a pressed gate moves about its learning rate per step, so ${ROUND_TRAVEL} in one round of ${Math.round(stepsPerEpoch * epochsPerRound)} steps`,
+    );
+    reasons.push(request.sparsity !== undefined ? `λ ${fmt(sparsity)} (given)` : `λ ${fmt(sparsity)} per image at the start: weighs the penalty against the task (measured on the synthetic set)`);
+  } else {
+    gateLr = request.gateLr ?? SGD_GATE_LR;
+    if (request.gateLr !== undefined) given('gate lr', fmt(gateLr));
+    // SGD with momentum m moves a coefficient under a constant gradient G by lr·G/(1 − m) per step; the penalty's
+    // gradient per optimizer step is λ · nominal batch, and an epoch has images / nominal batch steps. BatchNorm
+    // scales (--criterion bn) learn at the weights' lr0, gates at their own rate.
+    const [lr, what] = facts.criterion === 'bn' ? [hyp.lr0, 'BatchNorm scales learn at lr0'] : [gateLr, 'gate lr'];
+    sparsity = request.sparsity ?? (ROUND_TRAVEL * (1 - hyp.momentum)) / (lr * facts.trainImages * pressure);
+    reasons.push(
+      request.sparsity !== undefined
+        ? `λ ${fmt(sparsity)} (given)`
+        : `λ ${fmt(sparsity)} per image at the start (${what} ${fmt(lr)}): the penalty alone would move a coefficient by ${ROUND_TRAVEL} in one round ` +
+            `over ${facts.trainImages} images; the controller adapts it between epochs`,
+    );
+  }
+
+  const distill = request.distill ?? (facts.originalMap50 >= DISTILL_MIN_MAP50 ? DISTILL_GAIN : 0);
+  if (request.distill !== undefined) given('distillation gain', distill);
+  else {
+    reasons.push(
+      distill > 0
+        ? `distillation gain ${distill}: the original (mAP50 ${facts.originalMap50.toFixed(3)}) is a teacher worth learning from`
+        : `no distillation: the original's mAP50 ${facts.originalMap50.toFixed(3)} is below ${DISTILL_MIN_MAP50}, a weak teacher misleads (measured on the fast demo)`,
+    );
+  }
+  const round = request.round ?? facts.channelBlock;
+  if (request.round !== undefined) given('channel multiple', round);
+  else reasons.push(`channels in multiples of ${round}: ONNX Runtime's convolution block on this CPU`);
+
+  // Gates that never trained are all 1: they rank nothing, the estimated loss change does (it needs a budget).
+  const importance = request.importance ?? (facts.criterion === 'gate' && epochsPerRound === 0 && facts.budgeted ? 'taylor' : 'magnitude');
+  if (request.importance !== undefined) given('importance', importance);
+  else if (importance === 'taylor') reasons.push('importance taylor: without sparsity training every gate is 1 and ranks nothing; the first-order estimate of the loss change does');
+
+  return { epochs, rounds, epochsPerRound, finetuneEpochs, optimizer, hyp, nominalBatch, gateLr, sparsity, minWarmup, distill, round, importance, reasons };
+}
