@@ -7,6 +7,7 @@ import type { NetworkInput } from '../data/batch-tensor.js';
 import { exportOnnx } from '../export/onnx-export.js';
 import { readMetadata } from '../export/metadata.js';
 import { decodeMetadataProps } from '../export/onnx-proto.js';
+import { assertRegularFile } from '../io/regular-file.js';
 import { Conv } from '../model/common.js';
 import { DetectionModel } from '../model/yolo.js';
 import { noGrad, tensor, tidy } from '../torch/index.js';
@@ -48,6 +49,7 @@ export class OnnxBackend implements Backend {
 
   /** A session over an ONNX file or its bytes; `source` names it in errors. */
   static async create(model: string | Uint8Array, options: BackendOptions = {}, source = typeof model === 'string' ? model : 'ONNX model'): Promise<OnnxBackend> {
+    if (typeof model === 'string') await assertRegularFile(model);
     let bytes: Uint8Array;
     try {
       bytes = typeof model === 'string' ? await readFile(model) : model;

@@ -1,6 +1,7 @@
 // The safetensors file format (https://github.com/huggingface/safetensors): an 8-byte little-endian header
 // length, a JSON header naming each tensor's dtype, shape and byte range, then the raw little-endian data.
 import { readFile, writeFile, rename } from 'node:fs/promises';
+import { assertRegularFile } from '../io/regular-file.js';
 import { Tensor, tensor } from './tensor.js';
 import { bytesPerElement, typedArrayFor, type DType } from './dtype.js';
 
@@ -119,6 +120,7 @@ export async function saveSafetensors(path: string, tensors: Map<string, Tensor>
 }
 
 export async function loadSafetensors(path: string): Promise<SafetensorsContent> {
+  await assertRegularFile(path);
   let bytes: Buffer;
   try {
     bytes = await readFile(path);
