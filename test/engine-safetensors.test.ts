@@ -1,6 +1,7 @@
 // The safetensors format: round trips of every dtype with metadata, the byte layout, and clear errors for bad files.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -152,4 +153,16 @@ test('a checkpoint whose tensor dtype was changed (F32 to I32, same bytes) is re
     assert.notEqual(forged, header);
     writeFileSync(path, Buffer.concat([bytes.subarray(0, 8), Buffer.from(forged), bytes.subarray(headerEnd)]));
     await assert.rejects(loadModel(path), new RegExp(`${path}: weights do not fit the stored architecture: loadStateDict: 'model\\.0\\.conv\\.weight' has dtype int32 but the model expects float32`));
+  }));
+
+test('a write removes the temporaries that killed writers left behind, not those of live ones', () =>
+  withTempDir(async (dir) => {
+    const path = join(dir, 'last.safetensors');
+    const gone = Number(execFileSync(process.execPath, ['-p', 'process.pid'], { encoding: 'utf8' }).trim());
+    for (const pid of [gone, process.ppid]) writeFileSync(`${path}.tmp-${pid}`, 'half a file');
+    writeFileSync(join(dir, 'other.safetensors.tmp-1'), 'not ours to judge');
+    const w = tensor([1], [1]);
+    await saveSafetensors(path, new Map([['w', w]]));
+    w.dispose();
+    assert.deepEqual(readdirSync(dir).sort(), ['last.safetensors', `last.safetensors.tmp-${process.ppid}`, 'other.safetensors.tmp-1']);
   }));

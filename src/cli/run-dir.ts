@@ -2,6 +2,7 @@
 // A folder is locked while a run writes to it, so that two runs never mix their files in one folder.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isProcessRunning } from '../io/process-alive.js';
 
 const MAX_RUNS = 9999;
 const LOCK_FILE = '.lock';
@@ -9,15 +10,6 @@ const LOCK_FILE = '.lock';
 /** Lock files this process holds; removed when it exits (a killed process leaves one, taken over once it is gone). */
 const held = new Set<string>();
 process.on('exit', () => held.forEach((file) => rmSync(file, { force: true })));
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Marks `dir` as written by this process until it exits. Throws, naming the process, when another live process
@@ -41,7 +33,7 @@ export function lockRunDir(dir: string): void {
       continue; // removed meanwhile: try again
     }
     if (owner === process.pid) return;
-    if (Number.isInteger(owner) && owner > 0 && isRunning(owner)) {
+    if (isProcessRunning(owner)) {
       throw new Error(`${dir} is in use by process ${owner}, another run writing there; choose another --name, or wait for it to end (or delete ${file} if that process is not a run)`);
     }
     rmSync(file, { force: true });

@@ -1,6 +1,8 @@
 // The safetensors file format (https://github.com/huggingface/safetensors): an 8-byte little-endian header
 // length, a JSON header naming each tensor's dtype, shape and byte range, then the raw little-endian data.
-import { readFile, writeFile, rename } from 'node:fs/promises';
+import { readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { isProcessRunning } from '../io/process-alive.js';
 import { assertRegularFile } from '../io/regular-file.js';
 import { Tensor, tensor } from './tensor.js';
 import { bytesPerElement, typedArrayFor, type DType } from './dtype.js';
@@ -181,11 +183,33 @@ function isIndexList(value: unknown): value is number[] {
   return Array.isArray(value) && value.every((v) => Number.isSafeInteger(v) && v >= 0);
 }
 
-/** Writes atomically: a temporary file first, then a rename, so a crash never leaves a half-written file. */
+/**
+ * Writes atomically: a temporary file first, then a rename, so a crash never leaves a half-written file. Temporaries
+ * of earlier writes whose process was killed mid-write are removed, and a failed write removes its own.
+ */
 export async function saveSafetensors(path: string, tensors: Map<string, Tensor>, metadata: Record<string, string> = {}): Promise<void> {
-  const temporary = `${path}.tmp-${process.pid}`;
-  await writeFile(temporary, serializeSafetensors(tensors, metadata));
-  await rename(temporary, path);
+  await removeOrphanedTemporaries(path);
+  const temporary = `${path}${TEMPORARY}${process.pid}`;
+  try {
+    await writeFile(temporary, serializeSafetensors(tensors, metadata));
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+const TEMPORARY = '.tmp-';
+
+async function removeOrphanedTemporaries(path: string): Promise<void> {
+  const prefix = basename(path) + TEMPORARY;
+  const names = await readdir(dirname(path)).catch(() => [] as string[]);
+  for (const name of names) {
+    const id = name.slice(prefix.length);
+    if (!name.startsWith(prefix) || !/^\d+$/.test(id)) continue;
+    const pid = Number(id);
+    if (pid !== process.pid && !isProcessRunning(pid)) await rm(join(dirname(path), name), { force: true });
+  }
 }
 
 export async function loadSafetensors(path: string): Promise<SafetensorsContent> {
