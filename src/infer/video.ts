@@ -17,6 +17,10 @@ export interface ReadOptions {
   signal?: AbortSignal;
 }
 
+// Children run in their own process group: Ctrl-C in a terminal then reaches node alone, which stops reading and
+// finishes the video itself, instead of ffmpeg quitting mid-frame with exit code 255 under it.
+const OWN_GROUP = { detached: true } as const;
+
 // Every ffmpeg/ffprobe still running, so that none outlives node: a decoder blocked on a stalled network read
 // can ignore SIGTERM, and once node is gone it would be re-parented to PID 1 and run on.
 const running = new Set<ChildProcess>();
@@ -65,7 +69,7 @@ export async function probeVideo(source: string, options: ReadOptions = {}): Pro
     const probe = run(
       'ffprobe',
       ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,r_frame_rate,avg_frame_rate,nb_frames:stream_side_data=rotation', '-of', 'json', source],
-      { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1 << 20, signal: options.signal },
+      { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1 << 20, signal: options.signal, ...OWN_GROUP },
     );
     track(probe.child);
     ({ stdout } = await probe);
@@ -127,6 +131,7 @@ export async function* readFrames(source: string, info: VideoInfo, options: Read
   const child = track(
     spawn('ffmpeg', ['-v', 'error', '-nostdin', '-i', source, '-map', '0:v:0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...OWN_GROUP,
     }),
   );
   const stderr = stderrOf(child);
@@ -206,7 +211,7 @@ export class VideoWriter {
         '-vf', 'pad=ceil(iw/2)*2:ceil(ih/2)*2', '-c:v', encoder, '-pix_fmt', 'yuv420p', ...(encoder === 'mpeg4' ? ['-q:v', '3'] : []),
         path,
       ],
-      { stdio: ['pipe', 'ignore', 'pipe'] },
+      { stdio: ['pipe', 'ignore', 'pipe'], ...OWN_GROUP },
     ));
     // A broken pipe (ffmpeg quit) surfaces through the exit code in write()/close(), not as an uncaught error.
     child.stdin!.on('error', () => {});
