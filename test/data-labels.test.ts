@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -130,4 +131,19 @@ test('label cache: reused while files are unchanged, rebuilt when a label change
 
   const unwritable = await scanDatasetCached([image], join(root, 'missing-dir', 'x.cache'), { nc: 1 });
   assert.match(unwritable.cacheWarning ?? '', /missing-dir\/x\.cache not written/);
+});
+
+test('dataset scan: a FIFO named like an image or a label file is reported as corrupt, never opened (no hang)', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'yolov5-scan-fifo-'));
+  const img = (name: string): string => join(root, 'images', `${name}.jpg`);
+  await writeJpeg(img('good'), 32, 32);
+  writeLabel(root, 'good', '0 0.5 0.5 0.2 0.2\n');
+  execFileSync('mkfifo', [img('pipe')]);
+  await writeJpeg(img('piped-label'), 32, 32);
+  execFileSync('mkfifo', [join(root, 'labels', 'piped-label.txt')]);
+
+  const scan = await scanDataset([img('good'), img('pipe'), img('piped-label')], { nc: 1 });
+  assert.equal(describeScan(scan), '1 images, 0 backgrounds, 2 corrupt');
+  assert.ok(scan.messages.some((m) => m.includes(`${img('pipe')}: a FIFO (named pipe), not a regular file`)), scan.messages.join('\n'));
+  assert.ok(scan.messages.some((m) => m.includes(`${join(root, 'labels', 'piped-label.txt')}: a FIFO (named pipe), not a regular file`)), scan.messages.join('\n'));
 });

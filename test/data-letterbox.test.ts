@@ -63,6 +63,9 @@ test('letterbox options: auto pads to the stride, scaleFill stretches, scaleup=f
   assert.deepEqual([fill.image.width, fill.image.height, ...fill.ratio, ...fill.pad], [64, 64, 0.64, 1.28, 0, 0]);
   const small = letterbox(createRgbImage(20, 10), { width: 64, height: 32 }, { auto: false, scaleup: false });
   assert.deepEqual([small.image.width, small.image.height, ...small.ratio, ...small.pad], [64, 32, 1, 1, 22, 11]);
+  // A very thin image keeps at least one pixel across instead of resizing to 0 (which threw).
+  const thin = letterbox(createRgbImage(12, 8000), 320, { auto: true, stride: 32 });
+  assert.deepEqual([thin.image.width, thin.image.height], [32, 320]);
 });
 
 test('decoding applies the EXIF orientation; unreadable files are errors naming the file', async () => {

@@ -1,7 +1,8 @@
 // The safetensors format: round trips of every dtype with metadata, the byte layout, and clear errors for bad files.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -17,6 +18,9 @@ import {
   zeros,
   type DType,
 } from '../src/torch/index.js';
+import { loadModel, saveCheckpoint } from '../src/checkpoint/index.js';
+import { loadModelConfig } from '../src/model/config.js';
+import { DetectionModel } from '../src/model/yolo.js';
 
 const values: Record<DType, number[]> = {
   float64: [1.5, -2.25e-300, 3],
@@ -88,7 +92,7 @@ test('truncated and corrupt files give clear errors naming the file', () =>
     const good = tidy(() => serializeSafetensors(sample()));
     const path = join(dir, 'cut.safetensors');
     writeFileSync(path, good.subarray(0, good.length - 3));
-    await assert.rejects(loadSafetensors(path), new RegExp(`${path}: tensor 'transposed' byte range .* lies past the end of the file`));
+    await assert.rejects(loadSafetensors(path), new RegExp(`${path}: the tensors cover \\d+ bytes of data but the file holds \\d+; the file is truncated`));
     writeFileSync(path, good.subarray(0, 100));
     await assert.rejects(loadSafetensors(path), /header length \d+ exceeds the file size; the file is truncated or not safetensors/);
     writeFileSync(path, Buffer.from([1, 2, 3]));
@@ -110,7 +114,55 @@ test('truncated and corrupt files give clear errors naming the file', () =>
 
     // Tensors read before the bad entry are freed.
     const before = liveTensors();
-    const partlyGood = withHeader({ a: { dtype: 'U8', shape: [1], data_offsets: [0, 1] }, b: { dtype: 'F32', shape: [9], data_offsets: [0, 36] } });
-    assert.throws(() => parseSafetensors(partlyGood), /tensor 'b' byte range/);
+    const partlyGood = withHeader({ a: { dtype: 'U8', shape: [1], data_offsets: [0, 1] }, b: { dtype: 'F32', shape: [9], data_offsets: [1, 37] } }, Buffer.alloc(36));
+    assert.throws(() => parseSafetensors(partlyGood), /the tensors cover 37 bytes of data but the file holds 36/);
     assert.equal(liveTensors(), before);
+  }));
+
+/** A file whose header is exactly `json` (to write what JSON.stringify cannot, such as a repeated key). */
+function withRawHeader(json: string, data = Buffer.alloc(8)): Buffer {
+  const size = Buffer.alloc(8);
+  size.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+  return Buffer.concat([size, Buffer.from(json), data]);
+}
+
+test('files whose header lies are rejected naming the tensor: repeated keys, overlapping, gapped or short byte ranges', () => {
+  const f32 = (begin: number) => ({ dtype: 'F32', shape: [1], data_offsets: [begin, begin + 4] });
+  const cases: [Buffer, RegExp][] = [
+    [withRawHeader('{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}'), /bad\.safetensors: header names 'w' twice/],
+    [withRawHeader('{"__metadata__":{"yolov5ts":"{}","yolov5ts":"{}"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}'), /header names '__metadata__\.yolov5ts' twice/],
+    [withHeader({ a: f32(0), b: f32(2) }), /tensor 'b' bytes \[2, 6\) overlap those of 'a' \[0, 4\)/],
+    [withHeader({ a: f32(0), b: f32(0) }), /tensor '[ab]' bytes \[0, 4\) overlap those of '[ab]' \[0, 4\)/],
+    [withHeader({ a: f32(4) }), /bytes \[0, 4\) before tensor 'a' belong to no tensor/],
+    [withHeader({ a: f32(0) }), /the tensors cover 4 bytes of data but the file holds 8/],
+  ];
+  for (const [bytes, message] of cases) assert.throws(() => parseSafetensors(bytes, 'bad.safetensors'), message);
+  // Strings holding quotes, braces and commas do not confuse the repeated-key check.
+  const tricky = withRawHeader('{"__metadata__":{"k":"{\\"w\\": 1, \\"w\\": [2]}"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}');
+  tidy(() => assert.deepEqual(parseSafetensors(tricky).metadata, { k: '{"w": 1, "w": [2]}' }));
+});
+
+test('a checkpoint whose tensor dtype was changed (F32 to I32, same bytes) is rejected naming the tensor', () =>
+  withTempDir(async (dir) => {
+    const path = join(dir, 'forged.safetensors');
+    await saveCheckpoint(path, new DetectionModel(loadModelConfig('yolov5n'), { nc: 2 }));
+    const bytes = readFileSync(path);
+    const headerEnd = 8 + Number(bytes.readBigUInt64LE(0));
+    const header = bytes.subarray(8, headerEnd).toString('utf8');
+    const forged = header.replace('"model.0.conv.weight":{"dtype":"F32"', '"model.0.conv.weight":{"dtype":"I32"');
+    assert.notEqual(forged, header);
+    writeFileSync(path, Buffer.concat([bytes.subarray(0, 8), Buffer.from(forged), bytes.subarray(headerEnd)]));
+    await assert.rejects(loadModel(path), new RegExp(`${path}: weights do not fit the stored architecture: loadStateDict: 'model\\.0\\.conv\\.weight' has dtype int32 but the model expects float32`));
+  }));
+
+test('a write removes the temporaries that killed writers left behind, not those of live ones', () =>
+  withTempDir(async (dir) => {
+    const path = join(dir, 'last.safetensors');
+    const gone = Number(execFileSync(process.execPath, ['-p', 'process.pid'], { encoding: 'utf8' }).trim());
+    for (const pid of [gone, process.ppid]) writeFileSync(`${path}.tmp-${pid}`, 'half a file');
+    writeFileSync(join(dir, 'other.safetensors.tmp-1'), 'not ours to judge');
+    const w = tensor([1], [1]);
+    await saveSafetensors(path, new Map([['w', w]]));
+    w.dispose();
+    assert.deepEqual(readdirSync(dir).sort(), ['last.safetensors', `last.safetensors.tmp-${process.ppid}`, 'other.safetensors.tmp-1']);
   }));

@@ -1,16 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { loadModel } from '../src/checkpoint/index.js';
 import { exportOnnx, exportOnnxFile, readMetadata } from '../src/export/index.js';
 import { formatNames, parseNames } from '../src/export/metadata.js';
-import { decodeModel, type ModelMessage } from '../src/export/onnx-proto.js';
+import { decodeModel, encodeModel, type ModelMessage } from '../src/export/onnx-proto.js';
 import { Conv } from '../src/model/common.js';
-import { validateModelConfig } from '../src/model/config.js';
+import { loadModelConfig, validateModelConfig } from '../src/model/config.js';
 import { DetectionModel } from '../src/model/yolo.js';
+import { load } from '../src/infer/predictor.js';
 import { manualSeed, nn, noGrad, rand, randn } from '../src/torch/index.js';
 
 const WEIGHTS = '../shared/weights/yolov5n.pt';
@@ -167,5 +168,29 @@ test('class names in metadata: the official Python dict literal written, JSON an
   assert.deepEqual(parseNames("['a', \"b\"]", 'm.onnx'), ['a', 'b']);
   assert.throws(() => parseNames("{0: 'a', 2: 'c'}", 'm.onnx'), /m\.onnx: class names must cover the indices 0\.\.n-1 without gaps/);
   assert.throws(() => parseNames('person, car', 'm.onnx'), /m\.onnx: class names 'person, car' are neither JSON nor a Python dict\/list/);
-  assert.throws(() => readMetadata([{ key: 'names', value: "['a']" }], 'm.onnx'), /m\.onnx: ONNX metadata lacks 'stride' and 'names'/);
+  assert.throws(() => readMetadata([], 'm.onnx'), /m\.onnx: ONNX metadata lacks 'stride' and 'names'/);
+  assert.throws(() => readMetadata([{ key: 'names', value: "['a']" }], 'm.onnx'), /m\.onnx: ONNX metadata lacks 'stride' \(export/);
+  for (const stride of ['abc', '1e300', '0', '4096', '-32']) {
+    assert.throws(() => readMetadata([{ key: 'stride', value: stride }, { key: 'names', value: "['a']" }], 'm.onnx'), new RegExp(`m\\.onnx: ONNX metadata 'stride' is '${stride}', not a whole number from 1 to 1024`));
+  }
+});
+
+test('ONNX files with lying metadata or unusual inputs are refused at load, naming the file and the problem', async () => {
+  const model = new DetectionModel({ ...loadModelConfig('yolov5n'), width_multiple: 0.125 }, { nc: 2, names: ['a', 'b'] });
+  const base = exportOnnx(model.fuse().eval(), { imgsz: [64, 64] }).bytes;
+  const variant = (name: string, edit: (m: ModelMessage) => void): string => {
+    const m = decodeModel(base);
+    edit(m);
+    const file = join(tmp, `${name}.onnx`);
+    writeFileSync(file, encodeModel(m));
+    return file;
+  };
+  const input = (m: ModelMessage) => m.graph.input[0]!.type.tensor_type;
+  const cases: [string, RegExp][] = [
+    [variant('three-names', (m) => (m.metadata_props = [{ key: 'stride', value: '32' }, { key: 'names', value: "{0: 'a', 1: 'b', 2: 'c'}" }])), /three-names\.onnx: the metadata names 3 classes but the output has 7 columns per box \(2 classes\)/],
+    [variant('uint8-input', (m) => (input(m).elem_type = 2)), /uint8-input\.onnx: ONNX Runtime cannot load the model \(.*uint8/],
+    [variant('four-channels', (m) => (input(m).shape.dim[1] = { dim_value: 4 })), /four-channels\.onnx: expected one image input \[batch, 3, height, width\] \(got \[1, 4, 64, 64\]\)/],
+    [variant('huge-stride', (m) => (m.metadata_props = [{ key: 'stride', value: '1e300' }, { key: 'names', value: "['a', 'b']" }])), /huge-stride\.onnx: ONNX metadata 'stride' is '1e300'/],
+  ];
+  for (const [file, message] of cases) await assert.rejects(load(file), message);
 });

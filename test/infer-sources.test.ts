@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expandGlob, resolveSource, streamStem } from '../src/infer/sources.js';
@@ -65,4 +66,24 @@ test('single sources: image, video, stream URL; clear errors for missing or unsu
   assert.throws(() => resolveSource(join(tmp, 'empty')), /the folder is empty/);
   assert.equal(streamStem('rtsp://camera.local/live/main.sdp'), 'main');
   assert.equal(streamStem('rtmp://host:1935'), 'host');
+});
+
+test('only regular files are read: a FIFO named like an image is reported, never opened (no hang)', () => {
+  const folder = join(tmp, 'with-fifo');
+  mkdirSync(folder);
+  const good = touch('with-fifo', 'a.jpg');
+  const fifo = join(folder, 'x.jpg');
+  execFileSync('mkfifo', [fifo]);
+  symlinkSync('/dev/zero', join(folder, 'zero.png'));
+  const notRegular = /^a FIFO \(named pipe\), not a regular file; only regular files are read$/;
+  const entries = resolveSource(folder);
+  assert.deepEqual(entries[0], { kind: 'image', path: good });
+  assert.ok(entries[1]!.kind === 'invalid' && entries[1]!.path === fifo && notRegular.test(entries[1]!.reason), JSON.stringify(entries));
+  assert.ok(entries[2]!.kind === 'invalid' && /^a device, not a regular file/.test(entries[2]!.reason), JSON.stringify(entries));
+  const globbed = resolveSource(join(folder, 'x.*'))[0]!;
+  assert.ok(globbed.kind === 'invalid' && notRegular.test(globbed.reason));
+  assert.throws(() => resolveSource(fifo), /--source .*x\.jpg: a FIFO \(named pipe\), not a regular file/);
+  const listFifo = join(tmp, 'list-fifo.txt');
+  execFileSync('mkfifo', [listFifo]);
+  assert.throws(() => resolveSource(listFifo), /list-fifo\.txt: a FIFO \(named pipe\), not a regular file/);
 });

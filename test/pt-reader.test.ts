@@ -307,3 +307,13 @@ for (const [protocol, hex] of Object.entries(CPYTHON_PICKLES)) {
     assert.equal(first, second); // memoized objects stay shared
   });
 }
+
+test('a deflated entry whose header claims more than deflate can produce is refused before allocating it', async () => {
+  const bytes = Buffer.from(zipSync({ 'x/data.pkl': [new Uint8Array(4096), { level: 9 }] }));
+  // Claim 1.5 GB in the central directory's uncompressed size field.
+  const central = bytes.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+  bytes.writeUInt32LE(1_500_000_000, central + 24);
+  const path = join(scratch, 'bomb.pt');
+  writeFileSync(path, bytes);
+  await assertReadFails(path, /entry 'x\/data\.pkl' claims 1500000000 bytes from \d+ compressed, more than deflate can produce/);
+});

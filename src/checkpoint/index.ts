@@ -1,5 +1,6 @@
 // One entry point for every weight file a user has: official YOLOv5 `.pt` checkpoints and our `.safetensors`.
 import { open } from 'node:fs/promises';
+import { assertRegularFile } from '../io/regular-file.js';
 import { noGrad } from '../torch/index.js';
 import { DetectionModel } from '../model/yolo.js';
 import { validateModelConfig } from '../model/config.js';
@@ -20,6 +21,7 @@ export interface LoadedModel {
 }
 
 async function magic(path: string): Promise<Buffer> {
+  await assertRegularFile(path);
   let file;
   try {
     file = await open(path, 'r');

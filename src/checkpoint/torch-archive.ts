@@ -2,6 +2,7 @@
 // through persistent ids, to raw storages in `<prefix>/data/<key>`. Unpickling yields TensorRefs (cheap
 // descriptions); only the tensors a caller asks for are read, checked and copied into the engine.
 import { readFile } from 'node:fs/promises';
+import { assertRegularFile } from '../io/regular-file.js';
 import { bytesPerElement, callOp, tensor, tidy, Tensor, type AnyTypedArray, type DType } from '../torch/index.js';
 import { PickleError, PyGlobal, describe, unpickle } from './pickle.js';
 import { ZipArchive, ZipFormatError } from '../util/zip.js';
@@ -90,6 +91,7 @@ export class TorchArchive {
 
   /** Reads and unpickles a torch.save zip checkpoint; tensors stay unread until asked for. */
   static async open(path: string): Promise<TorchArchive> {
+    await assertRegularFile(path);
     const bytes = await readFile(path).catch((error: NodeJS.ErrnoException) => {
       throw new Error(`${path}: cannot read checkpoint: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
     });

@@ -12,6 +12,11 @@ const program = new Command('yolov5')
   .showHelpAfterError();
 for (const make of commands) program.addCommand(make());
 
+// Node's default SIGTERM and SIGHUP (terminal closed) end the process without its 'exit' handlers, which end
+// ffmpeg children and release run-folder locks; exiting through process.exit runs them (128 + signal number).
+process.once('SIGTERM', () => process.exit(143));
+process.once('SIGHUP', () => process.exit(129));
+
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(`yolov5: ${error instanceof Error ? error.message : String(error)}`);
   process.exitCode = 1;

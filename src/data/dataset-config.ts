@@ -2,6 +2,7 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { parse } from 'yaml';
+import { assertRegularFileSync } from '../io/regular-file.js';
 
 export const IMAGE_EXTENSIONS = ['bmp', 'jpeg', 'jpg', 'png', 'tif', 'tiff', 'webp'] as const;
 
@@ -61,6 +62,7 @@ function readSplit(file: string, root: string, key: SplitName, raw: unknown, req
 export function loadDatasetConfig(yamlPath: string): DatasetConfig {
   const file = resolve(yamlPath);
   if (!existsSync(file)) throw new Error(`dataset file ${file} does not exist`);
+  assertRegularFileSync(file);
   let doc: unknown;
   try {
     doc = parse(readFileSync(file, 'utf8'));
@@ -109,6 +111,7 @@ function imagesUnder(folder: string, into: string[]): void {
 
 function imagesListedIn(listFile: string): string[] {
   const folder = dirname(listFile);
+  assertRegularFileSync(listFile);
   return readFileSync(listFile, 'utf8')
     .split(/\r?\n/)
     .map((line) => line.trim())

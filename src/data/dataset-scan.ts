@@ -2,6 +2,7 @@
 // data so training can cache it (see label-cache.ts).
 import { readFile } from 'node:fs/promises';
 import { labelPathFor } from './dataset-config.js';
+import { assertRegularFile } from '../io/regular-file.js';
 import { readImageInfo } from './image.js';
 import { LabelError, parseLabels } from './labels.js';
 
@@ -45,6 +46,7 @@ type ScanOutcome =
   | { kind: 'corrupt'; message: string };
 
 async function readLabelText(labelFile: string): Promise<string | undefined> {
+  await assertRegularFile(labelFile);
   try {
     return await readFile(labelFile, 'utf8');
   } catch (error) {

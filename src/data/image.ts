@@ -1,6 +1,7 @@
 // Image files in and out of memory: header checks and decoding to RGB with EXIF orientation applied.
 import { open } from 'node:fs/promises';
 import sharp from 'sharp';
+import { assertRegularFile } from '../io/regular-file.js';
 
 /** An 8-bit RGB image, rows of interleaved R,G,B (HWC). */
 export interface RgbImage {
@@ -23,6 +24,11 @@ const READABLE_FORMATS = new Set(['jpeg', 'png', 'webp', 'tiff', 'bmp']);
 /** Smallest side the YOLOv5 tools accept; anything smaller is almost surely a broken file. */
 export const MIN_IMAGE_SIDE = 10;
 
+/** Why an image of this size is not worth detecting on (a side under MIN_IMAGE_SIDE), or null. */
+export function degenerateSize(width: number, height: number): string | null {
+  return width < MIN_IMAGE_SIDE || height < MIN_IMAGE_SIDE ? `image size ${width}x${height} is smaller than ${MIN_IMAGE_SIDE} pixels` : null;
+}
+
 export function createRgbImage(width: number, height: number, fill = 0): RgbImage {
   return { data: new Uint8Array(width * height * 3).fill(fill), width, height };
 }
@@ -42,6 +48,7 @@ async function endsWithJpegMarker(file: string): Promise<boolean> {
 
 /** Reads only the header: oriented size and format. Throws an Error naming the file if it is not a usable image. */
 export async function readImageInfo(file: string): Promise<ImageInfo> {
+  await assertRegularFile(file);
   const meta = await sharp(file)
     .metadata()
     .catch((error: Error) => {
@@ -50,9 +57,8 @@ export async function readImageInfo(file: string): Promise<ImageInfo> {
   const format = meta.format;
   if (!READABLE_FORMATS.has(format)) throw new Error(`${file}: unsupported image format '${format}'`);
   const { width, height } = meta.autoOrient;
-  if (width < MIN_IMAGE_SIDE || height < MIN_IMAGE_SIDE) {
-    throw new Error(`${file}: image size ${width}x${height} is smaller than ${MIN_IMAGE_SIDE} pixels`);
-  }
+  const degenerate = degenerateSize(width, height);
+  if (degenerate) throw new Error(`${file}: ${degenerate}`);
   const truncatedJpeg = format === 'jpeg' && !(await endsWithJpegMarker(file));
   return { width, height, format, truncatedJpeg };
 }
@@ -62,6 +68,7 @@ export async function readImageInfo(file: string): Promise<ImageInfo> {
  * `lenient` accepts a JPEG with a missing end marker, which strict decoding rejects.
  */
 export async function decodeImage(file: string, options: { lenient?: boolean } = {}): Promise<RgbImage> {
+  await assertRegularFile(file);
   try {
     // ignoreIcc: OpenCV (the reference pipeline) ignores embedded colour profiles; converting them shifts pixels.
     const { data, info } = await sharp(file, { failOn: options.lenient ? 'none' : 'warning', ignoreIcc: true })

@@ -37,7 +37,8 @@ export function letterbox(image: RgbImage, target: Size | number, options: Lette
   let r = Math.min(shape.height / image.height, shape.width / image.width);
   if (!scaleup) r = Math.min(r, 1);
   let ratio: [number, number] = [r, r];
-  let unpadded = { width: Math.round(image.width * r), height: Math.round(image.height * r) };
+  // At least one pixel: a very long, thin image (1x8000) would otherwise round to an empty side.
+  let unpadded = { width: Math.max(1, Math.round(image.width * r)), height: Math.max(1, Math.round(image.height * r)) };
   let dw = shape.width - unpadded.width;
   let dh = shape.height - unpadded.height;
   if (auto) {

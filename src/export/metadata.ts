@@ -63,12 +63,19 @@ export function metadataProps(meta: ExportMetadata): { key: string; value: strin
   ];
 }
 
+/** Larger than any YOLOv5 stride (8 to 64); the input size is rounded up to a multiple of it, so it must stay small. */
+const MAX_STRIDE = 1024;
+
 export function readMetadata(props: { key: string; value: string }[], source: string): ExportMetadata {
   const map = new Map(props.map((p) => [p.key, p.value]));
-  const stride = Number(map.get('stride'));
-  const names = map.get('names');
-  if (!Number.isInteger(stride) || stride <= 0 || names === undefined) {
-    throw new Error(`${source}: ONNX metadata lacks 'stride' and 'names' (export the model with 'yolov5 export' or the official export.py)`);
+  const missing = ['stride', 'names'].filter((key) => !map.has(key));
+  if (missing.length) {
+    throw new Error(`${source}: ONNX metadata lacks ${missing.map((k) => `'${k}'`).join(' and ')} (export the model with 'yolov5 export' or the official export.py)`);
   }
-  return { stride, names: parseNames(names, source) };
+  const text = map.get('stride')!.trim();
+  const stride = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(stride >= 1 && stride <= MAX_STRIDE)) {
+    throw new Error(`${source}: ONNX metadata 'stride' is '${text.slice(0, 40)}', not a whole number from 1 to ${MAX_STRIDE}`);
+  }
+  return { stride, names: parseNames(map.get('names')!, source) };
 }

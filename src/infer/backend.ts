@@ -7,6 +7,7 @@ import type { NetworkInput } from '../data/batch-tensor.js';
 import { exportOnnx } from '../export/onnx-export.js';
 import { readMetadata } from '../export/metadata.js';
 import { decodeMetadataProps } from '../export/onnx-proto.js';
+import { assertRegularFile } from '../io/regular-file.js';
 import { Conv } from '../model/common.js';
 import { DetectionModel } from '../model/yolo.js';
 import { noGrad, tensor, tidy } from '../torch/index.js';
@@ -48,6 +49,7 @@ export class OnnxBackend implements Backend {
 
   /** A session over an ONNX file or its bytes; `source` names it in errors. */
   static async create(model: string | Uint8Array, options: BackendOptions = {}, source = typeof model === 'string' ? model : 'ONNX model'): Promise<OnnxBackend> {
+    if (typeof model === 'string') await assertRegularFile(model);
     let bytes: Uint8Array;
     try {
       bytes = typeof model === 'string' ? await readFile(model) : model;
@@ -73,9 +75,20 @@ export class OnnxBackend implements Backend {
     }
     const info = session.inputMetadata[0];
     const dims = info && info.isTensor ? info.shape : [];
+    const type = info && info.isTensor ? info.type : 'not a tensor';
+    const output = session.outputMetadata[0];
+    const columns = output && output.isTensor ? output.shape[2] : undefined;
+    let problem: string | null = null;
     if (session.inputNames.length !== 1 || session.outputNames.length < 1 || dims.length !== 4 || dims[1] !== 3) {
+      problem = `expected one image input [batch, 3, height, width] (got [${dims.join(', ')}]) and a detection output`;
+    } else if (type !== 'float32') {
+      problem = `the image input is ${type}; expected float32 (pixels scaled to 0..1)`;
+    } else if (typeof columns === 'number' && columns !== meta.names.length + 5) {
+      problem = `the metadata names ${meta.names.length} classes but the output has ${columns} columns per box (${columns - 5} classes)`;
+    }
+    if (problem) {
       await session.release();
-      throw new Error(`${source}: expected one image input [batch, 3, height, width] (got [${dims.join(', ')}]) and a detection output`);
+      throw new Error(`${source}: ${problem}`);
     }
     const fixed = (d: number | string | undefined) => (typeof d === 'number' && d > 0 ? d : null);
     return new OnnxBackend(session, meta.names, meta.stride, { batch: fixed(dims[0]), height: fixed(dims[2]), width: fixed(dims[3]) }, source);
@@ -89,7 +102,12 @@ export class OnnxBackend implements Backend {
     const data = fixedBatch === count ? input.data : new Float32Array(fixedBatch * 3 * height * width);
     if (data !== input.data) data.set(input.data);
     const feeds = { [this.session.inputNames[0]!]: new OrtTensor('float32', data, [fixedBatch, 3, height, width]) };
-    const outputs = await this.session.run(feeds);
+    let outputs: InferenceSession.OnnxValueMapType;
+    try {
+      outputs = await this.session.run(feeds);
+    } catch (error) {
+      throw new Error(`${this.source}: ONNX Runtime failed on input [${fixedBatch}, 3, ${height}, ${width}] (${(error as Error).message})`);
+    }
     const output = outputs[this.session.outputNames[0]!]!;
     const [, boxes, columns] = output.dims as number[];
     if (output.dims.length !== 3 || columns !== this.names.length + 5) {

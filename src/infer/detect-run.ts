@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import sharp from 'sharp';
-import { decodeImage, type RgbImage } from '../data/image.js';
+import { decodeImage, degenerateSize, type RgbImage } from '../data/image.js';
 import { incrementPath } from '../cli/run-dir.js';
 import { load, type DetectOptions, type Detector } from './predictor.js';
 import type { Box, Detections, LabelOptions } from './results.js';
@@ -29,8 +29,10 @@ export interface DetectRunOptions extends DetectOptions {
   lineThickness?: number;
   hideLabels?: boolean;
   hideConf?: boolean;
-  /** Stops reading (streams run until the source ends otherwise). */
+  /** Stops reading (streams run until the source ends otherwise); the current video file is still finished. */
   signal?: AbortSignal;
+  /** A video or stream that sends nothing for this long is given up (default 30 s). */
+  readTimeoutMs?: number;
   log?: (line: string) => void;
 }
 
@@ -42,6 +44,8 @@ export interface DetectRunSummary {
   skipped: { path: string; reason: string }[];
   /** Mean milliseconds per image. */
   speed: { preprocess: number; inference: number; nms: number };
+  /** Stopped by the signal before the source ended. */
+  interrupted: boolean;
 }
 
 /** Image formats sharp can write; others (bmp) are saved as PNG. */
@@ -159,6 +163,11 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunSum
           skip(path, (error as Error).message.replace(`${path}: `, ''));
           continue;
         }
+        const degenerate = degenerateSize(image.width, image.height);
+        if (degenerate) {
+          skip(path, degenerate);
+          continue;
+        }
         const result = await detector.detectImage(image, path, options, performance.now() - started);
         account(result);
         log(`image ${counter} ${path}: ${describe(result)}`);
@@ -175,10 +184,12 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunSum
     await detector.dispose();
   }
 
-  if (processed === 0) {
+  const interrupted = options.signal?.aborted ?? false;
+  if (processed === 0 && !interrupted) {
     throw new Error(`no image or video frame of ${options.source} could be processed${skipped.length ? ` (${skipped.length} skipped, see the warnings above)` : ''}`);
   }
-  const speed = { preprocess: totals.preprocess / processed, inference: totals.inference / processed, nms: totals.nms / processed };
+  const per = Math.max(processed, 1);
+  const speed = { preprocess: totals.preprocess / per, inference: totals.inference / per, nms: totals.nms / per };
   const shape = detector.backend.input.height !== null ? [detector.backend.input.height, detector.backend.input.width] : sizePair(options.imgsz ?? 640);
   log(
     `Speed: ${speed.preprocess.toFixed(1)}ms pre-process, ${speed.inference.toFixed(1)}ms inference, ${speed.nms.toFixed(1)}ms NMS per image at shape (1, 3, ${shape.join(', ')})`,
@@ -187,7 +198,7 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunSum
     const labels = options.saveTxt ? `\n${(await countLabels(join(saveDir, 'labels')))} labels saved to ${join(saveDir, 'labels')}` : '';
     log(`Results saved to ${saveDir}${labels}`);
   }
-  return { saveDir, processed, skipped, speed };
+  return { saveDir, processed, skipped, speed, interrupted };
 }
 
 function sizePair(imgsz: number | [number, number]): [number, number] {
@@ -213,10 +224,11 @@ async function detectVideo(
   let writer: VideoWriter | null = null;
   let frame = 0;
   try {
-    const info = await probeVideo(source);
+    const reading = { timeoutMs: options.readTimeoutMs, signal: options.signal };
+    const info = await probeVideo(source, reading);
     if (!options.nosave) writer = await VideoWriter.open(join(outputs.saveDir, `${stem}.mp4`), info.width, info.height, info.fps);
     const label = entry.kind === 'video' ? 'video' : 'stream';
-    for await (const image of readFrames(source, info)) {
+    for await (const image of readFrames(source, info, reading)) {
       frame++;
       const result = await detector.detectImage(image, source, options);
       account(result);
@@ -224,11 +236,11 @@ async function detectVideo(
       if (writer) await writer.write(await result.drawPixels(outputs.labelOptions));
       await outputs.labels(result, `${stem}_${frame}`);
       await outputs.crops(result, stem);
-      if (options.signal?.aborted) break;
     }
-    if (frame === 0) return { path: source, reason: 'no frames could be decoded' };
+    if (frame === 0 && !options.signal?.aborted) return { path: source, reason: 'no frames could be decoded' };
     return null;
   } catch (error) {
+    if (options.signal?.aborted && frame === 0) return null;
     const message = (error as Error).message.replace(`${source}: `, '');
     return { path: source, reason: frame ? `stopped after frame ${frame}: ${message}` : message };
   } finally {

@@ -2,6 +2,7 @@
 // stream URL (rtsp, rtmp, http), or a .txt file listing any of these one per line.
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join, sep } from 'node:path';
+import { irregularReason } from '../io/regular-file.js';
 
 /** File suffixes read as images (as the official IMG_FORMATS, minus those sharp cannot decode). */
 export const IMAGE_FORMATS = ['bmp', 'jpeg', 'jpg', 'png', 'tif', 'tiff', 'webp'];
@@ -22,7 +23,15 @@ function suffix(path: string): string {
   return extname(path).slice(1).toLowerCase();
 }
 
+/** False for a missing path (a broken link included): such entries are reported when read. */
+function isFolder(path: string): boolean {
+  return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
+}
+
 function fileEntry(path: string): MediaEntry {
+  const stats = statSync(path, { throwIfNoEntry: false });
+  const irregular = stats && irregularReason(stats);
+  if (irregular) return { kind: 'invalid', path, reason: irregular };
   const ext = suffix(path);
   if (IMAGE_FORMATS.includes(ext)) return { kind: 'image', path };
   if (VIDEO_FORMATS.includes(ext)) return { kind: 'video', path };
@@ -71,7 +80,7 @@ export function expandGlob(pattern: string): string[] {
     }
     if (head === '**') {
       walk(dir, tail);
-      for (const name of names) if (!name.startsWith('.') && statSync(join(dir, name)).isDirectory()) walk(join(dir, name), rest);
+      for (const name of names) if (!name.startsWith('.') && isFolder(join(dir, name))) walk(join(dir, name), rest);
       return;
     }
     const matcher = globToRegExp(head!);
@@ -79,7 +88,7 @@ export function expandGlob(pattern: string): string[] {
       if (name.startsWith('.') && !head!.startsWith('.')) continue;
       if (!matcher.test(name)) continue;
       const path = dir === '.' && !absolute && !base ? name : join(dir, name);
-      const isDir = statSync(path).isDirectory();
+      const isDir = isFolder(path);
       if (tail.length === 0) {
         if (!isDir) results.push(path);
       } else if (isDir) walk(path, tail);
@@ -99,14 +108,17 @@ export function resolveSource(source: string): MediaEntry[] {
     return files.map(fileEntry);
   }
   if (!existsSync(trimmed)) throw new Error(`--source ${source}: no such file or folder`);
-  if (statSync(trimmed).isDirectory()) {
+  if (isFolder(trimmed)) {
+    // Subfolders are not searched; anything else that is not a regular file (a FIFO, a socket) is reported.
     const names = readdirSync(trimmed)
-      .filter((n) => !n.startsWith('.') && statSync(join(trimmed, n)).isFile())
+      .filter((n) => !n.startsWith('.') && !isFolder(join(trimmed, n)))
       .sort();
     if (names.length === 0) throw new Error(`--source ${source}: the folder is empty`);
     return names.map((n) => fileEntry(join(trimmed, n)));
   }
   if (suffix(trimmed) === 'txt') {
+    const irregular = irregularReason(statSync(trimmed));
+    if (irregular) throw new Error(`--source ${source}: ${irregular}`);
     const lines = readFileSync(trimmed, 'utf8')
       .split(/\r?\n/)
       .map((l) => l.trim())

@@ -7,6 +7,35 @@ import type { RgbImage } from '../data/image.js';
 
 const run = promisify(execFile);
 
+/** How long a video or stream may send nothing before it is given up (a camera that stalls with the connection open). */
+export const DEFAULT_READ_TIMEOUT_MS = 30_000;
+
+export interface ReadOptions {
+  /** Give up when no data arrives for this long; default DEFAULT_READ_TIMEOUT_MS. */
+  timeoutMs?: number;
+  /** Stops reading: the frames end early, without an error. */
+  signal?: AbortSignal;
+}
+
+// Children run in their own process group: Ctrl-C in a terminal then reaches node alone, which stops reading and
+// finishes the video itself, instead of ffmpeg quitting mid-frame with exit code 255 under it.
+const OWN_GROUP = { detached: true } as const;
+
+// Every ffmpeg/ffprobe still running, so that none outlives node: a decoder blocked on a stalled network read
+// can ignore SIGTERM, and once node is gone it would be re-parented to PID 1 and run on.
+const running = new Set<ChildProcess>();
+process.on('exit', () => running.forEach((child) => child.kill('SIGKILL')));
+
+function track<T extends ChildProcess>(child: T): T {
+  running.add(child);
+  child.once('close', () => running.delete(child));
+  return child;
+}
+
+function seconds(ms: number): string {
+  return `${+(ms / 1000).toFixed(3)} s`;
+}
+
 export interface VideoInfo {
   /** Displayed size (rotation metadata applied, as ffmpeg outputs the frames). */
   width: number;
@@ -33,16 +62,22 @@ function parseRate(rate: string | undefined): number | null {
 }
 
 /** Size, frame rate and frame count of the first video stream. */
-export async function probeVideo(source: string): Promise<VideoInfo> {
+export async function probeVideo(source: string, options: ReadOptions = {}): Promise<VideoInfo> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
   let stdout: string;
   try {
-    ({ stdout } = await run(
+    const probe = run(
       'ffprobe',
       ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,r_frame_rate,avg_frame_rate,nb_frames:stream_side_data=rotation', '-of', 'json', source],
-      { timeout: 30_000, maxBuffer: 1 << 20 },
-    ));
+      { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1 << 20, signal: options.signal, ...OWN_GROUP },
+    );
+    track(probe.child);
+    ({ stdout } = await probe);
   } catch (error) {
-    throw missingTool('ffprobe', error) ?? new Error(`${source}: ffmpeg cannot open the video (${lastLines((error as { stderr?: string }).stderr ?? (error as Error).message)})`);
+    const failed = error as { stderr?: string; killed?: boolean; name?: string };
+    if (failed.name === 'AbortError') throw new Error(`${source}: interrupted while probing`);
+    if (failed.killed) throw new Error(`${source}: ffprobe found no video within ${seconds(timeoutMs)} (nothing or too little was received)`);
+    throw missingTool('ffprobe', error) ?? new Error(`${source}: ffmpeg cannot open the video (${lastLines(failed.stderr ?? (error as Error).message)})`);
   }
   const stream = (JSON.parse(stdout) as { streams?: Record<string, unknown>[] }).streams?.[0];
   if (!stream || !(Number(stream.width) > 0) || !(Number(stream.height) > 0)) throw new Error(`${source}: no video stream found`);
@@ -66,11 +101,39 @@ function stderrOf(child: ChildProcess): () => string {
   return () => text;
 }
 
-/** Decoded frames of a video file or stream, in order, as RGB images of `info`'s size. */
-export async function* readFrames(source: string, info: VideoInfo): AsyncGenerator<RgbImage> {
-  const child = spawn('ffmpeg', ['-v', 'error', '-nostdin', '-i', source, '-map', '0:v:0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+/** Waits for the next chunk, but no longer than `timeoutMs`; null when the reading was aborted. */
+async function nextChunk(chunks: AsyncIterator<Buffer>, timeoutMs: number, signal: AbortSignal | undefined): Promise<IteratorResult<Buffer> | null> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+  const aborted = new Promise<'abort'>((resolve) => {
+    onAbort = () => resolve('abort');
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
   });
+  try {
+    const next = await Promise.race([chunks.next(), timedOut, aborted]);
+    if (next === 'abort') return null;
+    if (next === 'timeout') throw new Error(`no data for ${seconds(timeoutMs)}, giving up (the stream stalled)`);
+    return next;
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort!);
+  }
+}
+
+/**
+ * Decoded frames of a video file or stream, in order, as RGB images of `info`'s size. Only the time spent waiting
+ * for data counts against the timeout, not the time the consumer takes per frame.
+ */
+export async function* readFrames(source: string, info: VideoInfo, options: ReadOptions = {}): AsyncGenerator<RgbImage> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
+  const child = track(
+    spawn('ffmpeg', ['-v', 'error', '-nostdin', '-i', source, '-map', '0:v:0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...OWN_GROUP,
+    }),
+  );
   const stderr = stderrOf(child);
   const exited = once(child, 'close') as Promise<[number | null, string | null]>;
   const spawnError = once(child, 'error').then(([e]) => e as Error);
@@ -78,8 +141,18 @@ export async function* readFrames(source: string, info: VideoInfo): AsyncGenerat
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let finished = false;
+  const chunks = (child.stdout as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   try {
-    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+    for (;;) {
+      let next: IteratorResult<Buffer> | null;
+      try {
+        next = await nextChunk(chunks, timeoutMs, options.signal);
+      } catch (error) {
+        throw new Error(`${source}: ${(error as Error).message}`);
+      }
+      if (next === null) return;
+      if (next.done) break;
+      const chunk = next.value;
       pending.push(chunk);
       pendingBytes += chunk.length;
       while (pendingBytes >= frameBytes) {
@@ -94,8 +167,9 @@ export async function* readFrames(source: string, info: VideoInfo): AsyncGenerat
     finished = true;
     if (code !== 0) throw new Error(`${source}: ffmpeg failed while decoding (exit code ${code}: ${lastLines(stderr())})`);
   } finally {
-    // Stopped early (error, or the consumer broke off): do not leave ffmpeg running.
-    if (!finished) child.kill('SIGTERM');
+    // Stopped early (error, timeout, abort, or the consumer broke off): its output is no longer wanted, and a
+    // decoder blocked on a network read may ignore SIGTERM.
+    if (!finished) child.kill('SIGKILL');
   }
 }
 
@@ -113,17 +187,22 @@ function videoEncoder(): Promise<string> {
 
 /** Writes RGB frames of one size to a video file (MP4 by default) through ffmpeg. */
 export class VideoWriter {
+  /** Settles when ffmpeg exits; one promise for the writer's life, not a listener per write. */
+  private readonly closed: Promise<[number | null]>;
+
   private constructor(
     private readonly child: ChildProcess,
     private readonly stderr: () => string,
     readonly path: string,
     readonly width: number,
     readonly height: number,
-  ) {}
+  ) {
+    this.closed = once(child, 'close') as Promise<[number | null]>;
+  }
 
   static async open(path: string, width: number, height: number, fps: number): Promise<VideoWriter> {
     const encoder = await videoEncoder();
-    const child = spawn(
+    const child = track(spawn(
       'ffmpeg',
       [
         '-v', 'error', '-y',
@@ -132,8 +211,8 @@ export class VideoWriter {
         '-vf', 'pad=ceil(iw/2)*2:ceil(ih/2)*2', '-c:v', encoder, '-pix_fmt', 'yuv420p', ...(encoder === 'mpeg4' ? ['-q:v', '3'] : []),
         path,
       ],
-      { stdio: ['pipe', 'ignore', 'pipe'] },
-    );
+      { stdio: ['pipe', 'ignore', 'pipe'], ...OWN_GROUP },
+    ));
     // A broken pipe (ffmpeg quit) surfaces through the exit code in write()/close(), not as an uncaught error.
     child.stdin!.on('error', () => {});
     const writer = new VideoWriter(child, stderrOf(child), path, width, height);
@@ -147,7 +226,7 @@ export class VideoWriter {
     }
     const stdin = this.child.stdin!;
     if (!stdin.write(frame.data)) {
-      await Promise.race([once(stdin, 'drain'), once(this.child, 'close').then(() => Promise.reject(this.failure()))]);
+      await Promise.race([once(stdin, 'drain'), this.closed.then(() => Promise.reject(this.failure()))]);
     }
   }
 
@@ -157,9 +236,8 @@ export class VideoWriter {
 
   /** Finishes the file; throws if ffmpeg failed. */
   async close(): Promise<void> {
-    const closed = once(this.child, 'close') as Promise<[number | null]>;
     this.child.stdin!.end();
-    const [code] = await closed;
+    const [code] = await this.closed;
     if (code !== 0) throw this.failure();
   }
 }

@@ -13,7 +13,7 @@ import { drawBatch } from '../data/plot-batch.js';
 import { createRng } from '../data/synth/random.js';
 import { prepareSplit, validate, type PreparedSplit, type ValidationResult } from '../val/validator.js';
 import { readCheckpoint } from '../checkpoint/format.js';
-import { incrementPath } from '../cli/run-dir.js';
+import { incrementPath, lockRunDir } from '../cli/run-dir.js';
 import { DEFAULT_HYP, loadHyp, scaleLossGains, type Hyp } from './hyp.js';
 import { YoloLoss } from './loss.js';
 import { createOptimizer, groupParameters, setOptimizerHyper, type OptimizerName, type TrainOptimizer } from './optimizer.js';
@@ -245,6 +245,8 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
   const { saveDir } = settings;
   const weightsDir = join(saveDir, 'weights');
   mkdirSync(weightsDir, { recursive: true });
+  // Also for a resumed run or a given saveDir: never two trainings into one folder.
+  lockRunDir(saveDir);
   const lastPath = join(weightsDir, 'last.safetensors');
   const bestPath = join(weightsDir, 'best.safetensors');
   const plots = !settings.noplots;

@@ -3,6 +3,8 @@
 // checked: a damaged checkpoint must fail loudly instead of loading wrong weights.
 import { inflateSync } from 'fflate';
 
+const MAX_DEFLATE_RATIO = 1032;
+
 const EOCD_SIGNATURE = 0x06054b50;
 const ZIP64_EOCD_LOCATOR_SIGNATURE = 0x07064b50;
 const ZIP64_EOCD_SIGNATURE = 0x06064b50;
@@ -59,6 +61,10 @@ export class ZipArchive {
     if (entry.method === 0) {
       data = raw;
     } else if (entry.method === 8) {
+      // Deflate expands at most 1032-fold; a larger claim is a forged header, and the buffer is allocated up front.
+      if (entry.size > raw.length * MAX_DEFLATE_RATIO + 1024) {
+        throw new ZipFormatError(`entry '${name}' claims ${entry.size} bytes from ${raw.length} compressed, more than deflate can produce`);
+      }
       try {
         data = inflateSync(raw, { out: new Uint8Array(entry.size) });
       } catch (error) {

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { runDetect } from '../../infer/detect-run.js';
-import { collect, fraction, heightAndWidth, nonNegativeInteger, positiveInteger } from '../arguments.js';
+import { collect, fraction, heightAndWidth, nonNegativeInteger, positiveInteger, positiveNumber } from '../arguments.js';
 
 interface DetectCliOptions {
   weights: string;
@@ -21,6 +21,7 @@ interface DetectCliOptions {
   lineThickness: number;
   hideLabels: boolean;
   hideConf: boolean;
+  readTimeout: number;
 }
 
 export function detectCommand(): Command {
@@ -44,14 +45,19 @@ export function detectCommand(): Command {
     .option('--line-thickness <px>', 'bounding box thickness (pixels)', positiveInteger, 3)
     .option('--hide-labels', 'draw boxes without labels', false)
     .option('--hide-conf', 'draw labels without confidences', false)
+    .option('--read-timeout <seconds>', 'give up on a video or stream that sends nothing for this long', positiveNumber, 30)
     .action(async (o: DetectCliOptions) => {
       const imgsz = heightAndWidth(o.imgsz ?? [640]);
-      // Ctrl-C ends a stream cleanly: the current video file is finished and the summary printed.
+      // Ctrl-C ends a stream cleanly: the current video file is finished and the summary printed; twice quits now
+      // (ffmpeg children are ended on exit either way). Exit code 130 as for any command stopped by Ctrl-C.
       const stop = new AbortController();
-      const onInterrupt = () => stop.abort();
-      process.once('SIGINT', onInterrupt);
+      const onInterrupt = () => {
+        if (stop.signal.aborted) process.exit(130);
+        stop.abort();
+      };
+      process.on('SIGINT', onInterrupt);
       try {
-        await runDetect({
+        const summary = await runDetect({
           weights: o.weights,
           source: o.source,
           imgsz,
@@ -71,7 +77,9 @@ export function detectCommand(): Command {
           hideLabels: o.hideLabels,
           hideConf: o.hideConf,
           signal: stop.signal,
+          readTimeoutMs: o.readTimeout * 1000,
         });
+        if (summary.interrupted) process.exitCode = 130;
       } finally {
         process.removeListener('SIGINT', onInterrupt);
       }

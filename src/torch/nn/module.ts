@@ -108,13 +108,17 @@ export abstract class Module {
           `${unexpected.length ? `unexpected keys ${unexpected.slice(0, 5).join(', ')}${unexpected.length > 5 ? ', …' : ''}` : ''}`,
       );
     }
-    // Every shape is checked before anything is copied, so a mismatch leaves the module as it was.
+    // Every shape and dtype is checked before anything is copied, so a mismatch leaves the module as it was. A
+    // dtype is never converted: int32 data where float32 belongs is a damaged or forged file, not a value to cast.
     for (const [name, target] of own) {
       const source = state.get(name);
       if (!source) continue;
       const [a, b] = [target.shape, source.shape];
       if (a.length !== b.length || a.some((d, i) => d !== b[i])) {
         throw new Error(`loadStateDict: '${name}' has shape [${b.join(', ')}] but the model expects [${a.join(', ')}]`);
+      }
+      if (source.dtype !== target.dtype) {
+        throw new Error(`loadStateDict: '${name}' has dtype ${source.dtype} but the model expects ${target.dtype}`);
       }
     }
     noGrad(() => {
