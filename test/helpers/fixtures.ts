@@ -3,7 +3,6 @@ import { resolve } from 'node:path';
 
 const root = resolve('test', 'fixtures');
 
-export const FIXTURES = root;
 /** Official pretrained YOLOv5n. */
 export const WEIGHTS = resolve(root, 'yolov5n.pt');
 export const IMAGES = resolve(root, 'images');
