@@ -51,9 +51,12 @@ test('the fast demo runs every stage; the pruned model is smaller and still dete
     assert.ok(model.map50 > 0 && model.map50 <= 1);
     assert.ok(model.detections.labelled > 0 && model.detections.found <= model.detections.labelled);
   }
-  // Still detects: at half the GFLOPs the pruned model keeps at least half the original's mAP50 (measured here:
-  // 0.245 → 0.155) and finds labelled objects on the held-out images.
-  assert.ok(result.pruned.map50 >= 0.5 * result.original.map50, `pruned mAP50 ${result.pruned.map50} vs original ${result.original.map50}`);
+  // Still detects: at half the GFLOPs the pruned model keeps at least 0.3 of the original's mAP50 and finds labelled
+  // objects on the held-out images. So few steps leave both models' mAP50 jumping from epoch to epoch between a
+  // level near the original's and a collapse to about a tenth of it (before it learns anything, a hundredth); each
+  // stage keeps its best epoch, and 0.3 lies between the two. Measured (seed: original → pruned mAP50, ratio):
+  // 0: 0.2448 → 0.1684 (0.69).
+  assert.ok(result.pruned.map50 >= 0.3 * result.original.map50, `pruned mAP50 ${result.pruned.map50} vs original ${result.original.map50}`);
   assert.ok(result.pruned.detections.found >= 1, `the pruned model found ${result.pruned.detections.found} labelled objects`);
 
   const summary = readFileSync(join(out, 'summary.md'), 'utf8');

@@ -9,16 +9,16 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { loadModel } from '../src/checkpoint/index.js';
 import { exportOnnx } from '../src/export/index.js';
+import { IMAGES, WEIGHTS } from './helpers/fixtures.js';
 
 const run = promisify(execFile);
 const CLI = 'dist/cli/main.js';
-const IMAGES = '../shared/images';
 const tmp = mkdtempSync(join(tmpdir(), 'detect-cli-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
 
 const onnx = join(tmp, 'yolov5n.onnx');
 test.before(async () => {
-  const { model } = await loadModel('../shared/weights/yolov5n.pt');
+  const { model } = await loadModel(WEIGHTS);
   writeFileSync(onnx, exportOnnx(model, { dynamic: true }).bytes);
 });
 

@@ -13,8 +13,8 @@ import { loadModelConfig, validateModelConfig } from '../src/model/config.js';
 import { DetectionModel } from '../src/model/yolo.js';
 import { load } from '../src/infer/predictor.js';
 import { manualSeed, nn, noGrad, rand, randn } from '../src/torch/index.js';
+import { WEIGHTS } from './helpers/fixtures.js';
 
-const WEIGHTS = '../shared/weights/yolov5n.pt';
 const tmp = mkdtempSync(join(tmpdir(), 'export-onnx-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
 

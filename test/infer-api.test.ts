@@ -6,16 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { Detections, annotationSvg, classColor, exportOnnx, load, loadModel, type Detector } from '../src/index.js';
+import { BUS, WEIGHTS, ZIDANE } from './helpers/fixtures.js';
 
-const BUS = '../shared/images/bus.jpg';
-const ZIDANE = '../shared/images/zidane.jpg';
 const tmp = mkdtempSync(join(tmpdir(), 'infer-api-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
 
 // ONNX Runtime through an in-memory export: the same results as libtorch (last test), and fast on a busy machine.
 let detector: Detector;
 test.before(async () => {
-  detector = await load('../shared/weights/yolov5n.pt', { runtime: 'onnxruntime' });
+  detector = await load(WEIGHTS, { runtime: 'onnxruntime' });
 });
 
 const rounded = (r: Detections) => r.boxes.map((b) => [b.classId, ...[b.x1, b.y1, b.x2, b.y2, b.confidence].map((v) => Math.round(v * 100) / 100)]);
@@ -91,7 +90,7 @@ test('drawing: boxes in the class colour on the original image, labels escaped i
 });
 
 test('a fixed-size ONNX model letterboxes to its own input size; a fixed batch larger than one is filled', async () => {
-  const { model } = await loadModel('../shared/weights/yolov5n.pt');
+  const { model } = await loadModel(WEIGHTS);
   const file = join(tmp, 'fixed.onnx');
   writeFileSync(file, exportOnnx(model, { imgsz: [320, 320], batchSize: 2 }).bytes);
   const onnx = await load(file);
@@ -104,7 +103,7 @@ test('a fixed-size ONNX model letterboxes to its own input size; a fixed batch l
 });
 
 test('a .pt on libtorch and the same .pt exported in memory for ONNX Runtime agree', async () => {
-  const torch = await load('../shared/weights/yolov5n.pt');
+  const torch = await load(WEIGHTS);
   assert.equal(torch.runtime, 'libtorch');
   assert.equal(detector.runtime, 'onnxruntime');
   const [a, b] = [await detector.detect(ZIDANE), await torch.detect(ZIDANE)];

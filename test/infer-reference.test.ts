@@ -7,15 +7,14 @@ import { loadModel } from '../src/checkpoint/index.js';
 import { exportOnnx } from '../src/export/index.js';
 import { load, type Detector } from '../src/infer/predictor.js';
 import type { Box } from '../src/infer/results.js';
+import { IMAGES, REFERENCE, WEIGHTS } from './helpers/fixtures.js';
 
-const SHARED = '../shared';
-const WEIGHTS = join(SHARED, 'weights/yolov5n.pt');
 interface ReferenceImage {
   letterboxed_shape_hw: [number, number];
   original_shape_hw: [number, number];
   detections_xyxy_conf_cls: [number, number, number, number, number, number][];
 }
-const reference = (JSON.parse(readFileSync(join(SHARED, 'reference/yolov5n-reference-outputs.json'), 'utf8')) as Record<string, unknown>)[
+const reference = (JSON.parse(readFileSync(join(REFERENCE, 'yolov5n-reference-outputs.json'), 'utf8')) as Record<string, unknown>)[
   'detect_640_conf0.25_iou0.45'
 ] as Record<string, ReferenceImage>;
 
@@ -31,7 +30,7 @@ function iou(a: Box, b: number[]): number {
 
 async function assertMatchesReference(detector: Detector): Promise<void> {
   for (const [file, ref] of Object.entries(reference)) {
-    const result = await detector.detect(join(SHARED, 'images', file), { conf: 0.25, iou: 0.45, imgsz: 640 });
+    const result = await detector.detect(join(IMAGES, file), { conf: 0.25, iou: 0.45, imgsz: 640 });
     const where = `${detector.runtime} ${file}`;
     assert.deepEqual([result.inputSize.height, result.inputSize.width], ref.letterboxed_shape_hw, `${where}: letterboxed shape`);
     assert.deepEqual([result.imageSize.height, result.imageSize.width], ref.original_shape_hw, `${where}: original shape`);

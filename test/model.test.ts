@@ -9,8 +9,8 @@ import { gflops } from '../src/model/summary.js';
 import { loadModel } from '../src/checkpoint/index.js';
 import { saveCheckpoint } from '../src/checkpoint/format.js';
 import { liveTensors, noGrad, tensor, tidy, zeros, rand, manualSeed } from '../src/torch/index.js';
+import { REFERENCE, WEIGHTS } from './helpers/fixtures.js';
 
-const shared = join(process.cwd(), '..', 'shared');
 const officialParams: Record<string, number> = {
   yolov5n: 1_872_157,
   yolov5s: 7_235_389,
@@ -71,8 +71,8 @@ test('GFLOPs at 640 agree with the official summaries (yolov5n 4.5, yolov5s 16.5
 });
 
 test('official yolov5n.pt reproduces the reference raw forward within 1e-3', async () => {
-  const ref = JSON.parse(readFileSync(join(shared, 'reference', 'yolov5n-reference-outputs.json'), 'utf8'));
-  const { model } = await loadModel(join(shared, 'weights', 'yolov5n.pt'));
+  const ref = JSON.parse(readFileSync(join(REFERENCE, 'yolov5n-reference-outputs.json'), 'utf8'));
+  const { model } = await loadModel(WEIGHTS);
   model.eval();
   const shape = [1, 3, 64, 96];
   const out = noGrad(() => tidy(() => {
@@ -89,7 +89,7 @@ test('official yolov5n.pt reproduces the reference raw forward within 1e-3', asy
 });
 
 test('official → our checkpoint → loaded gives bit-identical weights and identical outputs', async () => {
-  const { model } = await loadModel(join(shared, 'weights', 'yolov5n.pt'));
+  const { model } = await loadModel(WEIGHTS);
   const dir = mkdtempSync(join(tmpdir(), 'yolov5-ckpt-'));
   const path = join(dir, 'yolov5n.safetensors');
   await saveCheckpoint(path, model);

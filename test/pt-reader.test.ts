@@ -7,8 +7,8 @@ import { unzipSync, zipSync, type Zippable } from 'fflate';
 import { liveTensors, type Tensor } from '../src/torch/index.js';
 import { PyObject, unpickle } from '../src/checkpoint/pickle.js';
 import { readCheckpointStateDict, readOfficialCheckpoint } from '../src/checkpoint/pt-reader.js';
+import { BUS, WEIGHTS } from './helpers/fixtures.js';
 
-const WEIGHTS = '../shared/weights/yolov5n.pt';
 const scratch = mkdtempSync(join(tmpdir(), 'pt-reader-'));
 process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
 
@@ -230,7 +230,7 @@ async function assertReadFails(path: string, problem: RegExp): Promise<void> {
 }
 
 test('a JPEG is not a checkpoint', async () => {
-  await assertReadFails('../shared/images/bus.jpg', /not a PyTorch zip checkpoint: not a zip archive \(starts with bytes ff d8 ff/);
+  await assertReadFails(BUS, /not a PyTorch zip checkpoint: not a zip archive \(starts with bytes ff d8 ff/);
 });
 
 test('a missing file', async () => {

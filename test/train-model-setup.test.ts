@@ -1,13 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { resolve } from 'node:path';
 import { Conv } from '../src/model/common.js';
 import { DetectionModel } from '../src/model/yolo.js';
 import { loadModelConfig } from '../src/model/config.js';
 import { loadModel } from '../src/checkpoint/index.js';
 import { freezeLayers, prepareModel, rebuildModel } from '../src/train/model-setup.js';
-
-const WEIGHTS = resolve('../shared/weights/yolov5n.pt');
+import { WEIGHTS } from './helpers/fixtures.js';
 
 test('official weights transfer onto a 2-class model: every tensor but the class-dependent head convs', async () => {
   const { model: official } = await loadModel(WEIGHTS);

@@ -3,14 +3,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { valCommand } from '../src/cli/commands/val.js';
 import { incrementPath } from '../src/cli/run-dir.js';
-
-const SHARED = resolve('../shared');
-const WEIGHTS = join(SHARED, 'weights/yolov5n.pt');
-const DATA = join(SHARED, 'datasets/coco128/coco128.yaml');
+import { COCO32, WEIGHTS } from './helpers/fixtures.js';
 
 /** Runs `yolov5 val ...` in this process and returns what it printed. */
 async function runVal(args: string[]): Promise<string> {
@@ -27,9 +24,9 @@ async function runVal(args: string[]): Promise<string> {
 
 test('yolov5 val CLI: run folders increment, COCO json uses COCO category ids', async () => {
   const root = mkdtempSync(join(tmpdir(), 'yolov5-val-cli-'));
-  const images = ['000000000139', '000000000285', '000000000632', '000000000724'].map((id) => join(SHARED, `datasets/coco128/images/val2017/${id}.jpg`));
+  const images = ['000000000139', '000000000285', '000000000632', '000000000724'].map((id) => join(dirname(COCO32), `images/val2017/${id}.jpg`));
   writeFileSync(join(root, 'few.txt'), `${images.join('\n')}\n`);
-  const coco = parse(readFileSync(DATA, 'utf8')) as { names: string[] };
+  const coco = parse(readFileSync(COCO32, 'utf8')) as { names: string[] };
   writeFileSync(join(root, 'few.yaml'), stringify({ train: 'few.txt', val: 'few.txt', names: coco.names }));
   const project = join(root, 'runs');
   const args = ['--weights', WEIGHTS, '--data', join(root, 'few.yaml'), '--img', '320', '--batch-size', '2', '--save-json', '--project', project];

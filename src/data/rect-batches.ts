@@ -1,5 +1,6 @@
 // Rectangular batches (YOLOv5 `rect=True`): images sorted by aspect ratio so each batch needs little padding, and
 // each batch gets the smallest stride-multiple shape that holds its images at the inference size.
+import { numpyArgsort } from './argsort.js';
 import type { Size } from './letterbox.js';
 
 export interface RectBatch {
@@ -22,7 +23,8 @@ export function planRectBatches(sizes: readonly Size[], options: RectBatchOption
   const { imgsz, batchSize, stride, pad = 0.5 } = options;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batch size must be a positive integer, got ${batchSize}`);
   const aspect = sizes.map((s) => s.height / s.width);
-  const order = aspect.map((_, i) => i).sort((a, b) => aspect[a]! - aspect[b]!);
+  // Images of equal ratio fall into batches as in YOLOv5 only in numpy's (unstable) order.
+  const order = numpyArgsort(aspect);
   const toShape = (relative: number): number => Math.ceil((relative * imgsz) / stride + pad) * stride;
 
   const batches: RectBatch[] = [];
