@@ -5,7 +5,7 @@
 # the addon taken away: ONNX detection still works and a .pt model fails with one line saying what is missing.
 # Needs the npm registry (or npm's cache) for the package's dependencies. Takes a few minutes (the addon build).
 #
-#   scripts/package-check.sh WEIGHTS.pt IMAGE       (CI: ../shared/weights/yolov5n.pt ../shared/images/bus.jpg)
+#   scripts/package-check.sh WEIGHTS.pt IMAGE       (CI: test/fixtures/yolov5n.pt test/fixtures/images/bus.jpg)
 set -euo pipefail
 weights=$(realpath "${1:?usage: $0 WEIGHTS.pt IMAGE}")
 image=$(realpath "${2:?usage: $0 WEIGHTS.pt IMAGE}")
