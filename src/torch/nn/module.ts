@@ -1,6 +1,9 @@
 // nn.Module: a tree of named parameters, buffers and child modules.
 import { Tensor } from '../tensor.js';
 import { keep, noGrad } from '../scope.js';
+import type { DType } from '../dtype.js';
+
+const FLOATING = new Set<DType>(['float16', 'float32', 'float64']);
 
 export type StateDict = Map<string, Tensor>;
 
@@ -108,8 +111,9 @@ export abstract class Module {
           `${unexpected.length ? `unexpected keys ${unexpected.slice(0, 5).join(', ')}${unexpected.length > 5 ? ', …' : ''}` : ''}`,
       );
     }
-    // Every shape and dtype is checked before anything is copied, so a mismatch leaves the module as it was. A
-    // dtype is never converted: int32 data where float32 belongs is a damaged or forged file, not a value to cast.
+    // Every shape and dtype is checked before anything is copied, so a mismatch leaves the module as it was.
+    // Floating point converts to floating point (float16 checkpoints, as official weights are stored); any other
+    // difference is refused: int32 data where float32 belongs is a damaged or forged file, not a value to cast.
     for (const [name, target] of own) {
       const source = state.get(name);
       if (!source) continue;
@@ -117,7 +121,7 @@ export abstract class Module {
       if (a.length !== b.length || a.some((d, i) => d !== b[i])) {
         throw new Error(`loadStateDict: '${name}' has shape [${b.join(', ')}] but the model expects [${a.join(', ')}]`);
       }
-      if (source.dtype !== target.dtype) {
+      if (source.dtype !== target.dtype && !(FLOATING.has(source.dtype) && FLOATING.has(target.dtype))) {
         throw new Error(`loadStateDict: '${name}' has dtype ${source.dtype} but the model expects ${target.dtype}`);
       }
     }
