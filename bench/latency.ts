@@ -10,7 +10,7 @@ import { loadModel } from '../src/checkpoint/index.js';
 import { compareOnnxLatency } from '../src/infer/benchmark.js';
 import { gflops } from '../src/model/summary.js';
 
-const { values } = parseArgs({
+const { values, positionals } = parseArgs({
   options: {
     weights: { type: 'string', multiple: true },
     threads: { type: 'string', default: '1,2' },
@@ -18,7 +18,8 @@ const { values } = parseArgs({
   },
   allowPositionals: true,
 });
-const paths = values.weights ?? [];
+// `--weights A B` as the other commands take it: the paths after the first arrive as positionals.
+const paths = [...(values.weights ?? []), ...positionals];
 if (paths.length < 1) throw new Error('--weights: one or more checkpoints (.pt or .safetensors); the first is the reference');
 const models = await Promise.all(paths.map(async (path) => (await loadModel(path)).model));
 for (const threads of values.threads.split(',').map(Number)) {
