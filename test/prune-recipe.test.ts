@@ -3,7 +3,7 @@
 // CPU's channel block — each with a reason — and given options winning over every choice.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chooseRecipe, defaultEpochBudget, roundPressure, roundsFor, ROUND_TRAVEL, type RecipeFacts } from '../src/prune/recipe.js';
+import { chooseRecipe, defaultEpochBudget, roundPressure, roundsFor, ROUND_TRAVEL, SPARSITY_LR_SHARE, type RecipeFacts } from '../src/prune/recipe.js';
 import { channelBlockOf } from '../src/infer/channel-block.js';
 import { loadHyp } from '../src/train/hyp.js';
 
@@ -57,7 +57,7 @@ test('SGD: λ moves an undefended gate by a set travel per round, so it falls as
   assert.ok(Math.abs(larger.sparsity * 10 - r.sparsity) < 1e-12);
   // BatchNorm scales (network slimming) learn at lr0, not at the gates' rate: λ scales up by their ratio.
   const bn = chooseRecipe({ epochs: 20 }, { ...highway, criterion: 'bn' });
-  assert.ok(Math.abs(bn.sparsity / r.sparsity - r.gateLr / hyp.lr0) < 1e-9);
+  assert.ok(Math.abs(bn.sparsity / r.sparsity - r.gateLr / r.sparsityHyp.lr0) < 1e-9);
   // The first epoch's ramp counts half; later epochs follow the linear decay.
   assert.equal(roundPressure(1, { lrf: 0.01 }), 0.5);
   assert.ok(Math.abs(roundPressure(2, { lrf: 0.01 }) - (0.5 + 0.505)) < 1e-12);
@@ -70,6 +70,10 @@ test('the checkpoint\'s optimizer and hyperparameters, a short cool warmup, dist
   assert.equal(r.hyp.lr0, 0.003);
   assert.equal(r.hyp.warmup_epochs, 1);
   assert.equal(r.hyp.warmup_bias_lr, 0.003);
+  // Sparsity training moves the weights at a tenth of lr0: they follow the gates without forgetting.
+  assert.ok(Math.abs(r.sparsityHyp.lr0 - 0.003 * SPARSITY_LR_SHARE) < 1e-12);
+  assert.ok(r.sparsityHyp.warmup_bias_lr <= r.sparsityHyp.lr0);
+  assert.equal(r.sparsityHyp.momentum, adamHyp.momentum);
   // Under Adam a pressed gate moves about its learning rate per step: the round's travel over its steps.
   const steps = highway.trainImages / r.nominalBatch;
   assert.ok(Math.abs(r.gateLr * steps * roundPressure(r.epochsPerRound, r.hyp) - ROUND_TRAVEL) < 1e-9);
@@ -101,4 +105,5 @@ test('given options win, are reported as given, and a budget must add up with it
   assert.throws(() => chooseRecipe({ epochs: 10, rounds: 2, epochsPerRound: 2, finetuneEpochs: 2 }, highway), /--epochs 10 does not match/);
   const exact = chooseRecipe({ hyp: { ...hyp, warmup_epochs: 3 }, hypGiven: true }, highway);
   assert.equal(exact.hyp.warmup_epochs, 3);
+  assert.deepEqual(exact.sparsityHyp, exact.hyp);
 });

@@ -118,6 +118,7 @@ type Optional = 'targetSparsity' | 'ratio' | 'targetFlops' | 'targetLatency' | '
 type Settings = Required<Omit<PruneOptions, 'resume' | 'log' | 'name' | 'hyp' | Optional>> &
   Pick<PruneOptions, Optional> & {
     hyp: Hyp;
+    sparsityHyp: Hyp;
     saveDir: string;
     /** Whether λ adapts towards each round's target sparsity (not when a λ was given without a target). */
     adaptLambda: boolean;
@@ -378,7 +379,7 @@ async function sparsityTraining(model: DetectionModel, s: Settings, state: Pipel
   const runDir = join(s.saveDir, `round${r}`);
   const last = join(runDir, 'weights', 'last.safetensors');
   if (existsSync(last)) return train({ resume: last, log }, hooks);
-  return train({ ...stageOptions(model, s, runDir, s.epochsPerRound, log), gateLr: s.gateLr, freezeBatchNormStats: true }, hooks);
+  return train({ ...stageOptions(model, s, runDir, s.epochsPerRound, log), hyp: s.sparsityHyp, gateLr: s.gateLr, freezeBatchNormStats: true }, hooks);
 }
 
 /** Training settings shared by sparsity training and fine-tuning: the given model, exactly; anchors as they are. */
