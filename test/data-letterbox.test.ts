@@ -29,6 +29,10 @@ test('area resize averages the covered source area, fractional pixels by coverag
   assert.deepEqual(reds(resizeImage(blocks, 2, 1, 'area')), [25, 45]);
   // 3 → 2: each output covers 1.5 source pixels.
   assert.deepEqual(reds(resizeImage(grey(3, 1, [0, 90, 180]), 2, 1, 'area')), [30, 150]);
+  // An exact 2× shrink rounds halves up, as OpenCV's integer path does ((sum + 2) >> 2; checked against cv2 4.6 on
+  // random images); other sizes round them to even (a 3 → 2 shrink of [0, 1, 1] is [0.33, 1]; 2 × 1 → 1 × 1 of [2, 3] is 2).
+  assert.deepEqual(reds(resizeImage(grey(4, 2, [0, 1, 2, 3, 0, 1, 2, 3]), 2, 1, 'area')), [1, 3]);
+  assert.deepEqual(reds(resizeImage(grey(2, 1, [2, 3]), 1, 1, 'area')), [2]);
 });
 
 test('linear resize uses half-pixel centres and clamps at the edges', () => {

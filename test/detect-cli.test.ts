@@ -86,3 +86,13 @@ test('detect fails with a clear message for a missing source and for a video ffm
     return true;
   });
 });
+
+test('detect --weights a b --augment: an ensemble of checkpoints with test-time augmentation', async () => {
+  const { stdout } = await run(
+    process.execPath,
+    [CLI, 'detect', '--weights', WEIGHTS, WEIGHTS, '--augment', '--source', join(IMAGES, 'bus.jpg'), '--project', join(tmp, 'runs'), '--name', 'ensemble'],
+    { timeout: 120_000 },
+  );
+  assert.match(stdout, new RegExp(`Loaded ${WEIGHTS} \\+ ${WEIGHTS} with test-time augmentation for libtorch inference`));
+  assert.match(stdout, /bus\.jpg: 640x480 \d+ persons?, 1 bus/);
+});

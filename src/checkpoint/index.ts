@@ -3,6 +3,7 @@ import { open } from 'node:fs/promises';
 import { assertRegularFile } from '../io/regular-file.js';
 import { noGrad } from '../torch/index.js';
 import { DetectionModel } from '../model/yolo.js';
+import { ModelEnsemble } from '../model/ensemble.js';
 import { validateModelConfig } from '../model/config.js';
 import { readOfficialCheckpoint } from './pt-reader.js';
 import { readCheckpoint, type CheckpointMeta } from './format.js';
@@ -63,4 +64,15 @@ export async function loadModel(weights: string): Promise<LoadedModel> {
   const { model, meta, extra } = await readCheckpoint(path);
   extra.forEach((t) => t.dispose());
   return { model, source: 'yolov5-ts', meta };
+}
+
+/**
+ * Loads one or several checkpoints for inference (BatchNorm folded, eval mode) as one detector: their boxes are
+ * pooled before NMS, and with `augment` each runs YOLOv5's test-time augmentation.
+ */
+export async function loadEnsemble(weights: string | readonly string[], options: { augment?: boolean } = {}): Promise<ModelEnsemble> {
+  const list = typeof weights === 'string' ? [weights] : weights;
+  const members = [];
+  for (const source of list) members.push({ model: (await loadModel(source)).model.fuse().eval(), source });
+  return new ModelEnsemble(members, options);
 }

@@ -66,12 +66,36 @@ function areaTaps(srcSize: number, dstSize: number): AxisTaps {
   return packTaps(taps);
 }
 
+/**
+ * An exact 2× shrink: OpenCV's INTER_AREA takes an integer path here that rounds halves up ((a + b + c + d + 2) >> 2),
+ * where the general path rounds them to even. At --img 320 most COCO photos (640 wide) halve exactly: with the
+ * general rounding 13% of their pixel values differed by 1 and augmented validation drifted 0.005 from the official.
+ */
+function halve(image: RgbImage): RgbImage {
+  const { data: src, width: srcWidth } = image;
+  const width = srcWidth / 2;
+  const height = image.height / 2;
+  const out = new Uint8Array(width * height * 3);
+  const stride = srcWidth * 3;
+  for (let y = 0; y < height; y++) {
+    const top = 2 * y * stride;
+    const bottom = top + stride;
+    let o = y * width * 3;
+    for (let x = 0; x < width; x++) {
+      const p = x * 6;
+      for (let c = 0; c < 3; c++, o++) out[o] = (src[top + p + c]! + src[top + p + 3 + c]! + src[bottom + p + c]! + src[bottom + p + 3 + c]! + 2) >> 2;
+    }
+  }
+  return { data: out, width, height };
+}
+
 /** Resizes an RGB image. 'area' is meant for shrinking; when enlarging it behaves like 'linear', as in OpenCV. */
 export function resizeImage(image: RgbImage, width: number, height: number, interpolation: Interpolation): RgbImage {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
     throw new RangeError(`resizeImage: target size ${width}x${height} must be positive integers`);
   }
   if (width === image.width && height === image.height) return { data: image.data.slice(), width, height };
+  if (interpolation === 'area' && image.width === 2 * width && image.height === 2 * height) return halve(image);
   const tapsFor = (src: number, dst: number): AxisTaps =>
     interpolation === 'area' && dst < src ? areaTaps(src, dst) : linearTaps(src, dst);
   const xs = tapsFor(image.width, width);

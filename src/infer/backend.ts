@@ -9,6 +9,7 @@ import { readMetadata } from '../export/metadata.js';
 import { decodeMetadataProps } from '../export/onnx-proto.js';
 import { assertRegularFile } from '../io/regular-file.js';
 import { Conv } from '../model/common.js';
+import { ModelEnsemble } from '../model/ensemble.js';
 import { DetectionModel } from '../model/yolo.js';
 import { noGrad, tensor, tidy } from '../torch/index.js';
 
@@ -136,15 +137,17 @@ export class TorchBackend implements Backend {
   readonly input: InputShape = { batch: null, height: null, width: null };
   readonly names: string[];
   readonly stride: number;
+  private readonly ensemble: ModelEnsemble;
 
   /** Runs `model` as given (call fuse() and eval() first for speed, or use inferenceCopy). */
-  constructor(private readonly model: DetectionModel) {
-    this.names = model.names;
-    this.stride = Math.max(...model.stride);
+  constructor(model: DetectionModel | ModelEnsemble) {
+    this.ensemble = model instanceof ModelEnsemble ? model : new ModelEnsemble([{ model, source: 'model' }]);
+    this.names = this.ensemble.names;
+    this.stride = Math.max(...this.ensemble.stride);
   }
 
   async run(input: NetworkInput): Promise<Float32Array> {
-    return noGrad(() => tidy(() => this.model.infer(tensor(input.data, input.shape)).data() as Float32Array));
+    return noGrad(() => tidy(() => this.ensemble.infer(tensor(input.data, input.shape)).data() as Float32Array));
   }
 
   async dispose(): Promise<void> {
@@ -156,7 +159,9 @@ export class TorchBackend implements Backend {
    * ([height, width], batch 1) as `yolov5 export` writes by default, which lets ONNX Runtime plan every shape ahead.
    */
   async toOnnx(options: BackendOptions & { size?: [number, number] } = {}): Promise<OnnxBackend> {
-    const { bytes } = exportOnnx(this.model, options.size ? { imgsz: options.size } : { dynamic: true });
+    const model = this.ensemble.single;
+    if (!model) throw new Error('ensembles and test-time augmentation run on libtorch only: ONNX Runtime takes one model as exported');
+    const { bytes } = exportOnnx(model, options.size ? { imgsz: options.size } : { dynamic: true });
     return OnnxBackend.create(bytes, options, 'in-memory ONNX export');
   }
 }

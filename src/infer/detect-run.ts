@@ -12,7 +12,10 @@ import { resolveSource, streamStem, type MediaEntry } from './sources.js';
 import { VideoWriter, probeVideo, readFrames } from './video.js';
 
 export interface DetectRunOptions extends DetectOptions {
-  weights: string;
+  /** One model, or several checkpoints run as an ensemble. */
+  weights: string | string[];
+  /** Test-time augmentation (checkpoints only). */
+  augment?: boolean;
   source: string;
   /** Results go to project/name (then name2, name3, ... unless existOk). */
   project?: string;
@@ -127,8 +130,8 @@ function describe(result: Detections): string {
 export async function runDetect(options: DetectRunOptions): Promise<DetectRunSummary> {
   const log = options.log ?? ((line: string) => console.log(line));
   const entries = resolveSource(options.source);
-  const detector = await load(options.weights);
-  log(`Loaded ${options.weights} for ${detector.runtime} inference (${detector.names.length} classes, stride ${detector.stride})`);
+  const detector = await load(options.weights, { augment: options.augment });
+  log(`Loaded ${detector.weights}${options.augment ? ' with test-time augmentation' : ''} for ${detector.runtime} inference (${detector.names.length} classes, stride ${detector.stride})`);
   const saveDir = incrementPath(options.project ?? 'runs/detect', options.name ?? 'exp', options.existOk ?? false);
   const outputs = new RunOutputs(saveDir, options);
   const totals = { preprocess: 0, inference: 0, nms: 0 };

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { imagesToInput } from '../data/batch-tensor.js';
 import type { RgbImage } from '../data/image.js';
 import { letterbox } from '../data/letterbox.js';
-import { loadModel } from '../checkpoint/index.js';
+import { loadEnsemble } from '../checkpoint/index.js';
 import { scaleBoxesToOriginal } from '../val/boxes.js';
 import { DETECTION_COLUMNS, nmsImage } from '../val/nms.js';
 import { OnnxBackend, TorchBackend, type Backend, type BackendOptions, type RuntimeName } from './backend.js';
@@ -32,6 +32,11 @@ export interface LoadOptions extends BackendOptions {
    * .pt or .safetensors file exports the model to ONNX in memory.
    */
   runtime?: RuntimeName;
+  /**
+   * Test-time augmentation (YOLOv5's --augment): each image also at 0.83× mirrored and at 0.67×, all boxes to one
+   * NMS. Slower, often a little more accurate; libtorch only.
+   */
+  augment?: boolean;
 }
 
 /** Stage timings in milliseconds, measured with performance.now(). */
@@ -141,14 +146,20 @@ export class Detector {
 /**
  * Loads a detector from any weights file: an `.onnx` model (ONNX Runtime), an official YOLOv5 `.pt` or a yolov5-ts
  * `.safetensors` checkpoint (libtorch, or ONNX Runtime through an in-memory export with `runtime: 'onnxruntime'`).
+ * Several checkpoints make an ensemble (YOLOv5's `--weights a.pt b.pt`): their boxes are pooled before NMS.
  */
-export async function load(weights: string, options: LoadOptions = {}): Promise<Detector> {
-  if (extname(weights).toLowerCase() === '.onnx') {
-    if (options.runtime === 'libtorch') throw new Error(`${weights}: an ONNX model runs on ONNX Runtime only, not libtorch`);
-    return new Detector(await OnnxBackend.create(weights, options), weights);
+export async function load(weights: string | readonly string[], options: LoadOptions = {}): Promise<Detector> {
+  const list = typeof weights === 'string' ? [weights] : [...weights];
+  if (list.length === 0) throw new Error('load: no weights given');
+  const description = list.join(' + ');
+  const onnx = list.filter((w) => extname(w).toLowerCase() === '.onnx');
+  if (onnx.length > 0) {
+    if (list.length > 1) throw new Error(`${onnx[0]}: an ONNX model cannot join an ensemble; ensembles take .pt and .safetensors checkpoints`);
+    if (options.runtime === 'libtorch') throw new Error(`${onnx[0]}: an ONNX model runs on ONNX Runtime only, not libtorch`);
+    if (options.augment) throw new Error(`${onnx[0]}: test-time augmentation needs the checkpoint (.pt or .safetensors): it runs the network at other sizes than the exported one`);
+    return new Detector(await OnnxBackend.create(onnx[0]!, options), onnx[0]!);
   }
-  const { model } = await loadModel(weights);
-  const torch = new TorchBackend(model.fuse().eval());
-  if (options.runtime === 'onnxruntime') return new Detector(await torch.toOnnx(options), weights);
-  return new Detector(torch, weights);
+  const torch = new TorchBackend(await loadEnsemble(list, { augment: options.augment }));
+  if (options.runtime === 'onnxruntime') return new Detector(await torch.toOnnx(options), description);
+  return new Detector(torch, description);
 }

@@ -75,6 +75,12 @@ export function upsampleNearest(input: Tensor, scaleFactor: number): Tensor {
   return t('aten::upsample_nearest2d', input.handle, [height * scaleFactor, width * scaleFactor], scaleFactor, scaleFactor);
 }
 
+/** Bilinear resize to [height, width] (F.interpolate(size=..., mode='bilinear', align_corners=False)). */
+export function resizeBilinear(input: Tensor, size: readonly [number, number]): Tensor {
+  if (input.ndim !== 4) throw new RangeError(`resizeBilinear: expected a 4-D input but received ${input.ndim}-D`);
+  return t('aten::upsample_bilinear2d', input.handle, [...size], false, null, null);
+}
+
 /** Constant padding; `pads` as in F.pad: [left, right, top, bottom, ...] from the last dimension backwards. */
 export function pad(input: Tensor, pads: readonly number[], value = 0): Tensor {
   return t('aten::constant_pad_nd', input.handle, pads, value);

@@ -3,7 +3,8 @@ import { runDetect } from '../../infer/detect-run.js';
 import { collect, fraction, heightAndWidth, nonNegativeInteger, positiveInteger, positiveNumber } from '../arguments.js';
 
 interface DetectCliOptions {
-  weights: string;
+  weights: string[];
+  augment: boolean;
   source: string;
   imgsz?: number[];
   confThres: number;
@@ -27,7 +28,7 @@ interface DetectCliOptions {
 export function detectCommand(): Command {
   return new Command('detect')
     .description('detect objects in images, folders, globs, videos, streams or list files (as YOLOv5 detect.py)')
-    .requiredOption('--weights <path>', 'model: .onnx (ONNX Runtime), official .pt or yolov5-ts .safetensors (libtorch); an official name (yolov5s.pt, yolov5n6.pt, ...) not found here is downloaded')
+    .requiredOption('--weights <path...>', 'model: .onnx (ONNX Runtime), official .pt or yolov5-ts .safetensors (libtorch); an official name (yolov5s.pt, yolov5n6.pt, ...) not found here is downloaded; several checkpoints: an ensemble')
     .requiredOption('--source <source>', 'image, video, folder, glob, rtsp/rtmp/http URL, or .txt list of these')
     .option('--img, --imgsz <size...>', 'inference size: one value, or height and width (default 640)', collect(positiveInteger))
     .option('--conf-thres <x>', 'confidence threshold', fraction, 0.25)
@@ -35,6 +36,7 @@ export function detectCommand(): Command {
     .option('--max-det <n>', 'maximum detections per image', positiveInteger, 1000)
     .option('--classes <index...>', 'keep only these classes, e.g. --classes 0 2', collect(nonNegativeInteger))
     .option('--agnostic-nms', 'class-agnostic NMS', false)
+    .option('--augment', 'test-time augmentation: also at 0.83× mirrored and 0.67×, one NMS over all (checkpoints only)', false)
     .option('--save-txt', 'save results as YOLO labels (labels/<name>.txt)', false)
     .option('--save-conf', 'add confidences to --save-txt labels', false)
     .option('--save-crop', 'save each detection cropped (crops/<class>/)', false)
@@ -59,6 +61,7 @@ export function detectCommand(): Command {
       try {
         const summary = await runDetect({
           weights: o.weights,
+          augment: o.augment,
           source: o.source,
           imgsz,
           conf: o.confThres,
