@@ -1,5 +1,9 @@
 import { Command, Option } from 'commander';
-import { train } from '../../train/trainer.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { evolve } from '../../train/evolve.js';
+import { train, type TrainOptions } from '../../train/trainer.js';
+import { incrementPath } from '../run-dir.js';
 import { OPTIMIZERS, type OptimizerName } from '../../train/optimizer.js';
 import { collect, fractionBelowOne, integer, nominalBatchOption, nonNegativeInteger, positiveInteger } from '../arguments.js';
 import { prepareDataset } from '../../data/dataset-download.js';
@@ -14,7 +18,7 @@ interface TrainCliOptions {
   nominalBatch: number;
   epochs: number;
   device: string;
-  project: string;
+  project?: string;
   name: string;
   existOk: boolean;
   resume: string | boolean;
@@ -34,6 +38,7 @@ interface TrainCliOptions {
   noplots: boolean;
   noautoanchor: boolean;
   labelSmoothing: number;
+  evolve?: number | true;
 }
 
 export function trainCommand(): Command {
@@ -48,7 +53,7 @@ export function trainCommand(): Command {
     .addOption(nominalBatchOption())
     .option('--epochs <n>', 'epochs', positiveInteger, 100)
     .option('--device <device>', 'only cpu is supported', 'cpu')
-    .option('--project <dir>', 'save to project/name', 'runs/train')
+    .option('--project <dir>', 'save to project/name (default: runs/train, runs/evolve with --evolve)')
     .option('--name <name>', 'save to project/name', 'exp')
     .option('--exist-ok', 'reuse an existing project/name instead of incrementing', false)
     .option('--resume [last]', 'continue a run from its last.safetensors (default: the most recent under --project)', false)
@@ -68,6 +73,12 @@ export function trainCommand(): Command {
     .option('--noplots', 'save no pictures', false)
     .option('--noautoanchor', 'skip the AutoAnchor check', false)
     .option('--label-smoothing <eps>', 'class label smoothing epsilon', fractionBelowOne, 0)
+    .option(
+      '--evolve [generations]',
+      'evolve hyperparameters for this many generations (default 300), each a training validated at its last epoch; ' +
+        'a rerun continues the evolve.csv in project/name',
+      positiveInteger,
+    )
     .action(async (options: TrainCliOptions) => {
       if (options.device !== 'cpu') throw new Error(`--device ${options.device}: only cpu is supported`);
       if (options.cache !== undefined && options.cache !== true && options.cache !== 'ram') {
@@ -83,7 +94,7 @@ export function trainCommand(): Command {
       };
       process.on('SIGINT', onSignal);
       try {
-        const result = await train({
+        const settings: TrainOptions = {
           data: options.data ? await prepareDataset(options.data) : options.data,
           weights: options.weights,
           cfg: options.cfg,
@@ -113,7 +124,20 @@ export function trainCommand(): Command {
           noautoanchor: options.noautoanchor,
           labelSmoothing: options.labelSmoothing,
           signal: controller.signal,
-        });
+        };
+        if (options.evolve !== undefined) {
+          if (options.resume) throw new Error('--evolve continues by itself: rerun the same command instead of --resume');
+          const project = options.project ?? 'runs/evolve';
+          // An existing search in project/name is continued; otherwise a new folder (exp, exp2, ...) starts one.
+          const continuing = existsSync(join(project, options.name, 'evolve.csv'));
+          const saveDir = incrementPath(project, options.name, continuing || options.existOk);
+          const generations = options.evolve === true ? 300 : options.evolve;
+          const { best, csv, yaml } = await evolve({ ...settings, saveDir, generations });
+          console.log(`\nHyperparameter evolution finished: ${generations} generations in ${csv}, the best (mAP50-95 ${best.metrics[3].toFixed(4)}) in ${yaml}`);
+          console.log(`Use it with: yolov5 train --hyp ${yaml}`);
+          return;
+        }
+        const result = await train({ ...settings, project: options.project ?? 'runs/train' });
         if (result.interrupted) process.exitCode = 130;
       } finally {
         process.off('SIGINT', onSignal);
