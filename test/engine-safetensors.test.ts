@@ -155,6 +155,25 @@ test('a checkpoint whose tensor dtype was changed (F32 to I32, same bytes) is re
     await assert.rejects(loadModel(path), new RegExp(`${path}: weights do not fit the stored architecture: loadStateDict: 'model\\.0\\.conv\\.weight' has dtype int32 but the model expects float32`));
   }));
 
+test('a checkpoint whose config was widened a thousandfold is refused before the model is built', () =>
+  withTempDir(async (dir) => {
+    const path = join(dir, 'wide.safetensors');
+    await saveCheckpoint(path, new DetectionModel(loadModelConfig('yolov5n'), { nc: 2 }));
+    const bytes = readFileSync(path);
+    const headerEnd = 8 + Number(bytes.readBigUInt64LE(0));
+    const header = bytes.subarray(8, headerEnd).toString('utf8');
+    // The config is JSON inside the metadata's JSON string: its quotes are escaped.
+    const forged = header.replace(/(\\"width_multiple\\":)[\d.]+/, '$1250');
+    assert.notEqual(forged, header);
+    writeFileSync(path, Buffer.concat([Buffer.alloc(8), Buffer.from(forged), bytes.subarray(headerEnd)]));
+    const rewritten = readFileSync(path);
+    rewritten.writeBigUInt64LE(BigInt(Buffer.byteLength(forged)), 0);
+    writeFileSync(path, rewritten);
+    const before = process.memoryUsage().rss;
+    await assert.rejects(loadModel(path), new RegExp(`${path}: its model config describes a network larger than its \\d+ stored weights .*a damaged or forged file`));
+    assert.ok(process.memoryUsage().rss - before < 512 * 2 ** 20, 'refused before allocating');
+  }));
+
 test('a write removes the temporaries that killed writers left behind, not those of live ones', () =>
   withTempDir(async (dir) => {
     const path = join(dir, 'last.safetensors');

@@ -2,9 +2,9 @@
 // e.g. `model.0.conv.weight`), plus, for training checkpoints, extra tensors under `train/` (raw weights,
 // optimizer state). Its metadata holds JSON: the config with explicit channel counts, class names, strides,
 // where gates sit, and optional training state — everything needed to rebuild the exact architecture.
-import { saveSafetensors, loadSafetensors, noGrad, type Tensor } from '../torch/index.js';
+import { saveSafetensors, loadSafetensors, noGrad, withAllocationLimit, type Tensor } from '../torch/index.js';
 import { Conv } from '../model/common.js';
-import { DetectionModel } from '../model/yolo.js';
+import { DetectionModel, type ModelOptions } from '../model/yolo.js';
 import { validateModelConfig, type ModelConfig } from '../model/config.js';
 
 export const FORMAT = 'yolov5-ts/1';
@@ -67,6 +67,25 @@ export interface LoadedCheckpoint {
   extra: Map<string, Tensor>;
 }
 
+/**
+ * Builds the architecture a weights file describes, refusing before any allocation one that needs more memory than
+ * the file's weights could fill (parameters and buffers are exactly the stored tensors, built in float32; the
+ * slack covers the stride probe's input): a forged config must not take the machine's memory.
+ */
+export function buildDescribedModel(config: ModelConfig, options: ModelOptions & { source: string }, storedElements: number): DetectionModel {
+  const limit = storedElements * 4 * 1.25 + 16 * 2 ** 20;
+  const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(bytes < 2 ** 20 ? 2 : 0);
+  return withAllocationLimit(
+    limit,
+    (bytes) =>
+      new Error(
+        `${options.source}: its model config describes a network larger than its ${storedElements} stored weights ` +
+          `(a ${mb(bytes)} MB tensor beyond the ${mb(limit)} MB they need): a damaged or forged file`,
+      ),
+    () => new DetectionModel(config, options),
+  );
+}
+
 /** Rebuilds a model (pruned architectures and gates included) from a checkpoint of ours. */
 export async function readCheckpoint(path: string): Promise<LoadedCheckpoint> {
   const { tensors, metadata } = await loadSafetensors(path);
@@ -81,7 +100,8 @@ export async function readCheckpoint(path: string): Promise<LoadedCheckpoint> {
   }
   if (meta.format !== FORMAT) throw new Error(`${path}: checkpoint format '${meta.format}' is not supported (expected ${FORMAT})`);
   const config = validateModelConfig(meta.config, `${path} (config)`);
-  const model = new DetectionModel(config, { names: meta.names, source: path });
+  const stored = [...tensors].filter(([name]) => !name.startsWith(EXTRA_PREFIX)).reduce((sum, [, t]) => sum + t.numel, 0);
+  const model = buildDescribedModel(config, { names: meta.names, source: path }, stored);
   const modules = new Map(model.namedModules());
   for (const name of meta.gates ?? []) {
     const conv = modules.get(name);

@@ -6,7 +6,7 @@ import { DetectionModel } from '../model/yolo.js';
 import { ModelEnsemble } from '../model/ensemble.js';
 import { validateModelConfig } from '../model/config.js';
 import { readOfficialCheckpoint } from './pt-reader.js';
-import { readCheckpoint, type CheckpointMeta } from './format.js';
+import { buildDescribedModel, readCheckpoint, type CheckpointMeta } from './format.js';
 import { resolveWeights } from './official-weights.js';
 
 export { saveCheckpoint, readCheckpoint, gatedConvs, type CheckpointMeta, type LoadedCheckpoint } from './format.js';
@@ -42,7 +42,8 @@ async function magic(path: string): Promise<Buffer> {
 export async function loadOfficialModel(path: string): Promise<DetectionModel> {
   const ckpt = await readOfficialCheckpoint(path);
   const config = validateModelConfig(ckpt.yaml, `${path} (model yaml)`);
-  const model = new DetectionModel(config, { names: ckpt.names, nc: ckpt.nc, source: path });
+  const stored = [...ckpt.stateDict.values()].reduce((sum, t) => sum + t.numel, 0);
+  const model = buildDescribedModel(config, { names: ckpt.names, nc: ckpt.nc, source: path }, stored);
   try {
     model.loadStateDict(ckpt.stateDict);
   } catch (error) {

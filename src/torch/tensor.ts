@@ -3,6 +3,7 @@
 import { native, type Handle } from './native.js';
 import { track, type Disposable } from './scope.js';
 import {
+  bytesPerElement,
   dtypeCode,
   dtypeFromCode,
   dtypeOfTypedArray,
@@ -594,9 +595,33 @@ export function scalar(value: number, options: CreateOptions = {}): Tensor {
   return tensor([value], [], options);
 }
 
+/** What tensor factories may still allocate inside withAllocationLimit (null: no limit). */
+let allowance: { bytes: number; exceeded: (bytes: number) => Error } | null = null;
+
+/**
+ * Runs `fn` with a cap on the bytes that tensor factories (zeros, empty, randn, ...) may allocate, checked before
+ * any memory is taken: a model built from a file's description must not need more than the file's weights, or a
+ * forged config (widths of millions) would take all memory before its weights are ever compared with it.
+ */
+export function withAllocationLimit<T>(bytes: number, exceeded: (bytes: number) => Error, fn: () => T): T {
+  const outer = allowance;
+  allowance = { bytes, exceeded };
+  try {
+    return fn();
+  } finally {
+    allowance = outer;
+  }
+}
+
 function factory(name: string, shape: Shape, options: CreateOptions, ...extra: unknown[]): Tensor {
   checkShape(shape, name);
-  return finish(t(name, shape, ...extra, dtypeCode(options.dtype ?? 'float32')), options);
+  const dtype = options.dtype ?? 'float32';
+  if (allowance) {
+    const bytes = shape.reduce((a, b) => a * b, 1) * bytesPerElement(dtype);
+    if (bytes > allowance.bytes) throw allowance.exceeded(bytes);
+    allowance.bytes -= bytes;
+  }
+  return finish(t(name, shape, ...extra, dtypeCode(dtype)), options);
 }
 
 export const zeros = (shape: Shape, options: CreateOptions = {}): Tensor => factory('aten::zeros', shape, options);
