@@ -4,6 +4,7 @@
 #include "autograd.h"
 #include "data_view.h"
 #include "dispatch.h"
+#include "distributed.h"
 #include "tensor_io.h"
 
 namespace {
@@ -21,6 +22,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"setRequiresGrad", yt::SetRequiresGrad}, {"setGradEnabled", yt::SetGradEnabled},
       {"manualSeed", yt::ManualSeed},       {"setNumThreads", yt::SetNumThreads},
       {"getNumThreads", yt::GetNumThreads},
+      {"createGroup", yt::CreateGroup},     {"destroyGroup", yt::DestroyGroup},
+      {"allReduce", yt::AllReduce},         {"broadcast", yt::Broadcast},
+      {"barrier", yt::Barrier},             {"allReduceSumGrad", yt::AllReduceSumGrad},
   };
   for (const auto& [name, fn] : functions) exports.Set(name, Napi::Function::New(env, fn, name));
   return exports;

@@ -8,6 +8,10 @@ command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
 if [ -z "${LIBTORCH:-}" ] && ! python3 -c 'import torch' >/dev/null 2>&1 && ! dpkg -s libtorch-dev >/dev/null 2>&1; then
   need+=(libtorch-dev)
 fi
+# The headers of Gloo, the transport of libtorch's c10d process groups (multi-process training); the library comes with libtorch.
+if [ -z "${LIBTORCH:-}" ] && ! python3 -c 'import torch' >/dev/null 2>&1; then
+  dpkg -s libgloo-dev >/dev/null 2>&1 || need+=(libgloo-dev)
+fi
 # Debian's libtorch calls the system BLAS; the reference BLAS is ~40x slower than OpenBLAS for 1x1 convolutions.
 dpkg -s libopenblas0-pthread >/dev/null 2>&1 || need+=(libopenblas0-pthread)
 command -v g++ >/dev/null 2>&1 || need+=(g++)

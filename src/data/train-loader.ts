@@ -51,6 +51,17 @@ export interface TrainLoaderOptions {
   labelCache?: string | false;
   /** Batches prepared ahead of the one being consumed (default: enough to keep every worker busy). */
   prefetch?: number;
+  /**
+   * This process's share when training over several (as PyTorch's DistributedSampler): every rank orders the epoch
+   * alike, the order is padded by repeating its start to a multiple of the world size, and rank r takes every
+   * world-size-th image from position r; `batchSize` is then the batch of one rank.
+   */
+  shard?: Shard;
+}
+
+export interface Shard {
+  rank: number;
+  worldSize: number;
 }
 
 export interface TrainBatch {
@@ -148,6 +159,7 @@ export class TrainLoader {
   private readonly prefetch: number;
   private readonly rectPlan: PlannedBatch[] | undefined;
   private lookahead: Lookahead | undefined;
+  private readonly batchCount: number;
 
   /** Use createTrainLoader. */
   constructor(
@@ -162,11 +174,25 @@ export class TrainLoader {
     /** Warnings from scanning and setup, each naming its file. */
     readonly messages: readonly string[],
     readonly batchSize: number,
-    private readonly settings: { imgsz: number; stride: number; rect: boolean; pad: number; shuffle: boolean; seed: number; prefetch?: number },
+    private readonly settings: {
+      imgsz: number;
+      stride: number;
+      rect: boolean;
+      pad: number;
+      shuffle: boolean;
+      seed: number;
+      prefetch?: number;
+      shard?: Shard;
+    },
   ) {
+    const world = settings.shard?.worldSize ?? 1;
+    // Rectangular batches are planned for all ranks' images together, each rank taking its stride of every batch.
     this.rectPlan = settings.rect
-      ? planRectBatches(sizes, { imgsz: settings.imgsz, batchSize, stride: settings.stride, pad: settings.pad })
+      ? planRectBatches(sizes, { imgsz: settings.imgsz, batchSize: batchSize * world, stride: settings.stride, pad: settings.pad }).map(
+          (planned) => ({ ...planned, indices: this.take(planned.indices) }),
+        )
       : undefined;
+    this.batchCount = this.rectPlan?.length ?? Math.ceil(Math.ceil(files.length / world) / batchSize);
     // Enough queued work for two rounds of every worker's task slots.
     this.prefetch = settings.prefetch ?? Math.max(2, Math.ceil((2 * pool.capacity) / batchSize));
   }
@@ -177,7 +203,16 @@ export class TrainLoader {
 
   /** Batches per epoch (the last one may be smaller). */
   get length(): number {
-    return Math.ceil(this.files.length / this.batchSize);
+    return this.batchCount;
+  }
+
+  /** This rank's images of `order`: padded by repeating its start to a multiple of the world size, then strided. */
+  private take(order: number[]): number[] {
+    const shard = this.settings.shard;
+    if (!shard || shard.worldSize === 1) return order;
+    const total = Math.ceil(order.length / shard.worldSize) * shard.worldSize;
+    const padded = Array.from({ length: total }, (_, k) => order[k % order.length]!);
+    return padded.filter((_, k) => k % shard.worldSize === shard.rank);
   }
 
   /** The batches of one epoch: their images and letterbox shapes. */
@@ -192,8 +227,9 @@ export class TrainLoader {
       }
     }
     const shape = { width: this.settings.imgsz, height: this.settings.imgsz };
+    const mine = this.take(order);
     const batches: PlannedBatch[] = [];
-    for (let start = 0; start < order.length; start += this.batchSize) batches.push({ indices: order.slice(start, start + this.batchSize), shape });
+    for (let start = 0; start < mine.length; start += this.batchSize) batches.push({ indices: mine.slice(start, start + this.batchSize), shape });
     return batches;
   }
 
@@ -378,7 +414,12 @@ export async function createTrainLoader(options: TrainLoaderOptions): Promise<Tr
     await pool.close();
     throw error;
   }
-  const batchSize = Math.min(requestedBatch, scan.images.length);
+  const shard = options.shard;
+  if (shard && !(Number.isInteger(shard.worldSize) && shard.worldSize >= 1 && Number.isInteger(shard.rank) && shard.rank >= 0 && shard.rank < shard.worldSize)) {
+    await pool.close();
+    throw new Error(`train loader: rank ${shard.rank} is not in a world of ${shard.worldSize}`);
+  }
+  const batchSize = Math.min(requestedBatch, Math.ceil(scan.images.length / (shard?.worldSize ?? 1)));
   return new TrainLoader(pool, setup.imageFiles, labels, sizes, describeScan(scan), messages, batchSize, {
     imgsz,
     stride,
@@ -387,5 +428,6 @@ export async function createTrainLoader(options: TrainLoaderOptions): Promise<Tr
     shuffle,
     seed,
     prefetch: options.prefetch,
+    shard,
   });
 }

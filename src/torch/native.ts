@@ -7,6 +7,8 @@ import { availableParallelism } from 'node:os';
 
 /** An opaque reference to a libtorch tensor owned by the addon. */
 export type Handle = { readonly __brand: 'TensorHandle' };
+/** An opaque reference to a c10d process group (TCPStore + ProcessGroupGloo) owned by the addon. */
+export type GroupHandle = { readonly __brand: 'ProcessGroup' };
 
 export interface NativeTorch {
   resolveOp(name: string, overload: string): number;
@@ -31,6 +33,15 @@ export interface NativeTorch {
   manualSeed(seed: number): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
+  /** Joins (rank 0: hosts) the rendezvous at addr:port; resolves once all `worldSize` ranks have joined. */
+  createGroup(masterAddr: string, masterPort: number, rank: number, worldSize: number, timeoutMs: number, iface: string | null): Promise<GroupHandle>;
+  destroyGroup(group: GroupHandle): void;
+  /** In place over every rank: sum, or mean when `average`; tensors travel in flat buckets of `bucketBytes`. */
+  allReduce(group: GroupHandle, tensors: Handle[], average: boolean, bucketBytes?: number): Promise<void>;
+  broadcast(group: GroupHandle, tensors: Handle[], root: number, bucketBytes?: number): Promise<void>;
+  barrier(group: GroupHandle): Promise<void>;
+  /** Sum over every rank, blocking, with a gradient (the sum of every rank's output gradient). */
+  allReduceSumGrad(group: GroupHandle, t: Handle): Handle;
 }
 
 /** The package root: the nearest folder above this module holding native/binding.gyp (dist/ or dist-test/ builds alike). */
@@ -86,7 +97,7 @@ function load(): NativeTorch {
 const FUNCTIONS = [
   'resolveOp', 'callOp', 'opSchema', 'fromBuffer', 'toBuffer', 'dataView', 'item', 'shape', 'dtype', 'dispose', 'isDisposed',
   'liveHandles', 'backward', 'grad', 'setGrad', 'requiresGrad', 'setRequiresGrad', 'setGradEnabled', 'manualSeed',
-  'setNumThreads', 'getNumThreads',
+  'setNumThreads', 'getNumThreads', 'createGroup', 'destroyGroup', 'allReduce', 'broadcast', 'barrier', 'allReduceSumGrad',
 ] as const satisfies readonly (keyof NativeTorch)[];
 
 /**

@@ -13,15 +13,24 @@ export const MAX_GRAD_NORM = 10;
 export type ExtraLoss = (images: Tensor, predictions: Tensor[]) => Tensor | null;
 
 /**
- * Forward and backward for one batch; `extra` may add a term to the loss.
+ * Forward and backward for one batch; `extra` may add a term to the loss, and the gradients are of the loss times
+ * `scale` (the number of processes, whose average of gradients divides it again).
  * Returns the batch's loss parts [box, obj, cls]; every temporary tensor is freed.
  */
-export function forwardBackward(model: DetectionModel, loss: YoloLoss, images: Tensor, targets: Tensor, extra?: ExtraLoss): [number, number, number] {
+export function forwardBackward(
+  model: DetectionModel,
+  loss: YoloLoss,
+  images: Tensor,
+  targets: Tensor,
+  extra?: ExtraLoss,
+  scale = 1,
+): [number, number, number] {
   return tidy(() => {
     const predictions = model.forward(images);
     const { loss: total, items } = loss.compute(predictions, targets);
     const added = extra?.(images, predictions) ?? null;
-    (added ? total.add(added) : total).backward();
+    const sum = added ? total.add(added) : total;
+    (scale === 1 ? sum : sum.mul(scale)).backward();
     return items;
   });
 }

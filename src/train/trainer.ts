@@ -4,7 +4,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
-import { Tensor, callOp, manualSeed, nn } from '../torch/index.js';
+import { Tensor, callOp, manualSeed, nn, tensor, zerosLike } from '../torch/index.js';
+import type { ProcessGroup } from '../torch/distributed.js';
 import type { Handle } from '../torch/native.js';
 import type { DetectionModel } from '../model/yolo.js';
 import { loadDatasetConfig, type DatasetConfig } from '../data/dataset-config.js';
@@ -101,6 +102,14 @@ export interface TrainOptions {
   progress?: boolean;
   /** Where messages go (default console.log). */
   log?: (line: string) => void;
+  /**
+   * Train as one process of several (PyTorch DDP): the group's ranks start from rank 0's weights, each trains on
+   * its shard of every epoch with batchSize / world size images a batch, gradients are averaged before each
+   * optimizer step, and rank 0 alone logs, validates, plots and saves.
+   */
+  group?: ProcessGroup;
+  /** With a group: BatchNorm statistics of all ranks' batches together (SyncBatchNorm); otherwise each rank its own. */
+  syncBn?: boolean;
 }
 
 /** What hooks see of the run. */
@@ -217,9 +226,31 @@ function multiScale(images: Tensor, imgsz: number, gs: number, rng: ReturnType<t
 const fmt = (v: number, digits = 4) => (Number.isFinite(v) ? v.toPrecision(digits) : 'nan');
 const memory = () => `${(process.memoryUsage.rss() / 2 ** 30).toFixed(2)}G`;
 
+/**
+ * Averages the gradients of every rank (bucketed all-reduce after backward: what DDP computes, without its overlap
+ * with backward). A parameter without a gradient on this rank contributes zeros, so every rank reduces the same list.
+ */
+async function averageGradients(group: ProcessGroup, parameters: readonly Tensor[]): Promise<void> {
+  const grads = parameters.map((p) => {
+    const g = p.grad;
+    if (g) return g;
+    const zero = zerosLike(p);
+    p.grad = zero;
+    return zero;
+  });
+  try {
+    await group.allReduce(grads, 'avg');
+  } finally {
+    grads.forEach((g) => g.dispose());
+  }
+}
+
 /** Trains a detector; see TrainOptions and TrainHooks. */
 export async function train(options: TrainOptions, hooks: TrainHooks = {}): Promise<TrainResult> {
-  const log = options.log ?? ((line: string) => console.log(line));
+  const { group } = options;
+  const world = group?.worldSize ?? 1;
+  const main = (group?.rank ?? 0) === 0;
+  const log = main ? (options.log ?? ((line: string) => console.log(line))) : () => undefined;
 
   // ---- settings, run folder, resume state ----
   let resumed: Awaited<ReturnType<typeof loadTrainingCheckpoint>> | undefined;
@@ -238,18 +269,26 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
     }
     data = typeof options.data === 'string' ? loadDatasetConfig(options.data) : options.data;
     const hyp = typeof options.hyp === 'object' ? options.hyp : loadHyp(options.hyp ?? DEFAULT_HYP);
-    const saveDir = options.saveDir ?? incrementPath(options.project ?? 'runs/train', options.name ?? 'exp', options.existOk ?? false);
+    // Only rank 0 claims a run folder; the other ranks never write to it.
+    const saveDir =
+      options.saveDir ??
+      (main ? incrementPath(options.project ?? 'runs/train', options.name ?? 'exp', options.existOk ?? false) : join(options.project ?? 'runs/train', options.name ?? 'exp'));
     settings = settingsFrom(options, data, hyp, resolve(saveDir));
   }
   checkSettings(settings);
+  if (settings.batchSize % world !== 0) {
+    throw new Error(`batch size ${settings.batchSize} must be a multiple of the ${world} processes (each trains on an equal share of a batch)`);
+  }
   const { saveDir } = settings;
   const weightsDir = join(saveDir, 'weights');
-  mkdirSync(weightsDir, { recursive: true });
-  // Also for a resumed run or a given saveDir: never two trainings into one folder.
-  lockRunDir(saveDir);
+  if (main) {
+    mkdirSync(weightsDir, { recursive: true });
+    // Also for a resumed run or a given saveDir: never two trainings into one folder.
+    lockRunDir(saveDir);
+  }
   const lastPath = join(weightsDir, 'last.safetensors');
   const bestPath = join(weightsDir, 'best.safetensors');
-  const plots = !settings.noplots;
+  const plots = main && !settings.noplots;
   const nc = settings.singleCls ? 1 : data.nc;
   const names = settings.singleCls && data.names.length !== 1 ? ['item'] : data.names;
   log(`hyperparameters: ${Object.entries(settings.hyp).map(([k, v]) => `${k}=${v}`).join(', ')}`);
@@ -278,12 +317,15 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
   if (imgsz !== settings.imgsz) log(`WARNING: --img-size ${settings.imgsz} must be a multiple of max stride ${gs}, updating to ${imgsz}`);
 
   // ---- data ----
-  const workers = trainingWorkers(settings.workers, settings.batchSize);
+  const batchSize = settings.batchSize / world;
+  const workers = trainingWorkers(settings.workers, batchSize);
+  // Rank 0 scans the labels (and writes their cache) before the others read it.
+  if (group && !main) await group.barrier();
   const loader: TrainLoader = await createTrainLoader({
     dataset: data,
     split: 'train',
     imgsz,
-    batchSize: settings.batchSize,
+    batchSize,
     stride: gs,
     hyp: settings.hyp,
     augment: true,
@@ -292,19 +334,29 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
     workers,
     seed: settings.seed,
     singleCls: settings.singleCls,
+    ...(group ? { shard: { rank: group.rank, worldSize: world } } : {}),
   });
+  if (group && main) await group.barrier();
   try {
     log(`train: ${loader.summary}`);
     for (const message of loader.messages) log(`WARNING: ${message}`);
-    const valSplit: PreparedSplit = await prepareSplit(data, 'val', { imgsz, batchSize: settings.batchSize * 2, stride: gs, singleCls: settings.singleCls });
+    const valSplit: PreparedSplit | undefined = main
+      ? await prepareSplit(data, 'val', { imgsz, batchSize: batchSize * 2, stride: gs, singleCls: settings.singleCls })
+      : undefined;
 
-    if (!resumed) {
+    if (!resumed && main) {
       if (plots) await plotLabels(loader.labels, names, join(saveDir, 'labels.jpg'));
       if (!settings.noautoanchor) {
         const images = loader.sizes.map((size, i) => ({ ...size, labels: loader.labels[i]! }));
         const report = checkAnchors(model, images, { imgsz, anchorT: settings.hyp.anchor_t, seed: settings.seed });
         log(`AutoAnchor: ${report.message}`);
       }
+    }
+
+    if (group) {
+      // Every rank starts from rank 0's weights and buffers (AutoAnchor's anchors included), as DDP does.
+      await group.broadcast([...model.stateDict().values()], 0);
+      if (options.syncBn) nn.syncBatchNorm(model, group);
     }
 
     // ---- loss, optimizer, schedule, EMA ----
@@ -348,9 +400,13 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
 
     const context: TrainContext = { model, ema, optimizer, hyp, saveDir, epochs: settings.epochs, startEpoch, log };
     await hooks.beforeTrainingStarts?.(context);
+    if (group) log(`Training in ${world} processes (${batchSize} images a batch each)${options.syncBn ? ', synchronized BatchNorm' : ''}`);
     log(`Image sizes ${imgsz} train, ${imgsz} val\nUsing ${workers} dataloader workers\nLogging results to ${saveDir}\nStarting training for ${settings.epochs} epochs...`);
 
-    const showBar = options.progress ?? Boolean(process.stderr.isTTY);
+    const showBar = main && (options.progress ?? Boolean(process.stderr.isTTY));
+    // Over several processes a stop must happen at the same point on every rank: at the end of an epoch.
+    const stopNow = () => !group && Boolean(options.signal?.aborted);
+    const trainable = clipSets.flat().filter((p) => p.requiresGrad);
     const trainingStarted = performance.now();
     let interrupted = false;
     let stoppedEarly = false;
@@ -358,7 +414,7 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
     let lastRecord: EpochRecord | undefined;
 
     for (let epoch = startEpoch; epoch < settings.epochs; epoch++) {
-      if (options.signal?.aborted) {
+      if (stopNow()) {
         interrupted = true;
         break;
       }
@@ -401,10 +457,12 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
           const extra = extraLoss
             ? (images: Tensor, predictions: Tensor[]) => extraLoss(model, { ...context, epoch, batch: i, iteration: ni }, { images, predictions })
             : undefined;
-          const items = forwardBackward(model, loss, images, batch.targets, extra);
+          // The loss grows with the batch; each rank's share is scaled back up as the average of ranks divides it.
+          const items = forwardBackward(model, loss, images, batch.targets, extra, world);
           if (images !== batch.images) images.dispose();
           if (ni - lastOptStep >= step.accumulate) {
-            optimizerStep(optimizer, clipSets, ema, model);
+            if (group) await averageGradients(group, trainable);
+            optimizerStep(optimizer, clipSets, main ? ema : undefined, model);
             lastOptStep = ni;
           }
           items.forEach((v, k) => (sums[k]! += v));
@@ -416,60 +474,76 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
         }
         const seconds = (performance.now() - started) / 1000;
         bar?.update(i + 1, { line: line(instances, size), rate: ((i + 1) / seconds).toFixed(2) });
-        if (options.signal?.aborted) break;
+        if (stopNow()) break;
       }
       bar?.stop();
-      if (options.signal?.aborted) {
+      if (stopNow()) {
         interrupted = true;
         break;
       }
       if (!showBar) log(`${line(instances, size)}  ${nb}/${nb} batches in ${((performance.now() - started) / 1000).toFixed(1)}s`);
 
-      // ---- validate the EMA model ----
-      const finalEpoch = epoch + 1 === settings.epochs || stopper.possibleStop;
-      let metrics = previous ?? { precision: 0, recall: 0, map50: 0, map: 0 };
-      if (!settings.noval || finalEpoch) {
-        const result = await validate(ema.ema, { prepared: valSplit, quiet: false, progress: showBar, log });
-        metrics = { precision: result.mp, recall: result.mr, map50: result.map50, map: result.map };
-      }
-      const record: EpochRecord = {
-        epoch,
-        train: sums.map((s) => s / Math.max(seenBatches, 1)) as [number, number, number],
-        precision: metrics.precision,
-        recall: metrics.recall,
-        map50: metrics.map50,
-        map: metrics.map,
-        lr: lrs,
-        fitness: fitness(metrics),
-        extra: {},
-      };
-      const extra = await hooks.onEpochEnd?.({ ...context, epoch, record, history });
-      if (extra) record.extra = { ...extra };
-      history.push(record);
-      previous = record;
-      lastRecord = record;
-      const stop = stopper.update(epoch, record.fitness);
-      if (record.fitness > bestFitness) bestFitness = record.fitness;
-      await writeResultsCsv(join(saveDir, 'results.csv'), history);
-      if (plots) await plotResults(history, join(saveDir, 'results.png'));
-
-      // ---- checkpoints ----
-      if (!settings.nosave || finalEpoch || stop) {
-        const state: TrainingState = {
+      // ---- validate the EMA model (rank 0) ----
+      let stop = false;
+      if (main) {
+        const finalEpoch = epoch + 1 === settings.epochs || stopper.possibleStop;
+        let metrics = previous ?? { precision: 0, recall: 0, map50: 0, map: 0 };
+        if (!settings.noval || finalEpoch) {
+          const result = await validate(ema.ema, { prepared: valSplit!, quiet: false, progress: showBar, log });
+          metrics = { precision: result.mp, recall: result.mr, map50: result.map50, map: result.map };
+        }
+        const record: EpochRecord = {
           epoch,
-          bestFitness,
-          emaUpdates: ema.updates,
-          lastOptStep,
-          stopper: stopper.state,
-          optimizerGroups: optimizer.stateDict().groups,
-          history,
-          settings,
+          train: sums.map((s) => s / Math.max(seenBatches, 1)) as [number, number, number],
+          precision: metrics.precision,
+          recall: metrics.recall,
+          map50: metrics.map50,
+          map: metrics.map,
+          lr: lrs,
+          fitness: fitness(metrics),
+          extra: {},
         };
-        const parts = { model, optimizer };
-        await saveTrainingCheckpoint(lastPath, ema.ema, state, parts);
-        if (bestFitness === record.fitness) await saveTrainingCheckpoint(bestPath, ema.ema, state, parts);
-        if (settings.savePeriod > 0 && epoch % settings.savePeriod === 0) {
-          await saveTrainingCheckpoint(join(weightsDir, `epoch${epoch}.safetensors`), ema.ema, state, parts);
+        const extra = await hooks.onEpochEnd?.({ ...context, epoch, record, history });
+        if (extra) record.extra = { ...extra };
+        history.push(record);
+        previous = record;
+        lastRecord = record;
+        stop = stopper.update(epoch, record.fitness);
+        if (record.fitness > bestFitness) bestFitness = record.fitness;
+        await writeResultsCsv(join(saveDir, 'results.csv'), history);
+        if (plots) await plotResults(history, join(saveDir, 'results.png'));
+
+        // ---- checkpoints ----
+        if (!settings.nosave || finalEpoch || stop) {
+          const state: TrainingState = {
+            epoch,
+            bestFitness,
+            emaUpdates: ema.updates,
+            lastOptStep,
+            stopper: stopper.state,
+            optimizerGroups: optimizer.stateDict().groups,
+            history,
+            settings,
+          };
+          const parts = { model, optimizer };
+          await saveTrainingCheckpoint(lastPath, ema.ema, state, parts);
+          if (bestFitness === record.fitness) await saveTrainingCheckpoint(bestPath, ema.ema, state, parts);
+          if (settings.savePeriod > 0 && epoch % settings.savePeriod === 0) {
+            await saveTrainingCheckpoint(join(weightsDir, `epoch${epoch}.safetensors`), ema.ema, state, parts);
+          }
+        }
+      }
+      if (group) {
+        // Rank 0's early stop and a Ctrl-C on any rank end every rank after this epoch; the others wait here
+        // while rank 0 validates and saves.
+        const flags = tensor([stop ? 1 : 0, options.signal?.aborted ? 1 : 0]);
+        await group.allReduce([flags]);
+        const [stopAll, abortedAny] = flags.toArray() as number[];
+        flags.dispose();
+        stop = stopAll! > 0;
+        if (abortedAny! > 0) {
+          interrupted = true;
+          break;
         }
       }
       if (stop) {
@@ -487,6 +561,8 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
       return { saveDir, lastPath, bestPath, epochs: history, interrupted, stoppedEarly };
     }
 
+    if (!main) return { saveDir, lastPath, bestPath, epochs: history, interrupted, stoppedEarly };
+
     // ---- final: strip resume parts, validate the best model ----
     const trained = lastRecord ? lastRecord.epoch - startEpoch + 1 : 0;
     log(`\n${trained} epochs completed in ${((performance.now() - trainingStarted) / 3.6e6).toFixed(3)} hours.`);
@@ -496,7 +572,7 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
     const finalPath = saved.includes(bestPath) ? bestPath : lastPath;
     const { model: best } = await readCheckpoint(finalPath);
     log(`\nValidating ${finalPath}...`);
-    const result = await validate(best, { prepared: valSplit, verbose: true, progress: showBar, log });
+    const result = await validate(best, { prepared: valSplit!, verbose: true, progress: showBar, log });
     const final = { mp: result.mp, mr: result.mr, map50: result.map50, map: result.map };
     if (plots && result.firstBatch) await plotValBatch(result.firstBatch, names, saveDir);
     log(`Results saved to ${saveDir}`);

@@ -5,8 +5,10 @@ import { evolve } from '../../train/evolve.js';
 import { train, type TrainOptions } from '../../train/trainer.js';
 import { incrementPath } from '../run-dir.js';
 import { OPTIMIZERS, type OptimizerName } from '../../train/optimizer.js';
-import { collect, fractionBelowOne, integer, nominalBatchOption, nonNegativeInteger, positiveInteger } from '../arguments.js';
+import { collect, fractionBelowOne, integer, integerInRange, nominalBatchOption, nonNegativeInteger, positiveInteger } from '../arguments.js';
 import { prepareDataset } from '../../data/dataset-download.js';
+import { ProcessGroup } from '../../torch/distributed.js';
+import { launchWorkers, workerArgs, workerPlace } from '../launch.js';
 
 interface TrainCliOptions {
   data: string;
@@ -39,6 +41,13 @@ interface TrainCliOptions {
   noautoanchor: boolean;
   labelSmoothing: number;
   evolve?: number | true;
+  nprocPerNode?: number;
+  nnodes: number;
+  nodeRank: number;
+  masterAddr: string;
+  masterPort: number;
+  syncBn: boolean;
+  ddpTimeout: number;
 }
 
 export function trainCommand(): Command {
@@ -79,7 +88,27 @@ export function trainCommand(): Command {
         'a rerun continues the evolve.csv in project/name',
       positiveInteger,
     )
-    .action(async (options: TrainCliOptions) => {
+    .option('--nproc-per-node <n>', 'train in this many processes on this machine (torchrun\'s flag; --batch-size is split among all processes)', positiveInteger)
+    .option('--nnodes <n>', 'machines taking part, each running the same command with its own --node-rank', positiveInteger, 1)
+    .option('--node-rank <r>', "this machine's index, 0 for the machine at --master-addr", nonNegativeInteger, 0)
+    .option('--master-addr <address>', 'address of node 0, reachable from every machine', '127.0.0.1')
+    .option('--master-port <port>', 'a free port on node 0 for the rendezvous', integerInRange(1, 65535), 29500)
+    .option('--sync-bn', 'synchronized BatchNorm: batch statistics over all processes (otherwise each its own)', false)
+    .option('--ddp-timeout <seconds>', 'how long a process waits for the others (joining, each collective)', positiveInteger, 1800)
+    .action(async (options: TrainCliOptions, command: Command) => {
+      if (options.nprocPerNode !== undefined) {
+        if (workerPlace()) throw new Error('--nproc-per-node: this process is already a worker (WORLD_SIZE is set); start it without the flag');
+        const args = workerArgs(process.argv.slice(process.argv.indexOf(command.name())));
+        process.exitCode = await launchWorkers(args, {
+          nprocPerNode: options.nprocPerNode,
+          nnodes: options.nnodes,
+          nodeRank: options.nodeRank,
+          masterAddr: options.masterAddr,
+          masterPort: options.masterPort,
+        });
+        return;
+      }
+      const place = workerPlace();
       if (options.device !== 'cpu') throw new Error(`--device ${options.device}: only cpu is supported`);
       if (options.cache !== undefined && options.cache !== true && options.cache !== 'ram') {
         throw new Error(`--cache ${String(options.cache)}: only ram caching is supported`);
@@ -93,7 +122,16 @@ export function trainCommand(): Command {
         controller.abort();
       };
       process.on('SIGINT', onSignal);
+      let group: ProcessGroup | undefined;
       try {
+        if (place) {
+          if (options.evolve !== undefined) throw new Error('--evolve trains one generation at a time: run it in one process');
+          group = await ProcessGroup.create({
+            ...place,
+            timeoutMs: options.ddpTimeout * 1000,
+            ...(process.env.GLOO_SOCKET_IFNAME ? { iface: process.env.GLOO_SOCKET_IFNAME } : {}),
+          });
+        }
         const settings: TrainOptions = {
           data: options.data ? await prepareDataset(options.data) : options.data,
           weights: options.weights,
@@ -124,6 +162,8 @@ export function trainCommand(): Command {
           noautoanchor: options.noautoanchor,
           labelSmoothing: options.labelSmoothing,
           signal: controller.signal,
+          group,
+          syncBn: options.syncBn,
         };
         if (options.evolve !== undefined) {
           if (options.resume) throw new Error('--evolve continues by itself: rerun the same command instead of --resume');
@@ -139,7 +179,12 @@ export function trainCommand(): Command {
         }
         const result = await train({ ...settings, project: options.project ?? 'runs/train' });
         if (result.interrupted) process.exitCode = 130;
+      } catch (error) {
+        // Which process failed matters when several share a terminal.
+        if (place) throw new Error(`rank ${place.rank}: ${(error as Error).message}`, { cause: error });
+        throw error;
       } finally {
+        group?.destroy();
         process.off('SIGINT', onSignal);
       }
     });

@@ -1,6 +1,7 @@
 // Standard layers, initialised as PyTorch initialises them.
 import { Module } from './module.js';
-import { Tensor, empty, ones, zeros } from '../tensor.js';
+import { Tensor, cat, empty, full, ones, zeros } from '../tensor.js';
+import type { ProcessGroup } from '../distributed.js';
 import * as F from '../functional.js';
 import { noGrad } from '../scope.js';
 
@@ -82,6 +83,11 @@ export class BatchNorm2d extends Module {
   readonly numFeatures: number;
   eps: number;
   momentum: number;
+  /**
+   * Synchronized BatchNorm (PyTorch's SyncBatchNorm): in training, the batch statistics are those of every rank's
+   * batch together, gathered with this group (each rank must then run the same BatchNorm layers in the same order).
+   */
+  syncGroup: ProcessGroup | undefined;
 
   constructor(numFeatures: number, options: { eps?: number; momentum?: number } = {}) {
     super();
@@ -111,6 +117,7 @@ export class BatchNorm2d extends Module {
 
   forward(x: Tensor): Tensor {
     if (this.training) noGrad(() => this.buffer('num_batches_tracked').add_(1));
+    if (this.training && this.syncGroup && this.syncGroup.worldSize > 1) return this.syncForward(x, this.syncGroup);
     return F.batchNorm(x, this.runningMean, this.runningVar, {
       weight: this.weight,
       bias: this.bias,
@@ -119,6 +126,33 @@ export class BatchNorm2d extends Module {
       eps: this.eps,
     });
   }
+
+  /**
+   * Batch statistics over all ranks, in two passes (the mean, then the centred second moment) so the variance is
+   * as exact as the local kernel's; each reduction is differentiable, so the gradients account for every rank's
+   * images as one batch's would.
+   */
+  private syncForward(x: Tensor, group: ProcessGroup): Tensor {
+    const c = this.numFeatures;
+    const local = x.numel / c;
+    const sums = group.allReduceSumWithGrad(cat([x.sum([0, 2, 3]), full([1], local)]));
+    const count = sums.narrow(0, c, 1);
+    const mean = sums.narrow(0, 0, c).div(count);
+    const centred = x.sub(mean.view([1, c, 1, 1]));
+    const variance = group.allReduceSumWithGrad(centred.square().sum([0, 2, 3])).div(count);
+    noGrad(() => {
+      const n = count.item() as number;
+      this.runningMean.mul_(1 - this.momentum).add_(mean.detach().mul(this.momentum));
+      this.runningVar.mul_(1 - this.momentum).add_(variance.detach().mul((this.momentum * n) / Math.max(n - 1, 1)));
+    });
+    const scale = variance.add(this.eps).pow(-0.5).mul(this.weight);
+    return centred.mul(scale.view([1, c, 1, 1])).add(this.bias.view([1, c, 1, 1]));
+  }
+}
+
+/** Uses synchronized BatchNorm (see BatchNorm2d.syncGroup) in every BatchNorm layer of `module`; undefined stops it. */
+export function syncBatchNorm(module: Module, group: ProcessGroup | undefined): void {
+  for (const [, m] of module.namedModules()) if (m instanceof BatchNorm2d) m.syncGroup = group;
 }
 
 /** Training mode for `module` except its BatchNorm layers, which normalise with their running statistics and keep them. */

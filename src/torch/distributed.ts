@@ -1,0 +1,78 @@
+// Collectives across processes and machines, as torch.distributed with the gloo backend: libtorch's own c10d
+// (TCPStore rendezvous, ProcessGroupGloo) through the addon. Waiting for peers happens off the main thread.
+import { native, type GroupHandle } from './native.js';
+import { Tensor } from './tensor.js';
+
+export interface ProcessGroupOptions {
+  rank: number;
+  worldSize: number;
+  /** Address and port of rank 0, which hosts the rendezvous store. */
+  masterAddr: string;
+  masterPort: number;
+  /** How long joining and each collective may wait for the other ranks (default 30 minutes, as PyTorch). */
+  timeoutMs?: number;
+  /** Network interface for the collectives' traffic (default: the address this machine's hostname resolves to). */
+  iface?: string;
+}
+
+/** DDP's bucket size: gradients are reduced in flat buckets of about this many bytes. */
+export const BUCKET_BYTES = 25 * 2 ** 20;
+
+export class ProcessGroup {
+  #handle: GroupHandle | null;
+
+  private constructor(
+    handle: GroupHandle,
+    readonly rank: number,
+    readonly worldSize: number,
+  ) {
+    this.#handle = handle;
+  }
+
+  /** Joins the group; resolves when every rank has joined, rejects with c10d's error when the timeout passes first. */
+  static async create(options: ProcessGroupOptions): Promise<ProcessGroup> {
+    const { rank, worldSize, masterAddr, masterPort } = options;
+    const timeoutMs = options.timeoutMs ?? 30 * 60_000;
+    const where = `${masterAddr}:${masterPort}`;
+    try {
+      const handle = await native.createGroup(masterAddr, masterPort, rank, worldSize, timeoutMs, options.iface ?? null);
+      return new ProcessGroup(handle, rank, worldSize);
+    } catch (error) {
+      throw new Error(`rank ${rank} of ${worldSize} could not join the process group at ${where}: ${(error as Error).message}`);
+    }
+  }
+
+  private get handle(): GroupHandle {
+    if (this.#handle === null) throw new Error('process group used after destroy()');
+    return this.#handle;
+  }
+
+  /** Sums (or averages) the tensors in place over every rank. The tensors must not be used until it resolves. */
+  allReduce(tensors: readonly Tensor[], op: 'sum' | 'avg' = 'sum', bucketBytes = BUCKET_BYTES): Promise<void> {
+    return native.allReduce(this.handle, tensors.map((t) => t.handle), op === 'avg', bucketBytes);
+  }
+
+  /** Overwrites the tensors in place with rank `root`'s. */
+  broadcast(tensors: readonly Tensor[], root = 0, bucketBytes = BUCKET_BYTES): Promise<void> {
+    return native.broadcast(this.handle, tensors.map((t) => t.handle), root, bucketBytes);
+  }
+
+  barrier(): Promise<void> {
+    return native.barrier(this.handle);
+  }
+
+  /**
+   * The sum of `t` over every rank, differentiable (its gradient is again summed over the ranks). It blocks until
+   * every rank has called it, and every rank must call it in the same order: for synchronized BatchNorm.
+   */
+  allReduceSumWithGrad(t: Tensor): Tensor {
+    return new Tensor(native.allReduceSumGrad(this.handle, t.handle));
+  }
+
+  /** Closes the connections; the group cannot be used after this. */
+  destroy(): void {
+    if (this.#handle === null) return;
+    native.destroyGroup(this.#handle);
+    this.#handle = null;
+  }
+}
