@@ -1,0 +1,138 @@
+// Training over several processes (`yolov5 train --nproc-per-node`, --nnodes) through the built CLI, on a
+// synthetic dataset made here: the same parameters as one process with the whole batch, two "nodes" on the
+// loopback interface, and a dead worker ending the run.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { parse, stringify } from 'yaml';
+import { readCheckpoint } from '../src/checkpoint/format.js';
+import { generateSynthDataset } from '../src/data/synth.js';
+
+const run = promisify(execFile);
+const tmp = mkdtempSync(join(tmpdir(), 'train-ddp-'));
+test.after(() => rmSync(tmp, { recursive: true, force: true }));
+const CLI = 'dist/cli/main.js';
+const IMAGES = 32;
+
+/** A port nothing listens on now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+/**
+ * YOLOv5's box and class losses are means over the batch's matched targets, so a batch split in two gives the same
+ * gradient only when both halves match as many targets: every image here has one object of the same size at the
+ * same place (their pixels and classes differ), and no augmentation moves it.
+ */
+async function uniformDataset(): Promise<{ yaml: string; hyp: string }> {
+  const root = join(tmp, 'uniform');
+  for (const split of ['train', 'val']) {
+    mkdirSync(join(root, 'images', split), { recursive: true });
+    mkdirSync(join(root, 'labels', split), { recursive: true });
+  }
+  let seed = 7;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  for (let i = 0; i < IMAGES + 4; i++) {
+    const split = i < IMAGES ? 'train' : 'val';
+    const cls = i % 2;
+    const pixels = Buffer.alloc(64 * 64 * 3);
+    for (let p = 0; p < pixels.length; p++) pixels[p] = Math.floor(random() * 96);
+    for (let y = 24; y < 40; y++) for (let x = 24; x < 40; x++) pixels.fill(cls ? 220 : 140, (y * 64 + x) * 3, (y * 64 + x) * 3 + 3);
+    await sharp(pixels, { raw: { width: 64, height: 64, channels: 3 } }).png().toFile(join(root, 'images', split, `${i}.png`));
+    writeFileSync(join(root, 'labels', split, `${i}.txt`), `${cls} 0.5 0.5 0.25 0.25\n`);
+  }
+  const yaml = join(root, 'data.yaml');
+  writeFileSync(yaml, stringify({ path: root, train: 'images/train', val: 'images/val', names: ['dark', 'bright'] }));
+  const hyp = parse(readFileSync('cfg/hyps/hyp.scratch-low.yaml', 'utf8')) as Record<string, number>;
+  for (const key of ['hsv_h', 'hsv_s', 'hsv_v', 'degrees', 'translate', 'scale', 'shear', 'perspective', 'flipud', 'fliplr', 'mosaic', 'mixup', 'copy_paste']) hyp[key] = 0;
+  const hypFile = join(root, 'hyp.yaml');
+  writeFileSync(hypFile, stringify(hyp));
+  return { yaml, hyp: hypFile };
+}
+
+const uniform = uniformDataset();
+const common = (project: string) => [
+  '--cfg', 'yolov5n', '--img', '64', '--batch-size', '16', '--nominal-batch', '16', '--epochs', '3', '--workers', '1',
+  '--noval', '--noplots', '--noautoanchor', '--project', join(tmp, project), '--name', 'exp',
+];
+
+async function weights(path: string): Promise<Map<string, number[]>> {
+  const { model } = await readCheckpoint(path);
+  return new Map([...model.stateDict()].filter(([, t]) => t.dtype === 'float32').map(([name, t]) => [name, t.toArray() as number[]]));
+}
+
+test('2 processes × batch 8 with --sync-bn end with the parameters of 1 process × batch 16', async () => {
+  const { yaml, hyp } = await uniform;
+  const args = ['train', '--data', yaml, '--hyp', hyp, '--sync-bn'];
+  await run(process.execPath, [CLI, ...args, ...common('one')], { timeout: 300_000 });
+  const port = await freePort();
+  const { stdout } = await run(process.execPath, [CLI, ...args, ...common('two'), '--nproc-per-node', '2', '--master-port', String(port)], { timeout: 300_000 });
+  assert.match(stdout, /Training in 2 processes \(8 images a batch each\), synchronized BatchNorm/);
+  assert.equal(stdout.match(/Starting training/g)?.length, 1, 'rank 0 alone logs');
+  // 2 batches an epoch, an optimizer step each, 3 epochs: 6 steps (the checkpoint holds their EMA).
+  const [one, two] = [await weights(join(tmp, 'one/exp/weights/last.safetensors')), await weights(join(tmp, 'two/exp/weights/last.safetensors'))];
+  assert.deepEqual([...two.keys()], [...one.keys()]);
+  let worst = 0;
+  for (const [name, a] of one) {
+    const b = two.get(name)!;
+    for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+  }
+  console.log(`largest parameter difference, 2 × 8 against 1 × 16: ${worst.toExponential(2)}`);
+  assert.ok(worst < 1e-5, `largest difference ${worst}`);
+});
+
+test('two "nodes" on the loopback interface train together; rank 0 of node 0 saves', async () => {
+  const data = (await generateSynthDataset({ out: join(tmp, 'synth'), images: 16, valImages: 4, classes: 2, imgsz: 64, seed: 3 })).yaml;
+  const port = String(await freePort());
+  const node = (rank: number) =>
+    run(
+      process.execPath,
+      [CLI, 'train', '--data', data, ...common(`nodes${rank}`), '--epochs', '1', '--nproc-per-node', '1', '--nnodes', '2', '--node-rank', String(rank), '--master-addr', '127.0.0.1', '--master-port', port],
+      { timeout: 300_000 },
+    );
+  const [zero, one] = await Promise.all([node(0), node(1)]);
+  assert.match(zero.stdout, /Training in 2 processes \(8 images a batch each\)/);
+  assert.match(zero.stdout, /1 epochs completed/);
+  assert.doesNotMatch(one.stdout, /Starting training/);
+  const { model } = await readCheckpoint(join(tmp, 'nodes0/exp/weights/last.safetensors'));
+  assert.equal(model.names.length, 2);
+});
+
+test('a worker that dies ends the run within seconds, saying which', async () => {
+  const data = (await generateSynthDataset({ out: join(tmp, 'synth-kill'), images: 16, valImages: 4, classes: 2, imgsz: 64, seed: 4 })).yaml;
+  const port = String(await freePort());
+  const child = spawn(process.execPath, [CLI, 'train', '--data', data, ...common('killed'), '--epochs', '300', '--nproc-per-node', '2', '--master-port', port]);
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  try {
+    while (!/Epoch/.test(output)) {
+      if (child.exitCode !== null) assert.fail(`the run ended early:\n${output}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const pid = Number(/worker rank 1 of 2 \(local rank 1, pid (\d+)\)/.exec(output)![1]);
+    const killed = performance.now();
+    process.kill(pid, 'SIGKILL');
+    const code = await exited;
+    const seconds = (performance.now() - killed) / 1000;
+    assert.notEqual(code, 0);
+    assert.match(output, new RegExp(`worker rank 1 \\(pid ${pid}\\) was killed by SIGKILL; stopping the other workers`));
+    assert.ok(seconds < 10, `ended ${seconds.toFixed(1)} s after the kill`);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
