@@ -425,6 +425,8 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
       const scaleRng = createRng(settings.seed, epoch, 0x4d53);
       const sums = [0, 0, 0];
       let seenBatches = 0;
+      // Time in gradient all-reduces, waiting for the slowest rank included: the cost of training in several processes.
+      const reduce = { ms: 0, steps: 0 };
       let lrs: [number, number, number] = [0, 0, 0];
       const started = performance.now();
       log(`\n${['Epoch', 'mem', 'box_loss', 'obj_loss', 'cls_loss', 'Instances', 'Size'].map((h) => h.padStart(11)).join('')}`);
@@ -461,7 +463,12 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
           const items = forwardBackward(model, loss, images, batch.targets, extra, world);
           if (images !== batch.images) images.dispose();
           if (ni - lastOptStep >= step.accumulate) {
-            if (group) await averageGradients(group, trainable);
+            if (group) {
+              const reduceStarted = performance.now();
+              await averageGradients(group, trainable);
+              reduce.ms += performance.now() - reduceStarted;
+              reduce.steps++;
+            }
             optimizerStep(optimizer, clipSets, main ? ema : undefined, model);
             lastOptStep = ni;
           }
@@ -481,7 +488,10 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
         interrupted = true;
         break;
       }
-      if (!showBar) log(`${line(instances, size)}  ${nb}/${nb} batches in ${((performance.now() - started) / 1000).toFixed(1)}s`);
+      if (!showBar) {
+        const reduced = reduce.steps ? `, gradient all-reduce ${(reduce.ms / reduce.steps).toFixed(1)} ms a step` : '';
+        log(`${line(instances, size)}  ${nb}/${nb} batches in ${((performance.now() - started) / 1000).toFixed(1)}s${reduced}`);
+      }
 
       // ---- validate the EMA model (rank 0) ----
       let stop = false;
