@@ -73,6 +73,7 @@ export function launchWorkers(args: readonly string[], options: LaunchOptions, l
   const children: ChildProcess[] = [];
   let failure: { code: number } | undefined;
   let running = nprocPerNode;
+  let interrupted = false;
 
   return new Promise((resolve) => {
     const stopOthers = () => {
@@ -88,7 +89,10 @@ export function launchWorkers(args: readonly string[], options: LaunchOptions, l
     };
     process.on('exit', onExit);
     // Ctrl-C in the terminal reaches every worker, and each stops after the epoch; the launcher waits for them.
-    const onInterrupt = () => log('yolov5: the workers stop after this epoch (Ctrl-C again quits them at once)');
+    const onInterrupt = () => {
+      interrupted = true;
+      log('yolov5: the workers stop after this epoch (Ctrl-C again quits them at once)');
+    };
     process.on('SIGINT', onInterrupt);
     for (let localRank = 0; localRank < nprocPerNode; localRank++) {
       const rank = nodeRank * nprocPerNode + localRank;
@@ -108,7 +112,9 @@ export function launchWorkers(args: readonly string[], options: LaunchOptions, l
       log(`yolov5: started worker rank ${rank} of ${worldSize} (local rank ${localRank}, pid ${child.pid})`);
       child.on('exit', (code, signal) => {
         running--;
-        if ((code !== 0 || signal) && !failure) {
+        // 130 after a Ctrl-C is a worker stopping as asked, not a failure to stop the others for.
+        if (interrupted && code === 130) failure ??= { code };
+        else if ((code !== 0 || signal) && !failure) {
           const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
           log(`yolov5: worker rank ${rank} (pid ${child.pid}) ${how}; stopping the other workers of this node`);
           failure = { code: code ?? 1 };
