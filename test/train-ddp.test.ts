@@ -13,6 +13,8 @@ import sharp from 'sharp';
 import { parse, stringify } from 'yaml';
 import { readCheckpoint } from '../src/checkpoint/format.js';
 import { generateSynthDataset } from '../src/data/synth.js';
+import { createTrainLoader } from '../src/data/train-loader.js';
+import { loadDatasetConfig } from '../src/data/dataset-config.js';
 
 const run = promisify(execFile);
 const tmp = mkdtempSync(join(tmpdir(), 'train-ddp-'));
@@ -73,6 +75,27 @@ async function weights(path: string): Promise<Map<string, number[]>> {
   const { model } = await readCheckpoint(path);
   return new Map([...model.stateDict()].filter(([, t]) => t.dtype === 'float32').map(([name, t]) => [name, t.toArray() as number[]]));
 }
+
+test('each rank trains on its own shard of the epoch, as DistributedSampler', async () => {
+  const { yaml } = await uniform;
+  const dataset = loadDatasetConfig(yaml);
+  const loaders = await Promise.all(
+    [0, 1, 2].map((rank) => createTrainLoader({ dataset, imgsz: 64, batchSize: 4, workers: 1, labelCache: false, shard: { rank, worldSize: 3 } })),
+  );
+  try {
+    const whole = await createTrainLoader({ dataset, imgsz: 64, batchSize: 12, workers: 1, labelCache: false });
+    const order = whole.plan(5).flatMap((b) => b.indices);
+    await whole.close();
+    const shards = loaders.map((loader) => loader.plan(5).flatMap((b) => b.indices));
+    // 32 images padded to 33: rank r takes positions r, r + 3, …; the pad repeats the epoch's first image.
+    assert.deepEqual(shards.map((shard) => shard.length), [11, 11, 11]);
+    shards.forEach((shard, rank) => assert.deepEqual(shard, [...order, order[0]!].filter((_, k) => k % 3 === rank)));
+    assert.equal(new Set(shards.flat()).size, IMAGES);
+    assert.deepEqual(loaders.map((loader) => loader.length), [3, 3, 3]);
+  } finally {
+    await Promise.all(loaders.map((loader) => loader.close()));
+  }
+});
 
 test('2 processes × batch 8 with --sync-bn end with the parameters of 1 process × batch 16', async () => {
   const { yaml, hyp } = await uniform;
