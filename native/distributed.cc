@@ -1,6 +1,10 @@
+#include "distributed.h"
+
+// Built only where Gloo's headers are (find-libtorch.mjs defines YOLOV5_GLOO): a libtorch without them still gives
+// every single-process feature, and multi-process training says what is missing.
+#ifdef YOLOV5_GLOO
 // libtorch's headers hide ProcessGroupGloo unless the build says Gloo is in (Debian's libtorch_cpu has it).
 #define USE_C10D_GLOO
-#include "distributed.h"
 
 #include <torch/csrc/autograd/custom_function.h>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
@@ -273,3 +277,24 @@ Napi::Value AllReduceSumGrad(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace yt
+
+#else
+
+namespace yt {
+namespace {
+Napi::Value unavailable(const Napi::CallbackInfo& info) {
+  throw Napi::Error::New(info.Env(),
+                         "multi-process training needs Gloo's headers when the addon is built (Debian: apt-get install "
+                         "libgloo-dev), then a rebuild of the addon (make, or npm rebuild yolov5-ts)");
+}
+}  // namespace
+
+Napi::Value CreateGroup(const Napi::CallbackInfo& info) { return unavailable(info); }
+Napi::Value DestroyGroup(const Napi::CallbackInfo& info) { return unavailable(info); }
+Napi::Value AllReduce(const Napi::CallbackInfo& info) { return unavailable(info); }
+Napi::Value Broadcast(const Napi::CallbackInfo& info) { return unavailable(info); }
+Napi::Value Barrier(const Napi::CallbackInfo& info) { return unavailable(info); }
+Napi::Value AllReduceSumGrad(const Napi::CallbackInfo& info) { return unavailable(info); }
+}  // namespace yt
+
+#endif

@@ -56,6 +56,9 @@ if (!found) {
   );
 }
 const field = process.argv[2];
+// Gloo's headers (c10d's CPU transport) come with LibTorch and pip's torch; Debian ships them as libgloo-dev.
+const gloo = [...found.include, '/usr/include'].some((dir) => existsSync(join(dir, 'gloo', 'config.h')));
 if (field === 'include') process.stdout.write(found.include.join(' '));
+else if (field === 'defines') process.stdout.write(gloo ? 'YOLOV5_GLOO' : '');
 else if (field === 'lib') process.stdout.write(found.lib);
 else process.stdout.write(JSON.stringify(found));
