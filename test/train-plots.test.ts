@@ -39,10 +39,14 @@ test('figures lay panels out in a grid, escape text, and render to PNG and JPEG'
       { kind: 'histogram', values: [0.1, 0.2, 0.2, 0.9], bins: 10, logY: true },
       { kind: 'scatter', x: [4.5, 2.1], y: [0.28, 0.2], labels: ['n', 'pruned'] },
       { kind: 'rects', rects: [{ cx: 0.5, cy: 0.5, w: 0.2, h: 0.4 }] },
+      null,
+      { kind: 'heatmap', values: [0.9, Number.NaN, 0.1, 1], rows: 2, columns: 2, rowLabels: ['a', 'b'], columnLabels: ['a', 'b'], annotateDecimals: 2, colourBar: true },
+      { kind: '2d-histogram', x: [0.1, 0.2, 0.2], y: [0.5, 0.5, 0.6], bins: 4 },
     ],
     { columns: 3, panelWidth: 300, panelHeight: 200, title: 'demo' },
   );
-  assert.match(svg, /^<svg [^>]*width="900" height="430"/);
+  assert.match(svg, /^<svg [^>]*width="900" height="630"/);
+  assert.equal((svg.match(/>0\.90</g) ?? []).length, 1, 'annotated cells; the NaN one stays blank');
   assert.match(svg, /a &lt;b&gt; &amp; c/);
   assert.ok(!svg.includes('NaN'));
   assert.throws(() => figureSvg([]), /at least one panel/);
