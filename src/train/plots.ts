@@ -1,15 +1,8 @@
-// The pictures of a training run: results.png (curves per epoch), labels.jpg (what the training labels look like),
-// and validation batches with their labels and with the model's predictions.
-import { join } from 'node:path';
-import { tensor, tidy } from '../torch/index.js';
+// The pictures of a training run: results.png (curves per epoch) and labels.jpg (what the training labels look
+// like); the final validation draws its own (val/plots.ts).
 import { saveFigure } from '../plot/render.js';
 import type { Panel } from '../plot/figure.js';
 import { classColor } from '../infer/draw.js';
-import { drawBatch } from '../data/plot-batch.js';
-import { imagesToTensor } from '../data/batch-tensor.js';
-import { labelsToInputPixels } from '../val/boxes.js';
-import { DETECTION_COLUMNS } from '../val/nms.js';
-import type { ValidationResult } from '../val/validator.js';
 import { extraColumns, type EpochRecord } from './results.js';
 
 /** Gaussian smoothing with mirrored edges (scipy's gaussian_filter1d, mode 'reflect', truncate 4σ). */
@@ -85,44 +78,4 @@ export async function plotLabels(labels: readonly Float32Array[], names: readonl
     { kind: 'scatter', title: 'box sizes', xLabel: 'width', yLabel: 'height', x: w, y: h, xRange: unit, yRange: unit, radius: 1.5, opacity: 0.3 },
   ];
   await saveFigure(panels, path, { columns: 2, panelWidth: 480, panelHeight: 420 });
-}
-
-/** Confidence a prediction needs to appear in the picture (YOLOv5 draws predictions above 0.25). */
-const PICTURE_CONF = 0.25;
-
-/**
- * val_batch0_labels.jpg and val_batch0_pred.jpg from the first validation batch: the letterboxed inputs with
- * their labels, and with the model's predictions above 0.25 confidence.
- */
-export async function plotValBatch(first: NonNullable<ValidationResult['firstBatch']>, names: readonly string[], saveDir: string): Promise<string[]> {
-  const { batch, detections } = first;
-  const { width, height } = batch.shape;
-  const labelRows: number[] = [];
-  const predictionRows: number[] = [];
-  const toRow = (out: number[], image: number, cls: number, x1: number, y1: number, x2: number, y2: number) =>
-    out.push(image, cls, (x1 + x2) / 2 / width, (y1 + y2) / 2 / height, (x2 - x1) / width, (y2 - y1) / height);
-  batch.items.forEach((item, i) => {
-    const { classes, boxes } = labelsToInputPixels(item.source.labels, item.resizedSize, item.pad, batch.shape);
-    classes.forEach((cls, k) => toRow(labelRows, i, cls, boxes[4 * k]!, boxes[4 * k + 1]!, boxes[4 * k + 2]!, boxes[4 * k + 3]!));
-    const det = detections[i]!;
-    for (let d = 0; d < det.length; d += DETECTION_COLUMNS) {
-      if (det[d + 4]! >= PICTURE_CONF) toRow(predictionRows, i, det[d + 5]!, det[d]!, det[d + 1]!, det[d + 2]!, det[d + 3]!);
-    }
-  });
-  const paths = batch.items.map((item) => item.source.imageFile);
-  const images = imagesToTensor(batch.items.map((item) => item.input));
-  const files = [join(saveDir, 'val_batch0_labels.jpg'), join(saveDir, 'val_batch0_pred.jpg')];
-  try {
-    for (const [rows, file] of [[labelRows, files[0]!], [predictionRows, files[1]!]] as const) {
-      const targets = tidy(() => tensor(rows, [rows.length / 6, 6]));
-      try {
-        await drawBatch(images, targets, names, file, { paths });
-      } finally {
-        targets.dispose();
-      }
-    }
-  } finally {
-    images.dispose();
-  }
-  return files;
 }

@@ -23,7 +23,7 @@ import { ModelEMA } from './ema.js';
 import { checkAnchors } from './autoanchor.js';
 import { EarlyStopping } from './early-stop.js';
 import { fitness, writeResultsCsv, type EpochRecord } from './results.js';
-import { plotLabels, plotResults, plotValBatch } from './plots.js';
+import { plotLabels, plotResults } from './plots.js';
 import { cloneModel, freezeLayers, prepareModel } from './model-setup.js';
 import {
   finishCheckpoint,
@@ -496,9 +496,8 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
     const finalPath = saved.includes(bestPath) ? bestPath : lastPath;
     const { model: best } = await readCheckpoint(finalPath);
     log(`\nValidating ${finalPath}...`);
-    const result = await validate(best, { prepared: valSplit, verbose: true, progress: showBar, log });
+    const result = await validate(best, { prepared: valSplit, verbose: true, progress: showBar, log, plots, saveDir });
     const final = { mp: result.mp, mr: result.mr, map50: result.map50, map: result.map };
-    if (plots && result.firstBatch) await plotValBatch(result.firstBatch, names, saveDir);
     log(`Results saved to ${saveDir}`);
     return { saveDir, lastPath, bestPath, epochs: history, final, interrupted, stoppedEarly };
   } finally {
