@@ -1,5 +1,6 @@
-// The pictures of a training run: results.png (curves per epoch) and labels.jpg (what the training labels look
-// like); the final validation draws its own (val/plots.ts).
+// The pictures of a training run: results.png (curves per epoch), labels.jpg and labels_correlogram.jpg (what the
+// training labels look like); the final validation draws its own (val/plots.ts).
+import { extent, padRange } from '../plot/axes.js';
 import { saveFigure } from '../plot/render.js';
 import type { Panel } from '../plot/figure.js';
 import { classColor } from '../infer/draw.js';
@@ -21,7 +22,10 @@ export function gaussianSmooth(values: readonly number[], sigma = 3): number[] {
   return values.map((_, i) => weights.reduce((sum, w, k) => sum + w * at(i + k - radius), 0) / total);
 }
 
-/** results.png: one panel per column, the values with dots and a smoothed dashed line. */
+/**
+ * results.png: one panel per column, the values with dots and a smoothed dashed line; YOLOv5's ten in its order
+ * (training losses, P and R in the first row, validation losses and mAPs in the second), then hook columns.
+ */
 export async function plotResults(records: readonly EpochRecord[], path: string): Promise<void> {
   if (records.length === 0) return;
   const x = records.map((r) => r.epoch);
@@ -31,6 +35,9 @@ export async function plotResults(records: readonly EpochRecord[], path: string)
     ['train/cls_loss', records.map((r) => r.train[2])],
     ['metrics/precision', records.map((r) => r.precision)],
     ['metrics/recall', records.map((r) => r.recall)],
+    ['val/box_loss', records.map((r) => r.val[0])],
+    ['val/obj_loss', records.map((r) => r.val[1])],
+    ['val/cls_loss', records.map((r) => r.val[2])],
     ['metrics/mAP_0.5', records.map((r) => r.map50)],
     ['metrics/mAP_0.5:0.95', records.map((r) => r.map)],
     ...extraColumns(records).map((k): [string, number[]] => [k, records.map((r) => r.extra[k] ?? Number.NaN)]),
@@ -78,4 +85,31 @@ export async function plotLabels(labels: readonly Float32Array[], names: readonl
     { kind: 'scatter', title: 'box sizes', xLabel: 'width', yLabel: 'height', x: w, y: h, xRange: unit, yRange: unit, radius: 1.5, opacity: 0.3 },
   ];
   await saveFigure(panels, path, { columns: 2, panelWidth: 480, panelHeight: 420 });
+}
+
+/** Label rows [class, cx, cy, w, h] per image, as four columns: x, y, width, height. */
+function boxColumns(labels: readonly Float32Array[]): number[][] {
+  const columns: number[][] = [[], [], [], []];
+  for (const rows of labels) for (let r = 0; r + 4 < rows.length; r += 5) columns.forEach((column, k) => column.push(rows[r + 1 + k]!));
+  return columns;
+}
+
+/**
+ * labels_correlogram.jpg: the labels' x, y, width and height against each other (2-D histograms below the
+ * diagonal, each one's histogram on it), as seaborn's corner pairplot in YOLOv5's plot_labels.
+ */
+export async function plotLabelCorrelogram(labels: readonly Float32Array[], path: string): Promise<void> {
+  const variables = ['x', 'y', 'width', 'height'];
+  const columns = boxColumns(labels);
+  const ranges = columns.map((values) => padRange(extent(values), 0.02));
+  const panels: (Panel | null)[] = [];
+  for (let row = 0; row < 4; row++) {
+    for (let column = 0; column < 4; column++) {
+      const axes = { xLabel: row === 3 ? variables[column] : undefined, yLabel: column === 0 ? (row === 0 ? 'instances' : variables[row]) : undefined };
+      if (column > row) panels.push(null);
+      else if (column === row) panels.push({ kind: 'histogram', ...axes, values: columns[row]!, bins: 50, xRange: ranges[row], colour: '#4c72b0' });
+      else panels.push({ kind: '2d-histogram', ...axes, x: columns[column]!, y: columns[row]!, bins: 50, xRange: ranges[column], yRange: ranges[row] });
+    }
+  }
+  await saveFigure(panels, path, { columns: 4, panelWidth: 300, panelHeight: 300 });
 }
