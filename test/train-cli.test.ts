@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
+import { parse } from 'yaml';
 import { generateSynthDataset } from '../src/data/synth.js';
 import { readCheckpoint } from '../src/checkpoint/format.js';
 import { RESULT_COLUMNS } from '../src/train/results.js';
@@ -27,14 +28,26 @@ test('yolov5 train writes results, pictures and last/best checkpoints into an in
   assert.match(stdout, /optimizer: SGD\(lr=0.01\) with parameter groups 57 weight\(decay=0.0\), 60 weight\(decay=0.0005\), 60 bias/);
   assert.match(stdout, /2 epochs completed/);
   const dir = join(tmp, 'runs', 'exp');
-  for (const file of ['results.csv', 'results.png', 'labels.jpg', 'train_batch0.jpg', 'train_batch1.jpg', 'train_batch2.jpg', 'val_batch0_labels.jpg', 'val_batch0_pred.jpg']) {
-    assert.ok(existsSync(join(dir, file)), `${file} written`);
+  const pictures = ['results.png', 'labels.jpg', 'labels_correlogram.jpg', 'train_batch0.jpg', 'train_batch1.jpg', 'train_batch2.jpg'];
+  // The final validation's, as val.py's (four validation images: one batch).
+  pictures.push('confusion_matrix.png', 'F1_curve.png', 'P_curve.png', 'R_curve.png', 'PR_curve.png', 'val_batch0_labels.jpg', 'val_batch0_pred.jpg');
+  for (const file of pictures) {
+    const { format } = await sharp(join(dir, file)).metadata();
+    assert.equal(format, file.endsWith('.png') ? 'png' : 'jpeg', file);
   }
-  const png = await sharp(join(dir, 'results.png')).metadata();
-  assert.equal(png.format, 'png');
+  const opt = parse(readFileSync(join(dir, 'opt.yaml'), 'utf8')) as Record<string, unknown>;
+  assert.deepEqual([opt.cfg, opt.weights, opt.imgsz, opt.batch_size, opt.epochs, opt.save_dir], ['yolov5n', '', 64, 8, 2, dir]);
+  assert.deepEqual(parse(readFileSync(join(dir, 'hyp.yaml'), 'utf8')), opt.hyp, 'hyp.yaml: the hyperparameters as given');
+  assert.equal((opt.hyp as { lr0: number }).lr0, 0.01);
+
   const [header, ...rows] = readFileSync(join(dir, 'results.csv'), 'utf8').trim().split('\n');
   assert.deepEqual(header!.split(','), [...RESULT_COLUMNS]);
   assert.equal(rows.length, 2);
+  for (const row of rows) {
+    const cells = row.split(',');
+    const valLosses = ['val/box_loss', 'val/obj_loss', 'val/cls_loss'].map((column) => Number(cells[RESULT_COLUMNS.indexOf(column as (typeof RESULT_COLUMNS)[number])]));
+    assert.ok(valLosses.every((v) => Number.isFinite(v) && v > 0), `validation losses measured every epoch: ${row}`);
+  }
   assert.ok(['epoch0', 'epoch1'].every((name) => existsSync(join(dir, 'weights', `${name}.safetensors`))), '--save-period 1 keeps every epoch');
   for (const name of ['last', 'best']) {
     const { model, meta, extra } = await readCheckpoint(join(dir, 'weights', `${name}.safetensors`));

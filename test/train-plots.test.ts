@@ -7,8 +7,8 @@ import sharp from 'sharp';
 import { extent, niceTicks, tickLabel } from '../src/plot/axes.js';
 import { figureSvg, histogramCounts } from '../src/plot/figure.js';
 import { saveFigure } from '../src/plot/render.js';
-import { gaussianSmooth, plotLabels, plotResults } from '../src/train/plots.js';
-import { fitness, resultsCsv, writeResultsCsv, type EpochRecord } from '../src/train/results.js';
+import { gaussianSmooth, plotLabelCorrelogram, plotLabels, plotResults } from '../src/train/plots.js';
+import { fitness, restoreRecord, resultsCsv, writeResultsCsv, type EpochRecord } from '../src/train/results.js';
 import { EarlyStopping } from '../src/train/early-stop.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'train-plots-'));
@@ -39,10 +39,14 @@ test('figures lay panels out in a grid, escape text, and render to PNG and JPEG'
       { kind: 'histogram', values: [0.1, 0.2, 0.2, 0.9], bins: 10, logY: true },
       { kind: 'scatter', x: [4.5, 2.1], y: [0.28, 0.2], labels: ['n', 'pruned'] },
       { kind: 'rects', rects: [{ cx: 0.5, cy: 0.5, w: 0.2, h: 0.4 }] },
+      null,
+      { kind: 'heatmap', values: [0.9, Number.NaN, 0.1, 1], rows: 2, columns: 2, rowLabels: ['a', 'b'], columnLabels: ['a', 'b'], annotateDecimals: 2, colourBar: true },
+      { kind: '2d-histogram', x: [0.1, 0.2, 0.2], y: [0.5, 0.5, 0.6], bins: 4 },
     ],
     { columns: 3, panelWidth: 300, panelHeight: 200, title: 'demo' },
   );
-  assert.match(svg, /^<svg [^>]*width="900" height="430"/);
+  assert.match(svg, /^<svg [^>]*width="900" height="630"/);
+  assert.equal((svg.match(/>0\.90</g) ?? []).length, 1, 'annotated cells; the NaN one stays blank');
   assert.match(svg, /a &lt;b&gt; &amp; c/);
   assert.ok(!svg.includes('NaN'));
   assert.throws(() => figureSvg([]), /at least one panel/);
@@ -64,7 +68,7 @@ test('smoothing mirrors the edges like scipy gaussian_filter1d', () => {
 });
 
 function record(epoch: number, map: number, extra: Record<string, number> = {}): EpochRecord {
-  return { epoch, train: [0.05, 0.07, 0.02], precision: 0.6, recall: 0.4, map50: map + 0.2, map, lr: [0.09, 0.001, 0.001], fitness: fitness({ map50: map + 0.2, map }), extra };
+  return { epoch, train: [0.05, 0.07, 0.02], precision: 0.6, recall: 0.4, map50: map + 0.2, map, val: [0.04, 0.03, 0.01], lr: [0.09, 0.001, 0.001], fitness: fitness({ map50: map + 0.2, map }), extra };
 }
 
 test('results.csv has YOLOv5 column names plus hook columns; results.png and labels.jpg are drawn', async () => {
@@ -72,9 +76,10 @@ test('results.csv has YOLOv5 column names plus hook columns; results.png and lab
   const csv = resultsCsv(records).trim().split('\n');
   assert.equal(
     csv[0],
-    'epoch,train/box_loss,train/obj_loss,train/cls_loss,metrics/precision,metrics/recall,metrics/mAP_0.5,metrics/mAP_0.5:0.95,x/lr0,x/lr1,x/lr2,sparsity/below',
+    'epoch,train/box_loss,train/obj_loss,train/cls_loss,metrics/precision,metrics/recall,metrics/mAP_0.5,metrics/mAP_0.5:0.95,' +
+      'val/box_loss,val/obj_loss,val/cls_loss,x/lr0,x/lr1,x/lr2,sparsity/below',
   );
-  assert.equal(csv[1], '0,0.0500000,0.0700000,0.0200000,0.600000,0.400000,0.500000,0.300000,0.0900000,0.00100000,0.00100000,');
+  assert.equal(csv[1], '0,0.0500000,0.0700000,0.0200000,0.600000,0.400000,0.500000,0.300000,0.0400000,0.0300000,0.0100000,0.0900000,0.00100000,0.00100000,');
   assert.ok(csv[2]!.endsWith(',0.100000'));
   const path = join(tmp, 'results.csv');
   await writeResultsCsv(path, records);
@@ -83,9 +88,20 @@ test('results.csv has YOLOv5 column names plus hook columns; results.png and lab
 
   await plotResults(records, join(tmp, 'results.png'));
   const results = await sharp(join(tmp, 'results.png')).metadata();
-  assert.deepEqual([results.width, results.height], [5 * 360, 2 * 280], 'eight panels in two rows of five');
+  assert.deepEqual([results.width, results.height], [5 * 360, 3 * 280], "YOLOv5's ten panels and a hook's, in rows of five");
   await plotLabels([Float32Array.from([0, 0.5, 0.5, 0.2, 0.3, 1, 0.2, 0.7, 0.1, 0.1])], ['cat', 'dog'], join(tmp, 'labels.jpg'));
   assert.equal((await sharp(join(tmp, 'labels.jpg')).metadata()).format, 'jpeg');
+  await plotLabelCorrelogram([Float32Array.from([0, 0.5, 0.5, 0.2, 0.3, 1, 0.2, 0.7, 0.1, 0.1])], join(tmp, 'labels_correlogram.jpg'));
+  const correlogram = await sharp(join(tmp, 'labels_correlogram.jpg')).metadata();
+  assert.deepEqual([correlogram.format, correlogram.width, correlogram.height], ['jpeg', 1200, 1200]);
+});
+
+test('records from checkpoints written before validation losses were kept resume with empty val/ columns', () => {
+  const { val, ...old } = record(0, 0.3);
+  assert.deepEqual(val, [0.04, 0.03, 0.01]);
+  const restored = [restoreRecord(old), restoreRecord({ ...old, val: [null, null, null] })];
+  for (const r of restored) assert.ok(r.val.every((v) => Number.isNaN(v)));
+  assert.match(resultsCsv(restored).split('\n')[1]!, /^0,(?:[^,]+,){7},,,0\.0900000,/);
 });
 
 test('early stopping waits `patience` epochs without improvement; 0 never stops', () => {

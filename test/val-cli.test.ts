@@ -1,9 +1,11 @@
-// `yolov5 val` on four COCO128 images with the official YOLOv5n weights: run folders, table, COCO results file.
+// `yolov5 val` with the official YOLOv5n weights on COCO128 images: run folders, table, COCO results file, the
+// pictures and label files val.py writes, and the speed and study tasks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import sharp from 'sharp';
 import { parse, stringify } from 'yaml';
 import { valCommand } from '../src/cli/commands/val.js';
 import { incrementPath } from '../src/cli/run-dir.js';
@@ -53,4 +55,47 @@ test('run folders: exp, exp2, exp3 …, or exp again with existOk', () => {
   assert.equal(incrementPath(project, 'exp'), join(project, 'exp3'));
   assert.equal(incrementPath(project, 'exp', true), join(project, 'exp'));
   assert.equal(incrementPath(project, 'other'), join(project, 'other'));
+});
+
+test('yolov5 val writes val.py\'s pictures and, with --save-txt --save-conf, a label file per image', async () => {
+  const project = join(mkdtempSync(join(tmpdir(), 'yolov5-val-plots-')), 'runs');
+  const printed = await runVal(['--weights', WEIGHTS, '--data', COCO32, '--img', '320', '--batch-size', '8', '--save-txt', '--save-conf', '--project', project]);
+  const dir = join(project, 'exp');
+  const pictures: [string, string, number, number][] = [
+    ['confusion_matrix.png', 'png', 1500, 1500],
+    ...['F1_curve.png', 'P_curve.png', 'R_curve.png', 'PR_curve.png'].map((file): [string, string, number, number] => [file, 'png', 800, 500]),
+    ...[0, 1, 2].flatMap((i) => ['labels', 'pred'].map((kind): [string, string, number, number] => [`val_batch${i}_${kind}.jpg`, 'jpeg', 600, 600])),
+  ];
+  for (const [file, format, minWidth, minHeight] of pictures) {
+    const { data, info } = await sharp(join(dir, file)).raw().toBuffer({ resolveWithObject: true });
+    assert.equal((await sharp(join(dir, file)).metadata()).format, format, file);
+    assert.ok(info.width >= minWidth && info.width <= 2400 && info.height >= minHeight && info.height <= 2400, `${file}: ${info.width}×${info.height}`);
+    assert.ok(data.some((v) => v < 128), `${file} is not blank`);
+  }
+  assert.ok(!existsSync(join(dir, 'val_batch3_labels.jpg')), 'three batches pictured, as val.py');
+
+  const files = readdirSync(join(dir, 'labels'));
+  assert.match(printed, new RegExp(`${files.length} labels saved to ${join(dir, 'labels')}`));
+  assert.ok(files.length >= 30 && files.every((f) => f.endsWith('.txt')));
+  const lines = readFileSync(join(dir, 'labels', '000000000139.txt'), 'utf8').trim().split('\n');
+  for (const line of lines) {
+    const [cls, ...values] = line.split(' ').map(Number);
+    assert.ok(Number.isInteger(cls) && cls! >= 0 && cls! < 80, line);
+    assert.equal(values.length, 5, `class cx cy w h conf: ${line}`);
+    assert.ok(values.every((v) => v >= 0 && v <= 1), line);
+    assert.ok(values[4]! > 0.001, 'confidences above the threshold');
+  }
+});
+
+test('yolov5 val --task speed times each model; --task study writes study_<data>_<weights>.txt and study.png', async () => {
+  const project = join(mkdtempSync(join(tmpdir(), 'yolov5-val-study-')), 'runs');
+  const speed = await runVal(['--weights', WEIGHTS, '--data', COCO32, '--task', 'speed', '--img', '64', '--project', project]);
+  assert.match(speed, /^Speed: [\d.]+ms pre-process, [\d.]+ms inference, [\d.]+ms NMS per image at shape \(16, 3, 64, 64\)$/m);
+  assert.ok(!existsSync(project), 'speed saves nothing');
+
+  await runVal(['--weights', WEIGHTS, '--data', COCO32, '--task', 'study', '--study-sizes', '64', '96', '--project', project]);
+  const rows = readFileSync(join(project, 'exp', 'study_coco128-val32_yolov5n.txt'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+  assert.equal(rows.length, 2, 'a row per size');
+  for (const row of rows) assert.equal(row.trim().split(/ +/).length, 10, row);
+  assert.equal((await sharp(join(project, 'exp', 'study.png')).metadata()).format, 'png');
 });

@@ -75,6 +75,12 @@ test('ap per class: perfect class, class with a miss, class without detections',
   const summary = summarize(table);
   near(summary.map50, (0.995 + table.ap[1]![0]!) / 3);
   near(summary.mp, (1 + 2 / 3) / 3);
+  // PR curves: the precision envelope over recall; perfect until the drop at recall 1, and nothing without detections.
+  const [perfect, halfway, none] = table.prCurves;
+  assert.ok(perfect!.subarray(0, 999).every((p) => p === 1) && perfect![999] === 0);
+  near(halfway![250]!, 1);
+  near(halfway![750]!, 2 / 3);
+  assert.ok(none!.every((p) => p === 0));
 });
 
 test('detection stats gather images; nothing correct anywhere means all metrics 0', () => {

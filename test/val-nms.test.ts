@@ -123,3 +123,11 @@ test('batched NMS over a [B, N, 5+nc] tensor equals per-image NMS', () => {
   assert.deepEqual(results, [nmsImage(a, 5 + nc, options), nmsImage(b, 5 + nc, options)]);
   assert.throws(() => tidy(() => nonMaxSuppression(tensor(a, [200, 5 + nc]))), /expects predictions \[batch, anchors, 5 \+ classes\]/);
 });
+
+test('hybrid labels join NMS as certain detections and suppress the predictions they overlap', () => {
+  // Two classes; one prediction of class 0 at (50, 50), one of class 1 elsewhere.
+  const rows = Float32Array.from([50, 50, 20, 20, 0.9, 0.8, 0.1, 150, 150, 20, 20, 0.9, 0.1, 0.7]);
+  const labels = Float32Array.from([0, 52, 50, 20, 20]);
+  const out = nmsImage(rows, 7, { confThres: 0.25, iouThres: 0.45, labels });
+  assert.deepEqual(Array.from(out), [42, 40, 62, 60, 1, 0, 140, 140, 160, 160, Math.fround(Math.fround(0.7) * Math.fround(0.9)), 1]);
+});

@@ -3,7 +3,7 @@
 // nothing is resampled and every box the detector finds is exact once mapped back through the letterbox.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -87,6 +87,9 @@ test('validate: exact boxes give AP 0.995 at every IoU; an invisible object lowe
     saveJson: true,
     saveDir,
     jsonStem: 'colours',
+    plots: true,
+    saveTxt: true,
+    saveConf: true,
     progress: false,
     log: (line) => lines.push(line),
   });
@@ -120,9 +123,25 @@ test('validate: exact boxes give AP 0.995 at every IoU; an invisible object lowe
     [3, 1, 0, 0, 33, 17, 0.9],
   ]);
 
-  assert.ok(result.firstBatch);
-  assert.equal(result.firstBatch.batch.items.length, 2);
-  assert.equal(result.firstBatch.detections.length, 2);
+  // Every object found with its class except the blue one, which the detector cannot see: a missed green.
+  const matrix = result.confusionMatrix!;
+  const background = 2;
+  assert.deepEqual([matrix.at(0, 0), matrix.at(1, 1), matrix.at(background, 1)], [2, 2, 1]);
+  assert.equal(matrix.counts.reduce((a, b) => a + b, 0), 5, 'nothing else: no false alarms');
+
+  // Label files only for images with detections: class, centre and size normalised to the image, confidence.
+  assert.equal(result.labelFiles, 3);
+  assert.equal(readFileSync(join(saveDir, 'labels', '000001.txt'), 'utf8'), '0 0.260417 0.234375 0.3125 0.3125 0.9\n');
+  assert.equal(readFileSync(join(saveDir, 'labels', '000002.txt'), 'utf8'), '0 0.359375 0.734375 0.625 0.427083 0.9\n1 0.625 0.197917 0.3125 0.3125 0.9\n');
+  assert.ok(!existsSync(join(saveDir, 'labels', 'wide.txt')) && !existsSync(join(saveDir, 'labels', 'background.txt')));
+
+  // Five images in batches of two: three batches pictured, and val.py's charts.
+  for (const file of ['confusion_matrix.png', 'F1_curve.png', 'P_curve.png', 'R_curve.png', 'PR_curve.png']) {
+    assert.equal((await sharp(join(saveDir, file)).metadata()).format, 'png', file);
+  }
+  for (const i of [0, 1, 2]) {
+    for (const kind of ['labels', 'pred']) assert.equal((await sharp(join(saveDir, `val_batch${i}_${kind}.jpg`)).metadata()).format, 'jpeg');
+  }
 });
 
 test('validate checks the class count and prints nothing when quiet', async () => {

@@ -76,3 +76,14 @@ export function parseLabels(text: string, file: string, nc: number): ParsedLabel
   return { boxes: Float32Array.from(rows), warnings };
 }
 
+
+/**
+ * One line of a YOLO label file for a box given by corners in pixels of an image of `size`: `class cx cy w h`
+ * normalised, then the confidence when given; numbers as Python's `%g` writes them (6 significant digits).
+ */
+export function labelLine(classId: number, box: { x1: number; y1: number; x2: number; y2: number }, size: { width: number; height: number }, confidence?: number): string {
+  const { width, height } = size;
+  const values = [(box.x1 + box.x2) / 2 / width, (box.y1 + box.y2) / 2 / height, (box.x2 - box.x1) / width, (box.y2 - box.y1) / height];
+  if (confidence !== undefined) values.push(confidence);
+  return `${[String(classId), ...values.map((v) => String(Number(v.toPrecision(6))))].join(' ')}\n`;
+}

@@ -1,5 +1,6 @@
-// A picture of a training batch (YOLOv5's train_batch0.jpg): up to 16 images in a square grid, filled column by
-// column, each with its label boxes and class names, scaled to fit 1920 pixels.
+// A picture of a batch (YOLOv5's train_batch0.jpg, val_batch0_labels.jpg, val_batch0_pred.jpg): up to 16 images in a
+// square grid, filled column by column, each with its boxes and class names (and confidences for predictions),
+// scaled to fit 1920 pixels.
 import { basename } from 'node:path';
 import sharp from 'sharp';
 import { annotationSvg, type AnnotationBox } from '../infer/draw.js';
@@ -8,6 +9,8 @@ import type { RgbImage } from './image.js';
 
 const MAX_SIZE = 1920;
 const MAX_IMAGES = 16;
+/** Predictions at or below this confidence are left out of the picture, as YOLOv5's plot_images does. */
+const PREDICTION_CONF = 0.25;
 
 function escapeXml(text: string): string {
   return text.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
@@ -48,12 +51,15 @@ export interface DrawBatchOptions {
 }
 
 /**
- * Saves a batch (images float [B, 3, H, W] in [0, 1]; targets [N, 6]: image, class, cx, cy, w, h normalised) as a
- * labelled grid picture at `path` (format from the extension, e.g. .jpg).
+ * Saves a batch (images float [B, 3, H, W] in [0, 1]; targets [N, 6]: image, class, cx, cy, w, h normalised, or
+ * [N, 7] predictions with their confidence last) as a labelled grid picture at `path` (format from the extension).
  */
 export async function drawBatch(images: Tensor, targets: Tensor, names: readonly string[], path: string, options: DrawBatchOptions = {}): Promise<void> {
   if (images.ndim !== 4 || images.shape[1] !== 3) throw new RangeError(`drawBatch: images must be [B, 3, H, W], got [${images.shape.join(', ')}]`);
-  if (targets.ndim !== 2 || targets.shape[1] !== 6) throw new RangeError(`drawBatch: targets must be [N, 6], got [${targets.shape.join(', ')}]`);
+  const rowLength = targets.shape[1];
+  if (targets.ndim !== 2 || (rowLength !== 6 && rowLength !== 7)) {
+    throw new RangeError(`drawBatch: targets must be [N, 6] or [N, 7], got [${targets.shape.join(', ')}]`);
+  }
   const [batch, , h, w] = images.shape as [number, number, number, number];
   const count = Math.min(batch, MAX_IMAGES);
   const columns = Math.ceil(Math.sqrt(count));
@@ -61,13 +67,16 @@ export async function drawBatch(images: Tensor, targets: Tensor, names: readonly
 
   const boxes: AnnotationBox[] = [];
   const rows = targets.data() as Float32Array;
-  for (let r = 0; r < rows.length; r += 6) {
+  for (let r = 0; r < rows.length; r += rowLength) {
     const i = rows[r]!;
-    if (i >= count) continue;
+    const confidence = rowLength === 7 ? rows[r + 6]! : undefined;
+    if (i >= count || (confidence !== undefined && confidence <= PREDICTION_CONF)) continue;
     const [x0, y0] = tileOrigin(i, columns, w, h);
     const [cx, cy, bw, bh] = [rows[r + 2]! * w + x0, rows[r + 3]! * h + y0, rows[r + 4]! * w, rows[r + 5]! * h];
     const classId = Math.round(rows[r + 1]!);
-    boxes.push({ x1: cx - bw / 2, y1: cy - bh / 2, x2: cx + bw / 2, y2: cy + bh / 2, classId, label: names[classId] ?? String(classId) });
+    const name = names[classId] ?? String(classId);
+    const label = confidence === undefined ? name : `${name} ${confidence.toFixed(1)}`;
+    boxes.push({ x1: cx - bw / 2, y1: cy - bh / 2, x2: cx + bw / 2, y2: cy + bh / 2, classId, label });
   }
   // Sizes as YOLOv5 picks them for the grid (text 1% of its perimeter-ish, lines a tenth of that).
   const fontSize = Math.max(10, Math.round((h + w) * columns * 0.01));

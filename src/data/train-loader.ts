@@ -16,7 +16,7 @@ import { planRectBatches } from './rect-batches.js';
 import { createRng } from './synth/random.js';
 import { empty, tensor, tidy, type Tensor } from '../torch/index.js';
 import { WorkerPool } from './workers/pool.js';
-import { SHUFFLE_STREAM, type SampleResult, type SharedImage, type WorkerSetup } from './workers/protocol.js';
+import { loaderWorkerUrl, SHUFFLE_STREAM, type SampleResult, type SharedImage, type WorkerSetup } from './workers/protocol.js';
 
 export interface TrainLoaderOptions {
   /** The images to train on: a list of image files, or `dataset` with `split` (one of the two). */
@@ -139,11 +139,6 @@ async function scanOnce(files: string[], nc: number, labelCache: string | false 
   }
   scanMemo.set(key, scan);
   return scan;
-}
-
-/** The worker's compiled module, next to this one in whichever build runs (dist/ or dist-test/). */
-function workerUrl(): URL {
-  return new URL('./workers/loader-worker.js', import.meta.url);
 }
 
 function packLabels(labels: readonly Float32Array[]): { labels: Float32Array; labelOffsets: Int32Array } {
@@ -407,7 +402,7 @@ export async function createTrainLoader(options: TrainLoaderOptions): Promise<Tr
     hyp,
     seed,
   };
-  const pool = new WorkerPool(workerUrl(), Math.min(workers, scan.images.length), setup);
+  const pool = new WorkerPool(loaderWorkerUrl(), Math.min(workers, scan.images.length), setup);
   try {
     if (options.cache === 'ram') await useRamCache(pool, setup, sizes, messages);
   } catch (error) {

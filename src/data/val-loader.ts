@@ -1,9 +1,14 @@
-// Validation batches: rectangular, letterboxed, no augmentation. Decoding runs in sharp's thread pool, so the next
-// batch is requested before the current one is handed out and loads while the model runs.
+// Validation batches: rectangular, letterboxed, no augmentation. The next batch is requested before the current one
+// is handed out and loads while the model runs: decoded in sharp's thread pool and resized here, or decoded and
+// resized by worker threads (the training loader's) when `workers` asks for them.
+import { availableParallelism } from 'node:os';
+import { resolveAugmentHyp } from './augment/hyp.js';
 import type { LabelledImage } from './dataset-scan.js';
 import { decodeImage, type RgbImage } from './image.js';
 import { fitLongSide, letterbox, type Size } from './letterbox.js';
 import { planRectBatches, type RectBatch } from './rect-batches.js';
+import { WorkerPool } from './workers/pool.js';
+import { loaderWorkerUrl, type SharedImage, type WorkerSetup } from './workers/protocol.js';
 
 export interface ValItem {
   source: LabelledImage;
@@ -31,10 +36,33 @@ export interface ValLoaderOptions {
   stride: number;
   /** Batch shape margin in strides; YOLOv5 validation uses 0.5. */
   pad?: number;
+  /** Worker threads that decode and resize (default 0: none). Call close() when done. */
+  workers?: number;
+}
+
+/** Worker threads for validation, as YOLOv5's val loader: none for batch 1, else no more than cores or batch. */
+export function validationWorkers(requested: number, batchSize: number): number {
+  return Math.min(requested, availableParallelism(), batchSize > 1 ? batchSize : 0);
+}
+
+/** What a training-loader worker needs to decode and fit images without augmenting them. */
+function decodeSetup(images: readonly LabelledImage[], imgsz: number): WorkerSetup {
+  return {
+    imageFiles: images.map((image) => image.imageFile),
+    lenient: images.map((image) => image.truncatedJpeg),
+    labels: new Float32Array(0),
+    labelOffsets: new Int32Array(images.length + 1),
+    imgsz,
+    augment: false,
+    mosaic: false,
+    hyp: resolveAugmentHyp(),
+    seed: 0,
+  };
 }
 
 export class ValLoader {
   readonly batches: RectBatch[];
+  private readonly pool: WorkerPool | undefined;
 
   constructor(
     readonly images: readonly LabelledImage[],
@@ -45,22 +73,39 @@ export class ValLoader {
       images.map((image) => ({ width: image.width, height: image.height })),
       options,
     );
+    const workers = Math.min(options.workers ?? 0, images.length);
+    if (workers > 0) this.pool = new WorkerPool(loaderWorkerUrl(), workers, decodeSetup(images, options.imgsz));
+  }
+
+  /** Stops the worker threads, if any. */
+  async close(): Promise<void> {
+    await this.pool?.close();
   }
 
   get length(): number {
     return this.batches.length;
   }
 
-  private async loadItem(source: LabelledImage, shape: Size): Promise<ValItem> {
+  /** Image `index` decoded and its long side fitted to imgsz, with its size before. */
+  private async fitted(index: number): Promise<{ image: RgbImage; originalSize: Size }> {
+    if (this.pool) {
+      const shared = await this.pool.run<SharedImage>({ kind: 'decode', index });
+      return { image: { data: new Uint8Array(shared.pixels), width: shared.width, height: shared.height }, originalSize: shared.originalSize };
+    }
+    const source = this.images[index]!;
     const decoded = await decodeImage(source.imageFile, { lenient: source.truncatedJpeg });
-    const resized = fitLongSide(decoded, this.options.imgsz);
+    return { image: fitLongSide(decoded, this.options.imgsz), originalSize: { width: decoded.width, height: decoded.height } };
+  }
+
+  private async loadItem(index: number, shape: Size): Promise<ValItem> {
+    const { image: resized, originalSize } = await this.fitted(index);
     const boxed = letterbox(resized, shape, { auto: false, scaleup: false });
     return {
-      source,
+      source: this.images[index]!,
       input: boxed.image,
-      originalSize: { width: decoded.width, height: decoded.height },
+      originalSize,
       resizedSize: { width: resized.width, height: resized.height },
-      gain: resized.height / decoded.height,
+      gain: resized.height / originalSize.height,
       pad: boxed.pad,
     };
   }
@@ -69,7 +114,7 @@ export class ValLoader {
   async load(index: number): Promise<ValBatch> {
     const batch = this.batches[index];
     if (!batch) throw new RangeError(`batch ${index} out of range (0..${this.batches.length - 1})`);
-    const items = await Promise.all(batch.indices.map((i) => this.loadItem(this.images[i]!, batch.shape)));
+    const items = await Promise.all(batch.indices.map((i) => this.loadItem(i, batch.shape)));
     return { index, shape: batch.shape, items };
   }
 

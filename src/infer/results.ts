@@ -1,6 +1,7 @@
 // Detections of one image as plain data, plus what detect.py prints and saves for them.
 import type { Sharp } from 'sharp';
 import type { RgbImage } from '../data/image.js';
+import { labelLine } from '../data/labels.js';
 import { annotateImage, annotatePixels, type AnnotationBox, type DrawOptions } from './draw.js';
 
 export interface Box {
@@ -63,14 +64,7 @@ export class Detections {
 
   /** Lines of a YOLO label file: `class cx cy w h [conf]`, normalised to the image size. */
   labelLines(options: { saveConf?: boolean } = {}): string {
-    const { width, height } = this.imageSize;
-    const g = (v: number) => String(Number(v.toPrecision(6)));
-    return this.boxes
-      .map((b) => {
-        const values = [(b.x1 + b.x2) / 2 / width, (b.y1 + b.y2) / 2 / height, (b.x2 - b.x1) / width, (b.y2 - b.y1) / height];
-        return [String(b.classId), ...values.map(g), ...(options.saveConf ? [g(b.confidence)] : [])].join(' ') + '\n';
-      })
-      .join('');
+    return this.boxes.map((b) => labelLine(b.classId, b, this.imageSize, options.saveConf ? b.confidence : undefined)).join('');
   }
 
   /** Boxes with their label text (`name 0.87`), for drawing. */

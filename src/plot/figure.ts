@@ -1,6 +1,8 @@
-// Charts as SVG: a figure is a grid of panels, each a line chart, bar chart, histogram, scatter plot or a set of
-// rectangles, with axes, ticks, a title and an optional legend. Render the SVG with render.ts.
+// Charts as SVG: a figure is a grid of panels, each a line chart, bar chart, histogram, scatter plot, a set of
+// rectangles, a heatmap or a 2-D histogram, with axes, ticks, a title and an optional legend. Render the SVG with
+// render.ts.
 import { extent, niceTicks, padRange, scaleLinear, tickLabel, type Range } from './axes.js';
+import { blues, bluesStops, textOnBlues } from './colour-map.js';
 
 /** Matplotlib's default colour cycle (tab10), for series without an explicit colour. */
 export const SERIES_COLOURS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
@@ -27,7 +29,12 @@ interface PanelBase {
 }
 
 export type Panel =
-  | (PanelBase & { kind: 'lines'; series: readonly Series[] })
+  | (PanelBase & {
+      kind: 'lines';
+      series: readonly Series[];
+      /** Where the legend goes: over the top right of the plot, or beside it (needs a right margin). */
+      legend?: 'inside' | 'outside';
+    })
   | (PanelBase & { kind: 'bars'; categories: readonly string[]; values: readonly number[]; colours?: readonly string[] })
   | (PanelBase & { kind: 'histogram'; values: ArrayLike<number>; bins?: number; colour?: string; logY?: boolean })
   | (PanelBase & {
@@ -46,16 +53,48 @@ export type Panel =
       /** Rectangles by centre and size in data units. */
       rects: readonly { cx: number; cy: number; w: number; h: number; colour?: string }[];
       opacity?: number;
+    })
+  | (PanelBase & {
+      kind: 'heatmap';
+      /** rows × columns values, row by row, the first row at the top; NaN cells stay blank. */
+      values: ArrayLike<number>;
+      rows: number;
+      columns: number;
+      rowLabels?: readonly string[];
+      columnLabels?: readonly string[];
+      /** Write each shown value in its cell with this many decimals. */
+      annotateDecimals?: number;
+      /** The values the colour map spans (default 0 to the largest value). */
+      colourRange?: Range;
+      colourBar?: boolean;
+    })
+  | (PanelBase & {
+      kind: '2d-histogram';
+      x: ArrayLike<number>;
+      y: ArrayLike<number>;
+      /** Bins along each axis (default 50). */
+      bins?: number;
     });
+
+interface Margin {
+  left: number;
+  right: number;
+  top: number;
+  bottom: number;
+}
 
 export interface FigureOptions {
   columns?: number;
   panelWidth?: number;
   panelHeight?: number;
   title?: string;
+  /** Space around each panel's plot area, in pixels (tick labels, axis titles, an outside legend). */
+  margin?: Partial<Margin>;
 }
 
-const MARGIN = { left: 62, right: 16, top: 30, bottom: 46 };
+const MARGIN: Margin = { left: 62, right: 16, top: 30, bottom: 46 };
+/** Rough width of a character of the figures' sans-serif font, as a fraction of the font size. */
+const CHAR_WIDTH = 0.6;
 const FONT = 'DejaVu Sans, Arial, Helvetica, sans-serif';
 
 export function escapeXml(text: string): string {
@@ -113,15 +152,27 @@ function axes(frame: Frame, panel: PanelBase, xr: Range, yr: Range, xTicks: bool
   return { svg: parts.join(''), sx, sy };
 }
 
-function legend(frame: Frame, entries: { label: string; colour: string }[]): string {
+interface LegendEntry {
+  label: string;
+  colour: string;
+  width: number;
+}
+
+/** Width in pixels of a legend listing `labels`: the right margin an outside legend needs. */
+export function legendWidth(labels: readonly string[]): number {
+  return 12 + Math.max(0, ...labels.map((label) => label.length)) * 6.5 + 22;
+}
+
+function legend(frame: Frame, entries: LegendEntry[], placement: 'inside' | 'outside' = 'inside'): string {
   if (entries.length === 0) return '';
   const rowHeight = 15;
-  const width = Math.min(frame.width - 10, 12 + Math.max(...entries.map((e) => e.label.length)) * 6.5 + 22);
-  const x = frame.x0 + frame.width - width - 5;
-  const y = frame.y0 + 5;
+  const natural = legendWidth(entries.map((e) => e.label));
+  const width = placement === 'inside' ? Math.min(frame.width - 10, natural) : natural;
+  const x = placement === 'inside' ? frame.x0 + frame.width - width - 5 : frame.x0 + frame.width + 10;
+  const y = placement === 'inside' ? frame.y0 + 5 : frame.y0;
   const rows = entries.map(
     (e, i) =>
-      `<line x1="${f(x + 6)}" y1="${y + 10 + i * rowHeight}" x2="${f(x + 22)}" y2="${y + 10 + i * rowHeight}" stroke="${e.colour}" stroke-width="2"/>` +
+      `<line x1="${f(x + 6)}" y1="${y + 10 + i * rowHeight}" x2="${f(x + 22)}" y2="${y + 10 + i * rowHeight}" stroke="${e.colour}" stroke-width="${Math.min(Math.max(e.width, 1.5), 3)}"/>` +
       `<text x="${f(x + 26)}" y="${y + 14 + i * rowHeight}" font-size="11">${escapeXml(e.label)}</text>`,
   );
   return `<rect x="${f(x)}" y="${y}" width="${f(width)}" height="${entries.length * rowHeight + 6}" fill="white" fill-opacity="0.85" stroke="#ccc"/>${rows.join('')}`;
@@ -142,9 +193,9 @@ function linesPanel(frame: Frame, panel: Extract<Panel, { kind: 'lines' }>): str
     if (s.markers || points.length === 1) for (const [x, y] of points) parts.push(`<circle cx="${f(sx(x))}" cy="${f(sy(y))}" r="3" fill="${colour}"/>`);
   });
   const labelled = panel.series
-    .map((s, i) => ({ label: s.label ?? '', colour: s.colour ?? SERIES_COLOURS[i % SERIES_COLOURS.length]! }))
+    .map((s, i) => ({ label: s.label ?? '', colour: s.colour ?? SERIES_COLOURS[i % SERIES_COLOURS.length]!, width: s.width ?? 2 }))
     .filter((e) => e.label !== '');
-  parts.push(legend(frame, labelled));
+  parts.push(legend(frame, labelled, panel.legend));
   return parts.join('');
 }
 
@@ -225,8 +276,117 @@ function rectsPanel(frame: Frame, panel: Extract<Panel, { kind: 'rects' }>): str
   return parts.join('');
 }
 
-/** The figure as an SVG document: panels laid out row by row in `columns` columns. */
-export function figureSvg(panels: readonly Panel[], options: FigureOptions = {}): string {
+/** Cells coloured by value on matplotlib's 'Blues', with category labels; the labels are laid out inside the frame. */
+function heatmapPanel(frame: Frame, panel: Extract<Panel, { kind: 'heatmap' }>): string {
+  const { rows, columns, rowLabels = [], columnLabels = [] } = panel;
+  const longest = (labels: readonly string[]) => Math.max(0, ...labels.map((l) => l.length));
+  const barRoom = panel.colourBar ? 70 : 0;
+  const xTitleRoom = panel.xLabel ? 22 : 0;
+  // Tick labels scale with the cells (a first guess of their size), within readable bounds.
+  const guess = Math.min((frame.width - barRoom) / columns, (frame.height - xTitleRoom) / rows);
+  const font = Math.min(12, Math.max(6, guess * 0.75));
+  const rowRoom = longest(rowLabels) * CHAR_WIDTH * font + 6 + (panel.yLabel ? 22 : 0);
+  const cell = Math.min((frame.width - barRoom - rowRoom) / columns, (frame.height - xTitleRoom - 6 - font) / rows);
+  const rotate = longest(columnLabels) * CHAR_WIDTH * font > cell * 0.95;
+  const columnRoom = (rotate ? longest(columnLabels) * CHAR_WIDTH * font : font) + 6;
+  const size = Math.max(Math.min(cell, (frame.height - xTitleRoom - columnRoom) / rows), 1);
+  const x0 = frame.x0 + rowRoom;
+  const y0 = frame.y0;
+  const [gridWidth, gridHeight] = [size * columns, size * rows];
+
+  const finite = Array.from(panel.values).filter((v) => Number.isFinite(v));
+  const range = panel.colourRange ?? { min: 0, max: finite.reduce((a, b) => Math.max(a, b), 0) || 1 };
+  const level = (v: number) => (v - range.min) / (range.max - range.min || 1);
+  const parts: string[] = [];
+  const annotationFont = Math.min(18, size * 0.3);
+  // Faint cell borders under the cells: where most cells are blank they still show which row and column is which.
+  for (let r = 0; r <= rows; r++) parts.push(`<line x1="${f(x0)}" y1="${f(y0 + r * size)}" x2="${f(x0 + gridWidth)}" y2="${f(y0 + r * size)}" stroke="#ececec"/>`);
+  for (let c = 0; c <= columns; c++) parts.push(`<line x1="${f(x0 + c * size)}" y1="${f(y0)}" x2="${f(x0 + c * size)}" y2="${f(y0 + gridHeight)}" stroke="#ececec"/>`);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < columns; c++) {
+      const v = panel.values[r * columns + c]!;
+      if (!Number.isFinite(v)) continue;
+      const [x, y] = [x0 + c * size, y0 + r * size];
+      // A hair wider than the cell, so neighbours leave no seam.
+      parts.push(`<rect x="${f(x)}" y="${f(y)}" width="${f(size + 0.4)}" height="${f(size + 0.4)}" fill="${blues(level(v))}"/>`);
+      if (panel.annotateDecimals !== undefined) {
+        parts.push(
+          `<text x="${f(x + size / 2)}" y="${f(y + size / 2 + annotationFont * 0.35)}" text-anchor="middle" font-size="${f(annotationFont)}" fill="${textOnBlues(level(v))}">${v.toFixed(panel.annotateDecimals)}</text>`,
+        );
+      }
+    }
+  }
+  rowLabels.forEach((label, r) => {
+    parts.push(`<text x="${f(x0 - 4)}" y="${f(y0 + (r + 0.5) * size + font * 0.35)}" text-anchor="end" font-size="${f(font)}">${escapeXml(label)}</text>`);
+  });
+  columnLabels.forEach((label, c) => {
+    const x = x0 + (c + 0.5) * size;
+    const y = y0 + gridHeight + 4;
+    parts.push(
+      rotate
+        ? `<text x="${f(x + font * 0.35)}" y="${f(y)}" text-anchor="end" font-size="${f(font)}" transform="rotate(-90 ${f(x + font * 0.35)} ${f(y)})">${escapeXml(label)}</text>`
+        : `<text x="${f(x)}" y="${f(y + font)}" text-anchor="middle" font-size="${f(font)}">${escapeXml(label)}</text>`,
+    );
+  });
+  if (panel.title) parts.push(`<text x="${f(x0 + gridWidth / 2)}" y="${y0 - 10}" text-anchor="middle" font-size="15">${escapeXml(panel.title)}</text>`);
+  if (panel.xLabel) parts.push(`<text x="${f(x0 + gridWidth / 2)}" y="${f(y0 + gridHeight + columnRoom + 16)}" text-anchor="middle" font-size="13">${escapeXml(panel.xLabel)}</text>`);
+  if (panel.yLabel) {
+    const [cx, cy] = [frame.x0 + 10, y0 + gridHeight / 2];
+    parts.push(`<text x="${f(cx)}" y="${f(cy)}" text-anchor="middle" font-size="13" transform="rotate(-90 ${f(cx)} ${f(cy)})">${escapeXml(panel.yLabel)}</text>`);
+  }
+  if (panel.colourBar) {
+    const [bx, id] = [x0 + gridWidth + 20, `blues${frame.x0}_${frame.y0}`];
+    const sy = scaleLinear(range, y0 + gridHeight, y0);
+    parts.push(`<linearGradient id="${id}" x1="0" y1="1" x2="0" y2="0">${bluesStops()}</linearGradient>`);
+    parts.push(`<rect x="${f(bx)}" y="${y0}" width="16" height="${f(gridHeight)}" fill="url(#${id})" stroke="#333" stroke-width="0.5"/>`);
+    for (const t of niceTicks(range, 5)) {
+      parts.push(`<line x1="${f(bx + 16)}" y1="${f(sy(t))}" x2="${f(bx + 20)}" y2="${f(sy(t))}" stroke="#333"/>`);
+      parts.push(`<text x="${f(bx + 23)}" y="${f(sy(t) + 4)}" font-size="11">${tickLabel(t)}</text>`);
+    }
+  }
+  return parts.join('');
+}
+
+/** The count at or above which the densest cells hold `1 - pmax` of everything (seaborn's `pmax` colour limit). */
+function countAtMass(counts: readonly number[], pmax: number): number {
+  const sorted = counts.filter((c) => c > 0).sort((a, b) => b - a);
+  const total = sorted.reduce((a, b) => a + b, 0);
+  let cumulative = 0;
+  for (const c of sorted) {
+    cumulative += c;
+    if (cumulative / total >= 1 - pmax) return c;
+  }
+  return sorted.at(-1) ?? 1;
+}
+
+/** Counts of (x, y) pairs in a grid of bins, darker for more; empty bins stay blank. */
+function histogram2dPanel(frame: Frame, panel: Extract<Panel, { kind: '2d-histogram' }>): string {
+  const bins = panel.bins ?? 50;
+  const xr = panel.xRange ?? extent(Array.from(panel.x));
+  const yr = panel.yRange ?? extent(Array.from(panel.y));
+  const { svg, sx, sy } = axes(frame, panel, xr, yr, true);
+  const counts = new Array<number>(bins * bins).fill(0);
+  const bin = (v: number, r: Range) => Math.min(bins - 1, Math.floor(((v - r.min) / (r.max - r.min || 1)) * bins));
+  for (let i = 0; i < panel.x.length; i++) {
+    const [x, y] = [panel.x[i]!, panel.y[i]!];
+    if (x >= xr.min && x <= xr.max && y >= yr.min && y <= yr.max) counts[bin(y, yr) * bins + bin(x, xr)]! += 1;
+  }
+  // The few densest bins would otherwise wash everything else out to white.
+  const top = countAtMass(counts, 0.9);
+  const [bw, bh] = [(xr.max - xr.min) / bins, (yr.max - yr.min) / bins];
+  const parts = [svg];
+  counts.forEach((count, k) => {
+    if (count === 0) return;
+    const [i, j] = [k % bins, Math.floor(k / bins)];
+    const [left, right] = [sx(xr.min + i * bw), sx(xr.min + (i + 1) * bw)];
+    const [upper, lower] = [sy(yr.min + (j + 1) * bh), sy(yr.min + j * bh)];
+    parts.push(`<rect x="${f(left)}" y="${f(upper)}" width="${f(right - left + 0.3)}" height="${f(lower - upper + 0.3)}" fill="${blues(0.25 + 0.75 * Math.min(count / top, 1))}"/>`);
+  });
+  return parts.join('');
+}
+
+/** The figure as an SVG document: panels laid out row by row in `columns` columns; a null panel leaves its cell empty. */
+export function figureSvg(panels: readonly (Panel | null)[], options: FigureOptions = {}): string {
   if (panels.length === 0) throw new Error('figureSvg: a figure needs at least one panel');
   const columns = Math.min(options.columns ?? panels.length, panels.length);
   const rows = Math.ceil(panels.length / columns);
@@ -235,12 +395,14 @@ export function figureSvg(panels: readonly Panel[], options: FigureOptions = {})
   const titleHeight = options.title ? 30 : 0;
   const width = columns * pw;
   const height = rows * ph + titleHeight;
+  const margin = { ...MARGIN, ...options.margin };
   const body = panels.map((panel, i) => {
+    if (!panel) return '';
     const frame: Frame = {
-      x0: (i % columns) * pw + MARGIN.left,
-      y0: titleHeight + Math.floor(i / columns) * ph + MARGIN.top,
-      width: pw - MARGIN.left - MARGIN.right,
-      height: ph - MARGIN.top - MARGIN.bottom,
+      x0: (i % columns) * pw + margin.left,
+      y0: titleHeight + Math.floor(i / columns) * ph + margin.top,
+      width: pw - margin.left - margin.right,
+      height: ph - margin.top - margin.bottom,
     };
     switch (panel.kind) {
       case 'lines': return linesPanel(frame, panel);
@@ -248,6 +410,8 @@ export function figureSvg(panels: readonly Panel[], options: FigureOptions = {})
       case 'histogram': return histogramPanel(frame, panel);
       case 'scatter': return scatterPanel(frame, panel);
       case 'rects': return rectsPanel(frame, panel);
+      case 'heatmap': return heatmapPanel(frame, panel);
+      case '2d-histogram': return histogram2dPanel(frame, panel);
     }
   });
   const title = options.title ? `<text x="${width / 2}" y="22" text-anchor="middle" font-size="16">${escapeXml(options.title)}</text>` : '';

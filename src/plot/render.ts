@@ -13,6 +13,6 @@ export async function saveSvg(svg: string, path: string): Promise<void> {
 }
 
 /** Renders panels (see figure.ts) into an image file. */
-export async function saveFigure(panels: readonly Panel[], path: string, options: FigureOptions = {}): Promise<void> {
+export async function saveFigure(panels: readonly (Panel | null)[], path: string, options: FigureOptions = {}): Promise<void> {
   await saveSvg(figureSvg(panels, options), path);
 }

@@ -1,15 +1,9 @@
-// The pictures of a training run: results.png (curves per epoch), labels.jpg (what the training labels look like),
-// and validation batches with their labels and with the model's predictions.
-import { join } from 'node:path';
-import { tensor, tidy } from '../torch/index.js';
+// The pictures of a training run: results.png (curves per epoch), labels.jpg and labels_correlogram.jpg (what the
+// training labels look like); the final validation draws its own (val/plots.ts).
+import { extent, padRange } from '../plot/axes.js';
 import { saveFigure } from '../plot/render.js';
 import type { Panel } from '../plot/figure.js';
 import { classColor } from '../infer/draw.js';
-import { drawBatch } from '../data/plot-batch.js';
-import { imagesToTensor } from '../data/batch-tensor.js';
-import { labelsToInputPixels } from '../val/boxes.js';
-import { DETECTION_COLUMNS } from '../val/nms.js';
-import type { ValidationResult } from '../val/validator.js';
 import { extraColumns, type EpochRecord } from './results.js';
 
 /** Gaussian smoothing with mirrored edges (scipy's gaussian_filter1d, mode 'reflect', truncate 4σ). */
@@ -28,7 +22,10 @@ export function gaussianSmooth(values: readonly number[], sigma = 3): number[] {
   return values.map((_, i) => weights.reduce((sum, w, k) => sum + w * at(i + k - radius), 0) / total);
 }
 
-/** results.png: one panel per column, the values with dots and a smoothed dashed line. */
+/**
+ * results.png: one panel per column, the values with dots and a smoothed dashed line; YOLOv5's ten in its order
+ * (training losses, P and R in the first row, validation losses and mAPs in the second), then hook columns.
+ */
 export async function plotResults(records: readonly EpochRecord[], path: string): Promise<void> {
   if (records.length === 0) return;
   const x = records.map((r) => r.epoch);
@@ -38,6 +35,9 @@ export async function plotResults(records: readonly EpochRecord[], path: string)
     ['train/cls_loss', records.map((r) => r.train[2])],
     ['metrics/precision', records.map((r) => r.precision)],
     ['metrics/recall', records.map((r) => r.recall)],
+    ['val/box_loss', records.map((r) => r.val[0])],
+    ['val/obj_loss', records.map((r) => r.val[1])],
+    ['val/cls_loss', records.map((r) => r.val[2])],
     ['metrics/mAP_0.5', records.map((r) => r.map50)],
     ['metrics/mAP_0.5:0.95', records.map((r) => r.map)],
     ...extraColumns(records).map((k): [string, number[]] => [k, records.map((r) => r.extra[k] ?? Number.NaN)]),
@@ -87,42 +87,29 @@ export async function plotLabels(labels: readonly Float32Array[], names: readonl
   await saveFigure(panels, path, { columns: 2, panelWidth: 480, panelHeight: 420 });
 }
 
-/** Confidence a prediction needs to appear in the picture (YOLOv5 draws predictions above 0.25). */
-const PICTURE_CONF = 0.25;
+/** Label rows [class, cx, cy, w, h] per image, as four columns: x, y, width, height. */
+function boxColumns(labels: readonly Float32Array[]): number[][] {
+  const columns: number[][] = [[], [], [], []];
+  for (const rows of labels) for (let r = 0; r + 4 < rows.length; r += 5) columns.forEach((column, k) => column.push(rows[r + 1 + k]!));
+  return columns;
+}
 
 /**
- * val_batch0_labels.jpg and val_batch0_pred.jpg from the first validation batch: the letterboxed inputs with
- * their labels, and with the model's predictions above 0.25 confidence.
+ * labels_correlogram.jpg: the labels' x, y, width and height against each other (2-D histograms below the
+ * diagonal, each one's histogram on it), as seaborn's corner pairplot in YOLOv5's plot_labels.
  */
-export async function plotValBatch(first: NonNullable<ValidationResult['firstBatch']>, names: readonly string[], saveDir: string): Promise<string[]> {
-  const { batch, detections } = first;
-  const { width, height } = batch.shape;
-  const labelRows: number[] = [];
-  const predictionRows: number[] = [];
-  const toRow = (out: number[], image: number, cls: number, x1: number, y1: number, x2: number, y2: number) =>
-    out.push(image, cls, (x1 + x2) / 2 / width, (y1 + y2) / 2 / height, (x2 - x1) / width, (y2 - y1) / height);
-  batch.items.forEach((item, i) => {
-    const { classes, boxes } = labelsToInputPixels(item.source.labels, item.resizedSize, item.pad, batch.shape);
-    classes.forEach((cls, k) => toRow(labelRows, i, cls, boxes[4 * k]!, boxes[4 * k + 1]!, boxes[4 * k + 2]!, boxes[4 * k + 3]!));
-    const det = detections[i]!;
-    for (let d = 0; d < det.length; d += DETECTION_COLUMNS) {
-      if (det[d + 4]! >= PICTURE_CONF) toRow(predictionRows, i, det[d + 5]!, det[d]!, det[d + 1]!, det[d + 2]!, det[d + 3]!);
+export async function plotLabelCorrelogram(labels: readonly Float32Array[], path: string): Promise<void> {
+  const variables = ['x', 'y', 'width', 'height'];
+  const columns = boxColumns(labels);
+  const ranges = columns.map((values) => padRange(extent(values), 0.02));
+  const panels: (Panel | null)[] = [];
+  for (let row = 0; row < 4; row++) {
+    for (let column = 0; column < 4; column++) {
+      const axes = { xLabel: row === 3 ? variables[column] : undefined, yLabel: column === 0 ? (row === 0 ? 'instances' : variables[row]) : undefined };
+      if (column > row) panels.push(null);
+      else if (column === row) panels.push({ kind: 'histogram', ...axes, values: columns[row]!, bins: 50, xRange: ranges[row], colour: '#4c72b0' });
+      else panels.push({ kind: '2d-histogram', ...axes, x: columns[column]!, y: columns[row]!, bins: 50, xRange: ranges[column], yRange: ranges[row] });
     }
-  });
-  const paths = batch.items.map((item) => item.source.imageFile);
-  const images = imagesToTensor(batch.items.map((item) => item.input));
-  const files = [join(saveDir, 'val_batch0_labels.jpg'), join(saveDir, 'val_batch0_pred.jpg')];
-  try {
-    for (const [rows, file] of [[labelRows, files[0]!], [predictionRows, files[1]!]] as const) {
-      const targets = tidy(() => tensor(rows, [rows.length / 6, 6]));
-      try {
-        await drawBatch(images, targets, names, file, { paths });
-      } finally {
-        targets.dispose();
-      }
-    }
-  } finally {
-    images.dispose();
   }
-  return files;
+  await saveFigure(panels, path, { columns: 4, panelWidth: 300, panelHeight: 300 });
 }

@@ -9,6 +9,11 @@ export interface EpochRecord {
   recall: number;
   map50: number;
   map: number;
+  /**
+   * The training loss parts on the validation set: box, objectness, class (NaN where no validation measured them,
+   * e.g. epochs of runs made before they were recorded).
+   */
+  val: [number, number, number];
   /** Learning rate of each parameter group at the end of the epoch. */
   lr: [number, number, number];
   fitness: number;
@@ -25,10 +30,22 @@ export const RESULT_COLUMNS = [
   'metrics/recall',
   'metrics/mAP_0.5',
   'metrics/mAP_0.5:0.95',
+  'val/box_loss',
+  'val/obj_loss',
+  'val/cls_loss',
   'x/lr0',
   'x/lr1',
   'x/lr2',
 ] as const;
+
+/**
+ * A record as stored in a checkpoint's history: those written before validation losses were recorded have none,
+ * and JSON turns NaN into null.
+ */
+export function restoreRecord(stored: Omit<EpochRecord, 'val'> & { val?: (number | null)[] }): EpochRecord {
+  const val = stored.val ?? [];
+  return { ...stored, val: [0, 1, 2].map((k) => val[k] ?? Number.NaN) as [number, number, number] };
+}
 
 /** Fitness as YOLOv5 ranks checkpoints: 0.1·mAP50 + 0.9·mAP50-95. */
 export function fitness(metrics: { map50: number; map: number }): number {
@@ -48,7 +65,7 @@ export function resultsCsv(records: readonly EpochRecord[]): string {
   const extras = extraColumns(records);
   const header = [...RESULT_COLUMNS, ...extras].join(',');
   const rows = records.map((r) =>
-    [r.epoch, ...r.train, r.precision, r.recall, r.map50, r.map, ...r.lr, ...extras.map((k) => r.extra[k])].map(cell).join(','),
+    [r.epoch, ...r.train, r.precision, r.recall, r.map50, r.map, ...r.val, ...r.lr, ...extras.map((k) => r.extra[k])].map(cell).join(','),
   );
   return `${[header, ...rows].join('\n')}\n`;
 }

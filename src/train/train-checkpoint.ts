@@ -8,7 +8,7 @@ import type { DetectionModel } from '../model/yolo.js';
 import { readCheckpoint, saveCheckpoint } from '../checkpoint/format.js';
 import type { optim } from '../torch/index.js';
 import type { EarlyStopState } from './early-stop.js';
-import type { EpochRecord } from './results.js';
+import { restoreRecord, type EpochRecord } from './results.js';
 import type { Hyp } from './hyp.js';
 import type { OptimizerName } from './optimizer.js';
 
@@ -109,7 +109,7 @@ export async function loadTrainingCheckpoint(path: string): Promise<LoadedTraini
     else t.dispose();
   }
   if (modelState.size === 0) throw new Error(`${path}: the checkpoint holds no raw model weights, so it cannot be resumed`);
-  return { ema: model, modelState, optimizerTensors, state };
+  return { ema: model, modelState, optimizerTensors, state: { ...state, history: state.history.map(restoreRecord) } };
 }
 
 /** Rewrites a checkpoint without its resume parts, marked finished (YOLOv5's strip_optimizer). */

@@ -24,7 +24,8 @@ import { ModelEMA } from './ema.js';
 import { checkAnchors } from './autoanchor.js';
 import { EarlyStopping } from './early-stop.js';
 import { fitness, writeResultsCsv, type EpochRecord } from './results.js';
-import { plotLabels, plotResults, plotValBatch } from './plots.js';
+import { plotLabelCorrelogram, plotLabels, plotResults } from './plots.js';
+import { writeRunFiles } from './run-files.js';
 import { cloneModel, freezeLayers, prepareModel } from './model-setup.js';
 import {
   finishCheckpoint,
@@ -291,6 +292,8 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
   const plots = main && !settings.noplots;
   const nc = settings.singleCls ? 1 : data.nc;
   const names = settings.singleCls && data.names.length !== 1 ? ['item'] : data.names;
+  // A resumed run keeps the files of its start, which also name the initial weights.
+  if (!resumed) writeRunFiles(saveDir, settings, { weights: options.weights, cfg: options.cfg });
   log(`hyperparameters: ${Object.entries(settings.hyp).map(([k, v]) => `${k}=${v}`).join(', ')}`);
 
   // ---- model ----
@@ -345,7 +348,10 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
       : undefined;
 
     if (!resumed && main) {
-      if (plots) await plotLabels(loader.labels, names, join(saveDir, 'labels.jpg'));
+      if (plots) {
+        await plotLabels(loader.labels, names, join(saveDir, 'labels.jpg'));
+        await plotLabelCorrelogram(loader.labels, join(saveDir, 'labels_correlogram.jpg'));
+      }
       if (!settings.noautoanchor) {
         const images = loader.sizes.map((size, i) => ({ ...size, labels: loader.labels[i]! }));
         const report = checkAnchors(model, images, { imgsz, anchorT: settings.hyp.anchor_t, seed: settings.seed });
@@ -497,10 +503,11 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
       let stop = false;
       if (main) {
         const finalEpoch = epoch + 1 === settings.epochs || stopper.possibleStop;
-        let metrics = previous ?? { precision: 0, recall: 0, map50: 0, map: 0 };
+        let metrics = previous ?? { precision: 0, recall: 0, map50: 0, map: 0, val: [0, 0, 0] as [number, number, number] };
         if (!settings.noval || finalEpoch) {
-          const result = await validate(ema.ema, { prepared: valSplit!, quiet: false, progress: showBar, log });
-          metrics = { precision: result.mp, recall: result.mr, map50: result.map50, map: result.map };
+          const computeLoss = (raw: Tensor[], targets: Tensor) => loss.compute(raw, targets).items;
+          const result = await validate(ema.ema, { prepared: valSplit!, quiet: false, progress: showBar, log, computeLoss });
+          metrics = { precision: result.mp, recall: result.mr, map50: result.map50, map: result.map, val: result.loss! };
         }
         const record: EpochRecord = {
           epoch,
@@ -509,6 +516,7 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
           recall: metrics.recall,
           map50: metrics.map50,
           map: metrics.map,
+          val: metrics.val,
           lr: lrs,
           fitness: fitness(metrics),
           extra: {},
@@ -582,9 +590,8 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
     const finalPath = saved.includes(bestPath) ? bestPath : lastPath;
     const { model: best } = await readCheckpoint(finalPath);
     log(`\nValidating ${finalPath}...`);
-    const result = await validate(best, { prepared: valSplit!, verbose: true, progress: showBar, log });
+    const result = await validate(best, { prepared: valSplit!, verbose: true, progress: showBar, log, plots, saveDir });
     const final = { mp: result.mp, mr: result.mr, map50: result.map50, map: result.map };
-    if (plots && result.firstBatch) await plotValBatch(result.firstBatch, names, saveDir);
     log(`Results saved to ${saveDir}`);
     return { saveDir, lastPath, bestPath, epochs: history, final, interrupted, stoppedEarly };
   } finally {

@@ -115,3 +115,15 @@ export function labelsToInputPixels(labels: Float32Array, resized: Size, pad: [n
   }
   return { classes, boxes };
 }
+
+/** Each image's labels (input pixels) as training targets: rows [image, class, cx, cy, w, h] normalised to `input`. */
+export function targetRows(labels: readonly LabelBoxes[], input: Size): number[] {
+  const rows: number[] = [];
+  labels.forEach(({ classes, boxes }, image) => {
+    classes.forEach((cls, k) => {
+      const [x1, y1, x2, y2] = [boxes[4 * k]!, boxes[4 * k + 1]!, boxes[4 * k + 2]!, boxes[4 * k + 3]!];
+      rows.push(image, cls, (x1 + x2) / 2 / input.width, (y1 + y2) / 2 / input.height, (x2 - x1) / input.width, (y2 - y1) / input.height);
+    });
+  });
+  return rows;
+}

@@ -61,10 +61,10 @@ function trapezoid(y: ArrayLike<number>, x: ArrayLike<number>): number {
 const RECALL_POINTS = linspace(0, 1, 101);
 
 /**
- * Average precision of one precision/recall curve (points in detection order): the area under the precision
- * envelope, sampled at 101 recall points (COCO's interpolation).
+ * The precision envelope of one precision/recall curve (points in detection order): sentinels at recall 0 and 1,
+ * each precision raised to the best precision at any higher recall.
  */
-export function computeAp(recall: ArrayLike<number>, precision: ArrayLike<number>): number {
+export function precisionEnvelope(recall: ArrayLike<number>, precision: ArrayLike<number>): { recall: Float64Array; precision: Float64Array } {
   const n = recall.length;
   const mrec = new Float64Array(n + 2);
   const mpre = new Float64Array(n + 2);
@@ -77,7 +77,16 @@ export function computeAp(recall: ArrayLike<number>, precision: ArrayLike<number
   mrec[n + 1] = 1;
   mpre[n + 1] = 0;
   for (let i = n; i >= 0; i--) mpre[i] = Math.max(mpre[i]!, mpre[i + 1]!);
-  const sampled = Array.from(RECALL_POINTS, (x) => interp(x, mrec, mpre));
+  return { recall: mrec, precision: mpre };
+}
+
+/**
+ * Average precision of one precision/recall curve (points in detection order): the area under the precision
+ * envelope, sampled at 101 recall points (COCO's interpolation).
+ */
+export function computeAp(recall: ArrayLike<number>, precision: ArrayLike<number>): number {
+  const envelope = precisionEnvelope(recall, precision);
+  const sampled = Array.from(RECALL_POINTS, (x) => interp(x, envelope.recall, envelope.precision));
   return trapezoid(sampled, RECALL_POINTS);
 }
 
@@ -185,6 +194,11 @@ export interface ClassMetricsTable {
   precisionCurves: Float64Array[];
   recallCurves: Float64Array[];
   f1Curves: Float64Array[];
+  /**
+   * Per class, the precision envelope at IoU 0.5 over the same grid read as recall (what the PR curve plots); all
+   * zero for a class without predictions, so that the curves' mean matches mAP50.
+   */
+  prCurves: Float64Array[];
 }
 
 const EPS = 1e-16;
@@ -217,6 +231,7 @@ export function apPerClass(
   const ap = classes.map(() => new Array<number>(thresholdCount).fill(0));
   const precisionCurves = classes.map(() => new Float64Array(grid.length));
   const recallCurves = classes.map(() => new Float64Array(grid.length));
+  const prCurves = classes.map(() => new Float64Array(grid.length));
   classes.forEach((cls, ci) => {
     const members = order.filter((i) => predClasses[i] === cls);
     const labels = counts.get(cls)!;
@@ -233,6 +248,8 @@ export function apPerClass(
       });
       ap[ci]![k] = computeAp(recall, precision);
       if (k === 0) {
+        const envelope = precisionEnvelope(recall, precision);
+        for (let g = 0; g < grid.length; g++) prCurves[ci]![g] = interp(grid[g]!, envelope.recall, envelope.precision);
         for (let g = 0; g < grid.length; g++) {
           recallCurves[ci]![g] = interp(negGrid[g]!, negScores, recall, 0);
           precisionCurves[ci]![g] = interp(negGrid[g]!, negScores, precision, 1);
@@ -270,6 +287,7 @@ export function apPerClass(
     precisionCurves,
     recallCurves,
     f1Curves,
+    prCurves,
   };
 }
 

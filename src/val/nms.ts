@@ -19,6 +19,19 @@ export interface NmsOptions {
   maxNms?: number;
 }
 
+export interface ImageNmsOptions extends NmsOptions {
+  /**
+   * Label rows [class, cx, cy, w, h] (input pixels) that join the candidates as certain predictions (YOLOv5's
+   * `labels` argument, for --save-hybrid autolabelling).
+   */
+  labels?: Float32Array;
+}
+
+export interface BatchNmsOptions extends NmsOptions {
+  /** Per image, label rows joining the candidates (see ImageNmsOptions). */
+  labels?: readonly Float32Array[];
+}
+
 /** Columns of a detection row: x1, y1, x2, y2, score, class. */
 export const DETECTION_COLUMNS = 6;
 
@@ -62,11 +75,25 @@ export function greedyNms(boxes: Float32Array, iouThres: number, limit = Infinit
   return kept;
 }
 
+/** Model output rows followed by label rows [class, cx, cy, w, h] as outputs of objectness and class score 1. */
+function withLabelRows(rows: Float32Array, rowLength: number, labels: Float32Array): Float32Array {
+  const count = labels.length / 5;
+  const out = new Float32Array(rows.length + count * rowLength);
+  out.set(rows);
+  for (let l = 0; l < count; l++) {
+    const o = rows.length + l * rowLength;
+    out.set(labels.subarray(l * 5 + 1, l * 5 + 5), o);
+    out[o + 4] = 1;
+    out[o + 5 + labels[l * 5]!] = 1;
+  }
+  return out;
+}
+
 /**
  * NMS for one image. `rows` holds `rowLength` = 5 + nc values per anchor: cx, cy, w, h, objectness, class
  * probabilities. Returns detection rows [x1, y1, x2, y2, score, class], best first.
  */
-export function nmsImage(rows: Float32Array, rowLength: number, options: NmsOptions = {}): Float32Array {
+export function nmsImage(modelRows: Float32Array, rowLength: number, options: ImageNmsOptions = {}): Float32Array {
   const o = {
     confThres: options.confThres ?? 0.25,
     iouThres: options.iouThres ?? 0.45,
@@ -77,7 +104,8 @@ export function nmsImage(rows: Float32Array, rowLength: number, options: NmsOpti
   };
   checkOptions(o);
   const nc = rowLength - 5;
-  if (nc < 1 || rows.length % rowLength !== 0) throw new RangeError(`NMS input rows of ${rowLength} values (expected 5 + classes)`);
+  if (nc < 1 || modelRows.length % rowLength !== 0) throw new RangeError(`NMS input rows of ${rowLength} values (expected 5 + classes)`);
+  const rows = options.labels?.length ? withLabelRows(modelRows, rowLength, options.labels) : modelRows;
   const multiLabel = o.multiLabel && nc > 1;
   const allowed = options.classes ? new Set(options.classes) : undefined;
 
@@ -159,7 +187,7 @@ export function nmsImage(rows: Float32Array, rowLength: number, options: NmsOpti
  * NMS over a batch of model outputs [B, N, 5 + nc]. Only anchors above the objectness threshold are copied out of
  * the tensor. Returns one detection array per image.
  */
-export function nonMaxSuppression(prediction: Tensor, options: NmsOptions = {}): Float32Array[] {
+export function nonMaxSuppression(prediction: Tensor, options: BatchNmsOptions = {}): Float32Array[] {
   const [batch, , rowLength] = prediction.shape;
   if (prediction.ndim !== 3 || rowLength === undefined || rowLength < 6) {
     throw new RangeError(`NMS expects predictions [batch, anchors, 5 + classes], got [${prediction.shape.join(', ')}]`);
@@ -171,7 +199,7 @@ export function nonMaxSuppression(prediction: Tensor, options: NmsOptions = {}):
       const image = prediction.select(0, b);
       return image.index([image.select(1, 4).gt(confThres)]).float().data() as Float32Array;
     });
-    results.push(nmsImage(rows, rowLength, options));
+    results.push(nmsImage(rows, rowLength, { ...options, labels: options.labels?.[b] }));
   }
   return results;
 }

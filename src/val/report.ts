@@ -1,17 +1,20 @@
 // The validation table as YOLOv5 prints it: a 22-wide class column, then 11-wide columns.
 
-/** Like printf's `%.3g`: three significant digits, trailing zeros dropped, exponent for very small or large values. */
-export function formatG3(x: number): string {
+/** Like printf's `%.<digits>g`: significant digits, trailing zeros dropped, exponent for very small or large values. */
+export function formatG(x: number, digits: number): string {
   if (!Number.isFinite(x)) return String(x);
   if (x === 0) return '0';
-  const exponent = Math.floor(Math.log10(Math.abs(Number(x.toPrecision(3)))));
-  if (exponent < -4 || exponent >= 3) {
-    const [mantissa, power] = x.toExponential(2).split('e');
+  const exponent = Math.floor(Math.log10(Math.abs(Number(x.toPrecision(digits)))));
+  if (exponent < -4 || exponent >= digits) {
+    const [mantissa, power] = x.toExponential(digits - 1).split('e');
     const p = Number(power);
     return `${mantissa!.replace(/\.?0+$/, '')}e${p < 0 ? '-' : '+'}${String(Math.abs(p)).padStart(2, '0')}`;
   }
-  return String(Number(x.toPrecision(3)));
+  return String(Number(x.toPrecision(digits)));
 }
+
+/** printf's `%.3g`, the precision of the validation table. */
+export const formatG3 = (x: number): string => formatG(x, 3);
 
 export const TABLE_HEADER = `${'Class'.padStart(22)}${['Images', 'Instances', 'P', 'R', 'mAP50', 'mAP50-95'].map((s) => s.padStart(11)).join('')}`;
 

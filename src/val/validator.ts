@@ -1,18 +1,22 @@
 // Validation of a detector on a dataset split (YOLOv5 `val.py run`): rectangular letterboxed batches, NMS, matching
-// in original-image pixels, mAP. Used by `yolov5 val` and, with a prepared split and `quiet`, after each epoch.
+// in original-image pixels, mAP; optionally the pictures, label files and training loss val.py also produces. Used
+// by `yolov5 val` and, with a prepared split and `quiet`, after each epoch.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { imagesToTensor } from '../data/batch-tensor.js';
 import { loadDatasetConfig, splitImageFiles, type DatasetConfig, type SplitName } from '../data/dataset-config.js';
 import { describeScan, scanDataset, type DatasetScan } from '../data/dataset-scan.js';
-import { strideMultiple } from '../data/letterbox.js';
-import { ValLoader, type ValBatch } from '../data/val-loader.js';
-import { noGrad, tidy, type Tensor } from '../torch/index.js';
-import { labelsToInputPixels, scaleBoxesToOriginal } from './boxes.js';
+import { labelLine } from '../data/labels.js';
+import { strideMultiple, type Size } from '../data/letterbox.js';
+import { ValLoader } from '../data/val-loader.js';
+import { noGrad, tensor, tidy, type Tensor } from '../torch/index.js';
+import { labelsToInputPixels, scaleBoxesToOriginal, targetRows, type LabelBoxes } from './boxes.js';
 import { COCO80_TO_COCO91, cocoImageId, isCocoClassList, toCocoDetections, type CocoDetection } from './coco.js';
+import { ConfusionMatrix } from './confusion-matrix.js';
 import { DetectionStats, matchDetections, summarize, type ClassMetricsTable, type SummaryMetrics } from './metrics.js';
 import { DETECTION_COLUMNS, nonMaxSuppression } from './nms.js';
+import { plotConfusionMatrix, plotMetricCurves, plotValBatch } from './plots.js';
 import { formatSpeed, formatTableRow, TABLE_HEADER, type Speed } from './report.js';
 
 /** What validation needs from a model: YOLOv5 inference output [B, N, 5 + nc] (boxes in input pixels). */
@@ -21,6 +25,20 @@ export interface Detector {
   names: string[];
   stride: number[];
   eval(): unknown;
+}
+
+/** A detector whose raw per-level outputs are at hand (a DetectionModel), as the validation loss needs. */
+export interface RawOutputDetector extends Detector {
+  forward(x: Tensor): Tensor[];
+  detect: { decode(raw: Tensor[]): Tensor };
+}
+
+function requireRawOutputs(detector: Detector): RawOutputDetector {
+  const candidate = detector as Partial<RawOutputDetector>;
+  if (typeof candidate.forward !== 'function' || typeof candidate.detect?.decode !== 'function') {
+    throw new Error('validate: computeLoss needs a detector with raw outputs (a DetectionModel)');
+  }
+  return detector as RawOutputDetector;
 }
 
 /** A split scanned and batched once, reusable across epochs. */
@@ -39,6 +57,8 @@ export interface PrepareOptions {
   /** The model's largest stride. */
   stride: number;
   singleCls?: boolean;
+  /** Decoding threads (see ValLoader); close `loader` when done with any. */
+  workers?: number;
 }
 
 /** Scans a split's images and labels and plans its batches. */
@@ -46,7 +66,7 @@ export async function prepareSplit(config: DatasetConfig, split: SplitName, opti
   const files = splitImageFiles(config, split);
   const scan = await scanDataset(files, { nc: config.nc });
   if (options.singleCls) for (const image of scan.images) for (let i = 0; i < image.labels.length; i += 5) image.labels[i] = 0;
-  const loader = new ValLoader(scan.images, { imgsz: options.imgsz, batchSize: options.batchSize, stride: options.stride, pad: 0.5 });
+  const loader = new ValLoader(scan.images, { imgsz: options.imgsz, batchSize: options.batchSize, stride: options.stride, pad: 0.5, workers: options.workers });
   return { config, split, scan, loader, imgsz: options.imgsz, singleCls: options.singleCls ?? false };
 }
 
@@ -71,6 +91,27 @@ export interface ValidateOptions {
   saveJson?: boolean;
   saveDir?: string;
   jsonStem?: string;
+  /**
+   * Save val.py's pictures in saveDir: confusion_matrix.png, PR_curve.png, F1/P/R_curve.png and
+   * val_batch{0,1,2}_labels/pred.jpg.
+   */
+  plots?: boolean;
+  /** Write each image's detections to `<saveDir>/labels/<stem>.txt` (`class cx cy w h`, normalised). */
+  saveTxt?: boolean;
+  /** Append the confidence to each label line. */
+  saveConf?: boolean;
+  /**
+   * Labels join the model's candidates before NMS as certain detections, so label files hold labels and
+   * predictions (YOLOv5's autolabelling). The metrics then score the labels against themselves: mAP is inflated.
+   */
+  saveHybrid?: boolean;
+  /**
+   * The training loss on the validation batches (train.py passes its compute_loss); needs a detector with raw
+   * outputs. Returns the batch's [box, obj, cls] parts.
+   */
+  computeLoss?: (raw: Tensor[], targets: Tensor) => [number, number, number];
+  /** Decoding threads for the split this call prepares (see ValLoader); not used with `prepared`. */
+  workers?: number;
   /** A split prepared earlier with prepareSplit (skips scanning; its imgsz, batch size and singleCls apply). */
   prepared?: PreparedSplit;
   /** Where printed lines go; default console.log. */
@@ -101,8 +142,12 @@ export interface ValidationResult extends SummaryMetrics {
   /** Curves and per-class numbers, for plots. */
   table: ClassMetricsTable;
   jsonFile?: string;
-  /** The first batch and its detections (input pixels), for pictures of labels vs predictions. */
-  firstBatch?: { batch: ValBatch; detections: Float32Array[] };
+  /** Mean over batches of the training loss parts [box, obj, cls] (with computeLoss). */
+  loss?: [number, number, number];
+  /** Predictions against labels at confidence 0.25 and IoU 0.45 (with plots). */
+  confusionMatrix?: ConfusionMatrix;
+  /** Label files written (with saveTxt). */
+  labelFiles?: number;
 }
 
 const now = (): number => performance.now();
@@ -116,24 +161,56 @@ function classMapper(names: readonly string[]): (cls: number) => number {
   return isCocoClassList(names) ? (cls) => COCO80_TO_COCO91[cls]! : (cls) => cls;
 }
 
+/** Labels (input pixels) as NMS candidate rows [class, cx, cy, w, h], for --save-hybrid. */
+function hybridRows({ classes, boxes }: LabelBoxes): Float32Array {
+  const rows = new Float32Array(classes.length * 5);
+  classes.forEach((cls, k) => {
+    const [x1, y1, x2, y2] = [boxes[4 * k]!, boxes[4 * k + 1]!, boxes[4 * k + 2]!, boxes[4 * k + 3]!];
+    rows.set([cls, (x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1], k * 5);
+  });
+  return rows;
+}
+
+/** YOLO label lines of detection rows in pixels of an image of `size`. */
+function detectionLines(detections: Float32Array, size: Size, saveConf: boolean): string {
+  let text = '';
+  for (let o = 0; o < detections.length; o += DETECTION_COLUMNS) {
+    const box = { x1: detections[o]!, y1: detections[o + 1]!, x2: detections[o + 2]!, y2: detections[o + 3]! };
+    text += labelLine(detections[o + 5]!, box, size, saveConf ? detections[o + 4] : undefined);
+  }
+  return text;
+}
+
+/** Number of first batches drawn with their labels and predictions, as val.py. */
+const PICTURED_BATCHES = 3;
+
+const logger = (options: ValidateOptions) => (options.quiet ? () => undefined : (options.log ?? ((line: string) => console.log(line))));
+
 /** Runs the detector over a split and computes P, R, mAP50 and mAP50-95. */
 export async function validate(detector: Detector, options: ValidateOptions = {}): Promise<ValidationResult> {
-  const log = options.quiet ? () => undefined : (options.log ?? ((line: string) => console.log(line)));
+  if (options.prepared) return validatePrepared(detector, options.prepared, options);
+  const log = logger(options);
+  const stride = Math.max(...detector.stride);
+  const config = resolveConfig(options.data);
+  const requested = options.imgsz ?? 640;
+  const imgsz = strideMultiple(requested, stride);
+  if (imgsz !== requested) log(`WARNING: --img-size ${requested} must be a multiple of max stride ${stride}, updating to ${imgsz}`);
+  const batchSize = options.batchSize ?? 32;
+  const prepared = await prepareSplit(config, options.split ?? 'val', { imgsz, batchSize, stride, singleCls: options.singleCls, workers: options.workers });
+  log(`${prepared.split}: Scanning ${config.file}... ${describeScan(prepared.scan)}`);
+  for (const message of prepared.scan.messages) log(`WARNING: ${message}`);
+  try {
+    return await validatePrepared(detector, prepared, options);
+  } finally {
+    await prepared.loader.close();
+  }
+}
+
+async function validatePrepared(detector: Detector, prepared: PreparedSplit, options: ValidateOptions): Promise<ValidationResult> {
+  const log = logger(options);
   const confThres = options.confThres ?? 0.001;
   const iouThres = options.iouThres ?? 0.6;
   const maxDet = options.maxDet ?? 300;
-  const stride = Math.max(...detector.stride);
-
-  let prepared = options.prepared;
-  if (!prepared) {
-    const config = resolveConfig(options.data);
-    const requested = options.imgsz ?? 640;
-    const imgsz = strideMultiple(requested, stride);
-    if (imgsz !== requested) log(`WARNING: --img-size ${requested} must be a multiple of max stride ${stride}, updating to ${imgsz}`);
-    prepared = await prepareSplit(config, options.split ?? 'val', { imgsz, batchSize: options.batchSize ?? 32, stride, singleCls: options.singleCls });
-    log(`${prepared.split}: Scanning ${config.file}... ${describeScan(prepared.scan)}`);
-    for (const message of prepared.scan.messages) log(`WARNING: ${message}`);
-  }
   const { config, loader, singleCls } = prepared;
   const nc = singleCls ? 1 : config.nc;
   if (!singleCls && detector.names.length !== nc) {
@@ -141,13 +218,25 @@ export async function validate(detector: Detector, options: ValidateOptions = {}
   }
   const names = detector.names;
   const categoryId = classMapper(names);
+  const saveDir = options.saveDir;
+  const plots = options.plots ?? false;
+  const saveTxt = options.saveTxt ?? false;
+  for (const [wanted, what] of [[plots, 'plots'], [saveTxt, 'saveTxt'], [options.saveJson, 'saveJson']] as const) {
+    if (wanted && !saveDir) throw new Error(`validate: ${what} needs a saveDir`);
+  }
+  const computeLoss = options.computeLoss;
+  const lossDetector = computeLoss ? requireRawOutputs(detector) : undefined;
+  const labelsDir = saveDir && saveTxt ? join(saveDir, 'labels') : undefined;
+  if (labelsDir) mkdirSync(labelsDir, { recursive: true });
 
   detector.eval();
   const stats = new DetectionStats();
+  const confusion = plots ? new ConfusionMatrix(nc) : undefined;
   const jdict: CocoDetection[] = [];
   const time = { preprocess: 0, inference: 0, nms: 0 };
+  const lossSums: [number, number, number] = [0, 0, 0];
   let seen = 0;
-  let firstBatch: ValidationResult['firstBatch'];
+  let labelFiles = 0;
 
   const showBar = options.progress ?? !options.quiet;
   const bar = showBar ? new cliProgress.SingleBar({ format: `${prepared.split} {bar} {value}/{total} batches | {duration_formatted} elapsed, ETA {eta_formatted}`, hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
@@ -159,14 +248,28 @@ export async function validate(detector: Detector, options: ValidateOptions = {}
     const inferred = now();
     time.preprocess += inferred - started;
 
-    const output = tidy(() => noGrad(() => detector.infer(input)));
-    const nmsStart = now();
-    time.inference += nmsStart - inferred;
+    const { output, raw } = tidy(() =>
+      noGrad(() => {
+        if (!lossDetector) return { output: detector.infer(input), raw: [] };
+        const levels = lossDetector.forward(input);
+        return { output: lossDetector.detect.decode(levels), raw: levels };
+      }),
+    );
+    time.inference += now() - inferred;
 
-    const detections = nonMaxSuppression(output, { confThres, iouThres, multiLabel: true, agnostic: singleCls, maxDet });
-    input.dispose();
+    const inputLabels = batch.items.map((item) => labelsToInputPixels(item.source.labels, item.resizedSize, item.pad, batch.shape));
+    const targets = targetRows(inputLabels, batch.shape);
+    const nmsStart = now();
+    const hybrid = options.saveHybrid ? inputLabels.map(hybridRows) : undefined;
+    const detections = nonMaxSuppression(output, { confThres, iouThres, multiLabel: true, agnostic: singleCls, maxDet, labels: hybrid });
     output.dispose();
     time.nms += now() - nmsStart;
+
+    if (computeLoss) {
+      const parts = tidy(() => noGrad(() => computeLoss(raw, tensor(targets, [targets.length / 6, 6]))));
+      parts.forEach((v, k) => (lossSums[k] += v));
+      raw.forEach((t) => t.dispose());
+    }
 
     batch.items.forEach((item, i) => {
       seen++;
@@ -174,15 +277,22 @@ export async function validate(detector: Detector, options: ValidateOptions = {}
       if (singleCls) for (let d = 5; d < det.length; d += DETECTION_COLUMNS) det[d] = 0;
       const placement = { gain: item.gain, pad: item.pad };
       const native = scaleBoxesToOriginal(det.slice(), placement, item.originalSize, DETECTION_COLUMNS);
-      const labels = labelsToInputPixels(item.source.labels, item.resizedSize, item.pad, batch.shape);
-      scaleBoxesToOriginal(labels.boxes, placement, item.originalSize);
-      stats.add(matchDetections(native, labels.classes, labels.boxes), det, labels.classes);
-      if (options.saveJson) {
-        const stem = basename(item.source.imageFile, extname(item.source.imageFile));
-        jdict.push(...toCocoDetections(cocoImageId(stem), native, categoryId));
+      const { classes } = inputLabels[i]!;
+      const boxes = scaleBoxesToOriginal(inputLabels[i]!.boxes.slice(), placement, item.originalSize);
+      stats.add(matchDetections(native, classes, boxes), det, classes);
+      confusion?.processImage(native, classes, boxes);
+      const stem = basename(item.source.imageFile, extname(item.source.imageFile));
+      if (options.saveJson) jdict.push(...toCocoDetections(cocoImageId(stem), native, categoryId));
+      if (labelsDir && native.length > 0) {
+        writeFileSync(join(labelsDir, `${stem}.txt`), detectionLines(native, item.originalSize, options.saveConf ?? false));
+        labelFiles++;
       }
     });
-    firstBatch ??= { batch, detections };
+    if (plots && batch.index < PICTURED_BATCHES) {
+      const paths = batch.items.map((item) => item.source.imageFile);
+      await plotValBatch({ images: input, targets, detections, shape: batch.shape, paths }, batch.index, names, saveDir!);
+    }
+    input.dispose();
     bar?.increment();
     started = now();
   }
@@ -211,14 +321,19 @@ export async function validate(detector: Detector, options: ValidateOptions = {}
   if (options.verbose && nc > 1) for (const row of perClass) log(formatTableRow(row.name, seen, row.instances, row.precision, row.recall, row.ap50, row.ap));
   log(formatSpeed(speed, [loader.options.batchSize, 3, prepared.imgsz, prepared.imgsz]));
 
+  if (confusion) {
+    await plotConfusionMatrix(confusion, names, join(saveDir!, 'confusion_matrix.png'));
+    await plotMetricCurves(table, names, saveDir!);
+  }
+
   let jsonFile: string | undefined;
   if (options.saveJson) {
-    if (!options.saveDir) throw new Error('validate: saveJson needs a saveDir');
-    mkdirSync(options.saveDir, { recursive: true });
-    jsonFile = join(options.saveDir, `${options.jsonStem ?? ''}_predictions.json`);
+    mkdirSync(saveDir!, { recursive: true });
+    jsonFile = join(saveDir!, `${options.jsonStem ?? ''}_predictions.json`);
     writeFileSync(jsonFile, JSON.stringify(jdict));
     log(`COCO-style detections saved to ${jsonFile}`);
   }
 
-  return { ...summary, seen, instances, perClass, maps, speed, table, jsonFile, firstBatch };
+  const loss = computeLoss ? (lossSums.map((v) => v / loader.length) as [number, number, number]) : undefined;
+  return { ...summary, seen, instances, perClass, maps, speed, table, jsonFile, loss, confusionMatrix: confusion, labelFiles: labelsDir ? labelFiles : undefined };
 }

@@ -3,6 +3,11 @@ import type { AugmentHyp } from '../augment/hyp.js';
 import type { SampleShape } from '../augment/sample.js';
 import type { Size } from '../letterbox.js';
 
+/** The worker's compiled module, next to this one in whichever build runs (dist/ or dist-test/). */
+export function loaderWorkerUrl(): URL {
+  return new URL('./loader-worker.js', import.meta.url);
+}
+
 /** Everything a worker needs to build any sample; sent once as workerData. */
 export interface WorkerSetup {
   imageFiles: string[];
