@@ -294,7 +294,7 @@ function gateOf(name: string, conv: Conv): Tensor {
 }
 
 async function figures(model: DetectionModel, s: Pick<Settings, 'data' | 'imgsz' | 'batchSize'>, log: (line: string) => void): Promise<ModelFigures> {
-  const metrics = await validate(model, { data: s.data, imgsz: s.imgsz, batchSize: s.batchSize, quiet: true });
+  const metrics = await validate(model, { data: s.data, imgsz: s.imgsz, batchSize: s.batchSize, quiet: true, progress: true, log });
   const result: ModelFigures = {
     parameters: model.numParameters(),
     gflops: gflops(model, s.imgsz),

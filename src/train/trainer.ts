@@ -3,7 +3,6 @@
 // Usable as a library: train(options, hooks) accepts an already-built model and a few hooks (for pruning).
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import cliProgress from 'cli-progress';
 import { Tensor, callOp, manualSeed, nn } from '../torch/index.js';
 import type { Handle } from '../torch/native.js';
 import type { DetectionModel } from '../model/yolo.js';
@@ -25,6 +24,7 @@ import { EarlyStopping } from './early-stop.js';
 import { fitness, writeResultsCsv, type EpochRecord } from './results.js';
 import { plotLabels, plotResults, plotValBatch } from './plots.js';
 import { cloneModel, freezeLayers, prepareModel } from './model-setup.js';
+import { progress, progressBarShown } from '../util/progress.js';
 import {
   finishCheckpoint,
   latestRun,
@@ -97,7 +97,10 @@ export interface TrainOptions {
   labelSmoothing?: number;
   /** Stops training at the next batch boundary; the last finished epoch's checkpoint is kept. */
   signal?: AbortSignal;
-  /** Progress bar on stderr (default: when stderr is a terminal; otherwise one line per epoch). */
+  /**
+   * Progress within epochs and validation: a bar on stderr when it is a terminal, otherwise a line every 10 s
+   * (util/progress). false: only the line each epoch ends with. Default true.
+   */
   progress?: boolean;
   /** Where messages go (default console.log). */
   log?: (line: string) => void;
@@ -350,7 +353,8 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
     await hooks.beforeTrainingStarts?.(context);
     log(`Image sizes ${imgsz} train, ${imgsz} val\nUsing ${workers} dataloader workers\nLogging results to ${saveDir}\nStarting training for ${settings.epochs} epochs...`);
 
-    const showBar = options.progress ?? Boolean(process.stderr.isTTY);
+    // Without a bar (a log file, or progress turned off), each epoch ends with one line of its own.
+    const showBar = options.progress !== false && progressBarShown();
     const trainingStarted = performance.now();
     let interrupted = false;
     let stoppedEarly = false;
@@ -372,17 +376,11 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
       let lrs: [number, number, number] = [0, 0, 0];
       const started = performance.now();
       log(`\n${['Epoch', 'mem', 'box_loss', 'obj_loss', 'cls_loss', 'Instances', 'Size'].map((h) => h.padStart(11)).join('')}`);
-      const bar = showBar
-        ? new cliProgress.SingleBar(
-            { format: '{line} {bar} {value}/{total} [{duration_formatted}<{eta_formatted}, {rate} it/s]', hideCursor: true, barsize: 20 },
-            cliProgress.Presets.shades_classic,
-          )
-        : undefined;
       const line = (instances: number, size: number) =>
         [`${epoch}/${settings.epochs - 1}`, memory(), ...sums.map((s) => fmt(s / Math.max(seenBatches, 1))), String(instances), String(size)]
           .map((c) => c.padStart(11))
           .join('');
-      bar?.start(nb, 0, { line: line(0, imgsz), rate: '0' });
+      const bar = progress({ title: `Epoch ${epoch}/${settings.epochs - 1}`, total: nb, unit: 'batches', status: line(0, imgsz), show: options.progress, log });
       optimizer.zeroGrad();
       let instances = 0;
       let size = imgsz;
@@ -414,11 +412,10 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
           batch.images.dispose();
           batch.targets.dispose();
         }
-        const seconds = (performance.now() - started) / 1000;
-        bar?.update(i + 1, { line: line(instances, size), rate: ((i + 1) / seconds).toFixed(2) });
+        bar.update(i + 1, line(instances, size));
         if (options.signal?.aborted) break;
       }
-      bar?.stop();
+      bar.stop();
       if (options.signal?.aborted) {
         interrupted = true;
         break;
@@ -429,7 +426,7 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
       const finalEpoch = epoch + 1 === settings.epochs || stopper.possibleStop;
       let metrics = previous ?? { precision: 0, recall: 0, map50: 0, map: 0 };
       if (!settings.noval || finalEpoch) {
-        const result = await validate(ema.ema, { prepared: valSplit, quiet: false, progress: showBar, log });
+        const result = await validate(ema.ema, { prepared: valSplit, quiet: false, progress: options.progress, log });
         metrics = { precision: result.mp, recall: result.mr, map50: result.map50, map: result.map };
       }
       const record: EpochRecord = {
@@ -496,7 +493,7 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
     const finalPath = saved.includes(bestPath) ? bestPath : lastPath;
     const { model: best } = await readCheckpoint(finalPath);
     log(`\nValidating ${finalPath}...`);
-    const result = await validate(best, { prepared: valSplit, verbose: true, progress: showBar, log });
+    const result = await validate(best, { prepared: valSplit, verbose: true, progress: options.progress, log });
     const final = { mp: result.mp, mr: result.mr, map50: result.map50, map: result.map };
     if (plots && result.firstBatch) await plotValBatch(result.firstBatch, names, saveDir);
     log(`Results saved to ${saveDir}`);
