@@ -5,6 +5,7 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { decodeImage, degenerateSize, type RgbImage } from '../data/image.js';
+import { checkImgSize } from '../data/letterbox.js';
 import { incrementPath } from '../cli/run-dir.js';
 import { load, type DetectOptions, type Detector } from './predictor.js';
 import type { Box, Detections, LabelOptions } from './results.js';
@@ -132,8 +133,11 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunSum
   const entries = resolveSource(options.source);
   const detector = await load(options.weights, { augment: options.augment });
   log(`Loaded ${detector.weights}${options.augment ? ' with test-time augmentation' : ''} for ${detector.runtime} inference (${detector.names.length} classes, stride ${detector.stride})`);
+  const { imgsz, warning } = fitImgSize(detector, options.imgsz ?? 640);
+  if (warning) log(warning);
+  const detectOptions: DetectRunOptions = { ...options, imgsz };
   const saveDir = incrementPath(options.project ?? 'runs/detect', options.name ?? 'exp', options.existOk ?? false);
-  const outputs = new RunOutputs(saveDir, options);
+  const outputs = new RunOutputs(saveDir, detectOptions);
   const totals = { preprocess: 0, inference: 0, nms: 0 };
   const skipped: DetectRunSummary['skipped'] = [];
   let processed = 0;
@@ -171,7 +175,7 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunSum
           skip(path, degenerate);
           continue;
         }
-        const result = await detector.detectImage(image, path, options, performance.now() - started);
+        const result = await detector.detectImage(image, path, detectOptions, performance.now() - started);
         account(result);
         log(`image ${counter} ${path}: ${describe(result)}`);
         const stem = basename(path, extname(path));
@@ -180,7 +184,7 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunSum
         await outputs.crops(result, stem);
         continue;
       }
-      const failure = await detectVideo(detector, entry, counter, options, outputs, account, log);
+      const failure = await detectVideo(detector, entry, counter, detectOptions, outputs, account, log);
       if (failure) skip(failure.path, failure.reason);
     }
   } finally {
@@ -193,9 +197,8 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunSum
   }
   const per = Math.max(processed, 1);
   const speed = { preprocess: totals.preprocess / per, inference: totals.inference / per, nms: totals.nms / per };
-  const shape = detector.backend.input.height !== null ? [detector.backend.input.height, detector.backend.input.width] : sizePair(options.imgsz ?? 640);
   log(
-    `Speed: ${speed.preprocess.toFixed(1)}ms pre-process, ${speed.inference.toFixed(1)}ms inference, ${speed.nms.toFixed(1)}ms NMS per image at shape (1, 3, ${shape.join(', ')})`,
+    `Speed: ${speed.preprocess.toFixed(1)}ms pre-process, ${speed.inference.toFixed(1)}ms inference, ${speed.nms.toFixed(1)}ms NMS per image at shape (1, 3, ${imgsz.join(', ')})`,
   );
   if (!options.nosave || options.saveTxt || options.saveCrop) {
     const labels = options.saveTxt ? `\n${(await countLabels(join(saveDir, 'labels')))} labels saved to ${join(saveDir, 'labels')}` : '';
@@ -204,8 +207,16 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunSum
   return { saveDir, processed, skipped, speed, interrupted };
 }
 
-function sizePair(imgsz: number | [number, number]): [number, number] {
-  return typeof imgsz === 'number' ? [imgsz, imgsz] : imgsz;
+/**
+ * The input size really used, as [height, width]: a fixed-size ONNX model's own, else the size asked for rounded up
+ * to the stride (with YOLOv5's warning when that changes it; a square size is named by one value, as it was given).
+ */
+function fitImgSize(detector: Detector, requested: number | [number, number]): { imgsz: [number, number]; warning?: string } {
+  const { height, width } = detector.backend.input;
+  if (height !== null && width !== null) return { imgsz: [height, width] };
+  const [h, w] = typeof requested === 'number' ? [requested, requested] : requested;
+  const { sizes, warning } = checkImgSize(h === w ? [h] : [h, w], Math.max(detector.stride, 32));
+  return { imgsz: [sizes[0]!, sizes[1] ?? sizes[0]!], warning };
 }
 
 async function countLabels(dir: string): Promise<number> {

@@ -4,7 +4,8 @@ import { loadEnsemble } from '../../checkpoint/index.js';
 import { loadDatasetConfig, type SplitName } from '../../data/dataset-config.js';
 import { validate } from '../../val/validator.js';
 import { incrementPath } from '../run-dir.js';
-import { fraction, positiveInteger } from '../arguments.js';
+import { batchSizeOption, deviceOption, fraction, imgSizeOption, positiveInteger } from '../arguments.js';
+import { settingsLine } from '../settings-line.js';
 import { summaryLine } from '../../model/summary.js';
 import { prepareDataset } from '../../data/dataset-download.js';
 
@@ -12,7 +13,7 @@ interface ValOptions {
   weights: string[];
   augment: boolean;
   data: string;
-  img: number;
+  imgsz: number;
   batchSize: number;
   confThres: number;
   iouThres: number;
@@ -31,8 +32,8 @@ export function valCommand(): Command {
     .description('validate a trained detector on a dataset split: P, R, mAP50, mAP50-95 (as YOLOv5 val.py)')
     .requiredOption('--weights <path...>', 'model weights (official YOLOv5 .pt or yolov5-ts .safetensors); an official name (yolov5s.pt, ...) not found here is downloaded; several: an ensemble, boxes pooled before NMS')
     .requiredOption('--data <yaml>', 'dataset yaml (coco128.yaml by name: shipped, downloaded on first use)')
-    .option('--img <pixels>', 'inference size (pixels)', positiveInteger, 640)
-    .option('--batch-size <n>', 'batch size', positiveInteger, 16)
+    .addOption(imgSizeOption('inference size (pixels)'))
+    .addOption(batchSizeOption('batch size', 16))
     .option('--conf-thres <x>', 'confidence threshold', fraction, 0.001)
     .option('--iou-thres <x>', 'NMS IoU threshold', fraction, 0.6)
     .option('--max-det <n>', 'maximum detections per image', positiveInteger, 300)
@@ -44,7 +45,9 @@ export function valCommand(): Command {
     .option('--project <dir>', 'save to project/name', 'runs/val')
     .option('--name <name>', 'save to project/name', 'exp')
     .option('--exist-ok', 'reuse an existing project/name instead of incrementing', false)
-    .action(async (options: ValOptions) => {
+    .addOption(deviceOption())
+    .action(async (options: ValOptions, command: Command) => {
+      console.log(settingsLine(command));
       if (options.confThres > 0.001) console.log(`WARNING: confidence threshold ${options.confThres} > 0.001 gives mAP lower than the official protocol`);
       const config = loadDatasetConfig(await prepareDataset(options.data));
       // As the official val.py: BatchNorm folded into the convolutions for inference.
@@ -56,7 +59,7 @@ export function valCommand(): Command {
       await validate(ensemble, {
         data: config,
         split: options.task,
-        imgsz: options.img,
+        imgsz: options.imgsz,
         batchSize: options.batchSize,
         confThres: options.confThres,
         iouThres: options.iouThres,
