@@ -1,9 +1,9 @@
 // Commands as pasted from ultralytics/yolov5 (issue 19): every spelling of the size and batch flags, --device,
-// check_img_size's warning, the settings line and progress lines in a log.
+// check_img_size's warning, --vid-stride, camera sources, the settings line and progress lines in a log.
 // The spellings are checked on each command's parser (actions replaced); the runs go through dist/cli/main.js.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -106,11 +106,29 @@ test('val --img-size 320 --batch 4 on four COCO images', async () => {
   assert.match(stdout, /per image at shape \(4, 3, 320, 320\)/);
 });
 
-test('detect --img 300: the size rounded up to the stride with a warning, and reported as the size used', async () => {
-  const { stdout } = await run(process.execPath, [CLI, 'detect', '--weights', WEIGHTS, '--source', BUS, '--img', '300', '--project', join(tmp, 'detect')], { timeout: 120_000 });
-  assert.match(stdout.split('\n')[0]!, /^detect: weights=\[.*yolov5n\.pt\], source=.*bus\.jpg, imgsz=\[300, 300\], .*, device=cpu$/);
+test('detect --img 300 --vid-stride 2: the size rounded to the stride with a warning, every second frame', async () => {
+  const video = join(tmp, 'clip.mp4');
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-loop', '1', '-i', BUS, '-frames:v', '5', '-r', '10', '-vf', 'scale=240:320', '-pix_fmt', 'yuv420p', video]);
+  const { stdout } = await run(process.execPath, [CLI, 'detect', '--weights', WEIGHTS, '--source', video, '--img', '300', '--vid-stride', '2', '--project', join(tmp, 'detect')], {
+    timeout: 120_000,
+  });
+  assert.match(stdout.split('\n')[0]!, /^detect: weights=\[.*yolov5n\.pt\], source=.*clip\.mp4, imgsz=\[300, 300\], .*, vid_stride=2, device=cpu$/);
   const warnings = stdout.split('\n').filter((l) => l.startsWith('WARNING'));
   assert.deepEqual(warnings, ['WARNING: --img 300 must be a multiple of max stride 32, updating to 320']);
-  assert.match(stdout, /bus\.jpg: 320x256 /);
+  const frames = stdout.split('\n').filter((l) => l.startsWith('video 1/1 (frame '));
+  assert.deepEqual(frames.map((l) => /\(frame (\d\/\d)\)/.exec(l)?.[1]), ['1/2', '2/2'], stdout);
+  assert.match(frames[0]!, /: 320x256 /);
   assert.match(stdout, /^Speed: .* per image at shape \(1, 3, 320, 320\)$/m);
+  const probe = execFileSync('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', join(tmp, 'detect', 'exp', 'clip.mp4')], {
+    encoding: 'utf8',
+  });
+  assert.equal(probe.trim(), '2', 'the annotated video has the frames detected on');
+});
+
+test('detect --source 0 reads /dev/video0, and says so when there is no such camera', { skip: existsSync('/dev/video0') && 'this machine has a camera' }, async () => {
+  await assert.rejects(run(process.execPath, [CLI, 'detect', '--weights', WEIGHTS, '--source', '0', '--project', join(tmp, 'camera')], { timeout: 60_000 }), (e: { code: number; stderr: string }) => {
+    assert.equal(e.code, 1);
+    assert.match(e.stderr, /^yolov5: --source 0: no camera \/dev\/video0 on this machine$/m);
+    return true;
+  });
 });

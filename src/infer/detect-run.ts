@@ -37,6 +37,8 @@ export interface DetectRunOptions extends DetectOptions {
   signal?: AbortSignal;
   /** A video or stream that sends nothing for this long is given up (default 30 s). */
   readTimeoutMs?: number;
+  /** Detect on every vidStride-th frame of videos and streams only (default 1: every frame). */
+  vidStride?: number;
   log?: (line: string) => void;
 }
 
@@ -223,35 +225,55 @@ async function countLabels(dir: string): Promise<number> {
   return existsSync(dir) ? (await readdir(dir)).filter((f) => f.endsWith('.txt')).length : 0;
 }
 
-/** Runs a video file or stream frame by frame; returns what went wrong instead of throwing, so the run goes on. */
+/** Where a video, stream or camera is read from, the stem of its results and its word in the log. */
+function videoSource(entry: VideoEntry): { source: string; stem: string; label: string; format?: string } {
+  switch (entry.kind) {
+    case 'video': {
+      const source = resolve(entry.path);
+      return { source, stem: basename(source, extname(source)), label: 'video' };
+    }
+    case 'stream':
+      return { source: entry.url, stem: streamStem(entry.url), label: 'stream' };
+    case 'camera':
+      return { source: entry.device, stem: entry.number, label: 'camera', format: 'v4l2' };
+  }
+}
+
+type VideoEntry = Extract<MediaEntry, { kind: 'video' } | { kind: 'stream' } | { kind: 'camera' }>;
+
+/** Runs a video file, stream or camera frame by frame; returns what went wrong instead of throwing, so the run goes on. */
 async function detectVideo(
   detector: Detector,
-  entry: Extract<MediaEntry, { kind: 'video' } | { kind: 'stream' }>,
+  entry: VideoEntry,
   counter: string,
   options: DetectRunOptions,
   outputs: RunOutputs,
   account: (result: Detections) => void,
   log: (line: string) => void,
 ): Promise<{ path: string; reason: string } | null> {
-  const source = entry.kind === 'video' ? resolve(entry.path) : entry.url;
-  const stem = entry.kind === 'video' ? basename(source, extname(source)) : streamStem(source);
+  const { source, stem, label, format } = videoSource(entry);
+  // Frames vidStride, 2·vidStride, … (counting from 1, as YOLOv5); `frame` counts the frames detected on.
+  const stride = options.vidStride ?? 1;
   let writer: VideoWriter | null = null;
   let frame = 0;
   try {
-    const reading = { timeoutMs: options.readTimeoutMs, signal: options.signal };
+    const reading = { timeoutMs: options.readTimeoutMs, signal: options.signal, format };
     const info = await probeVideo(source, reading);
-    if (!options.nosave) writer = await VideoWriter.open(join(outputs.saveDir, `${stem}.mp4`), info.width, info.height, info.fps);
-    const label = entry.kind === 'video' ? 'video' : 'stream';
+    // At the frame rate divided by the stride, the annotated video lasts as long as the source.
+    if (!options.nosave) writer = await VideoWriter.open(join(outputs.saveDir, `${stem}.mp4`), info.width, info.height, info.fps / stride);
+    const frames = info.frames === null ? '?' : Math.floor(info.frames / stride);
+    let decoded = 0;
     for await (const image of readFrames(source, info, reading)) {
+      if (++decoded % stride !== 0) continue;
       frame++;
       const result = await detector.detectImage(image, source, options);
       account(result);
-      log(`${label} ${counter} (frame ${frame}/${info.frames ?? '?'}) ${source}: ${describe(result)}`);
+      log(`${label} ${counter} (frame ${frame}/${frames}) ${source}: ${describe(result)}`);
       if (writer) await writer.write(await result.drawPixels(outputs.labelOptions));
       await outputs.labels(result, `${stem}_${frame}`);
       await outputs.crops(result, stem);
     }
-    if (frame === 0 && !options.signal?.aborted) return { path: source, reason: 'no frames could be decoded' };
+    if (frame === 0 && !options.signal?.aborted) return { path: source, reason: decoded ? `fewer than --vid-stride ${stride} frames` : 'no frames could be decoded' };
     return null;
   } catch (error) {
     if (options.signal?.aborted && frame === 0) return null;
