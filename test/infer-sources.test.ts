@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expandGlob, resolveSource, streamStem } from '../src/infer/sources.js';
@@ -64,6 +64,10 @@ test('single sources: image, video, stream URL; clear errors for missing or unsu
   assert.throws(() => resolveSource(notes), /notes\.md: not an image or video file/);
   mkdirSync(join(tmp, 'empty'));
   assert.throws(() => resolveSource(join(tmp, 'empty')), /the folder is empty/);
+  // A number is a camera, as in YOLOv5: /dev/video<n>, read through ffmpeg's v4l2 input.
+  const camera = join('/dev', 'video7');
+  if (existsSync(camera)) assert.deepEqual(resolveSource('7'), [{ kind: 'camera', device: camera, number: '7' }]);
+  else assert.throws(() => resolveSource('7'), /^Error: --source 7: no camera \/dev\/video7 on this machine$/);
   assert.equal(streamStem('rtsp://camera.local/live/main.sdp'), 'main');
   assert.equal(streamStem('rtmp://host:1935'), 'host');
 });

@@ -89,7 +89,7 @@ test('yolov5 train rejects bad arguments with a clear message', async () => {
     assert.equal(error.code, 1);
     assert.match(error.stderr, message);
   };
-  await fail(['--data', data, ...common, '--device', 'cuda:0'], /--device cuda:0: only cpu is supported/);
+  await fail(['--data', data, ...common, '--device', 'cuda:0'], /argument 'cuda:0' is invalid\. This build runs on the CPU only/);
   await fail(['--data', join(tmp, 'missing.yaml'), ...common], /missing\.yaml does not exist/);
   await fail(['--data', data, '--img', '64', '--project', join(tmp, 'runs')], /nothing to train/);
   await fail(['--data', data, ...common, '--hyp', 'hyp.nonexistent'], /hyperparameter file 'hyp\.nonexistent' not found/);

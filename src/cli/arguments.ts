@@ -74,3 +74,54 @@ export function nominalBatchOption(): Option {
     .argParser(positiveInteger)
     .default(NOMINAL_BATCH);
 }
+
+/**
+ * An option with more than commander's two long spellings. YOLOv5's argparse declares `--imgsz`, `--img` and
+ * `--img-size` as one option and pasted commands use all three; commander finds the option for a word through
+ * `is()` (not in its typings), so the extra spellings are answered there.
+ */
+class AliasedOption extends Option {
+  private readonly aliases: string[];
+
+  constructor(spellings: [string, string, ...string[]], argument: string, description: string) {
+    super(`${spellings[0]}, ${spellings[1]} ${argument}`, description);
+    this.aliases = spellings.slice(2);
+    this.flags = `${spellings.join(', ')} ${argument}`;
+  }
+
+  is(arg: string): boolean {
+    return arg === this.short || arg === this.long || this.aliases.includes(arg);
+  }
+}
+
+const IMG_SPELLINGS: [string, string, string] = ['--img', '--imgsz', '--img-size'];
+
+/** `--img` / `--imgsz` / `--img-size <pixels>`, one size (train, val, prune, benchmark); the value is `imgsz`. */
+export function imgSizeOption(description: string, defaultValue = 640): Option {
+  return new AliasedOption(IMG_SPELLINGS, '<pixels>', description).argParser(positiveInteger).default(defaultValue);
+}
+
+/**
+ * The same spellings taking one size or height and width (detect, export), as `imgsz`; no default, since
+ * commander would append the values given to it (see heightAndWidth).
+ */
+export function imgSizesOption(description: string): Option {
+  return new AliasedOption(IMG_SPELLINGS, '<size...>', description).argParser(collect(positiveInteger));
+}
+
+/** `--batch` / `--batch-size <n>`: argparse takes `--batch` as an abbreviation, and tutorials write it so. */
+export function batchSizeOption(description: string, defaultValue: number): Option {
+  return new Option('--batch, --batch-size <n>', description).argParser(positiveInteger).default(defaultValue);
+}
+
+/** YOLOv5's `--device` takes cpu, 0, 0,1, cuda:0 or mps; the libtorch this addon is built with has the CPU only. */
+function cpuDevice(value: string): 'cpu' {
+  // YOLOv5 reads an empty --device as "the best there is", which here is the CPU.
+  if (['cpu', ''].includes(value.trim().toLowerCase())) return 'cpu';
+  throw new InvalidArgumentError('This build runs on the CPU only (libtorch without CUDA or MPS); --device cpu is the choice.');
+}
+
+/** `--device`, accepted by every command that runs a model so that pasted YOLOv5 commands work. */
+export function deviceOption(): Option {
+  return new Option('--device <device>', 'cpu (the only device of this build; cuda devices and mps are refused)').argParser(cpuDevice).default('cpu');
+}

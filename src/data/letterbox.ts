@@ -91,3 +91,13 @@ export function strideMultiple(imgsz: number, stride: number): number {
   if (!(imgsz > 0) || !(stride > 0)) throw new RangeError(`image size ${imgsz} and stride ${stride} must be positive`);
   return Math.ceil(imgsz / stride) * stride;
 }
+
+/**
+ * YOLOv5's check_img_size for sizes as given on the command line (one, or height and width): each rounded up to a
+ * multiple of the model's largest stride and to at least `floor`, with the warning YOLOv5 prints when one changes.
+ */
+export function checkImgSize(sizes: readonly number[], stride: number, floor = 0): { sizes: number[]; warning?: string } {
+  const fitted = sizes.map((s) => Math.max(strideMultiple(s, stride), floor));
+  if (fitted.every((s, i) => s === sizes[i])) return { sizes: fitted };
+  return { sizes: fitted, warning: `WARNING: --img ${sizes.join(' ')} must be a multiple of max stride ${stride}, updating to ${fitted.join(' ')}` };
+}

@@ -4,7 +4,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import cliProgress from 'cli-progress';
 import { stringify } from 'yaml';
 import { generateSynthDataset, type SynthDataset } from '../data/synth.js';
 import { loadDatasetConfig, splitImageFiles } from '../data/dataset-config.js';
@@ -19,6 +18,7 @@ import { compareOnnxLatency, type RuntimeBenchmark } from '../infer/benchmark.js
 import { detectAndDraw, type DetectionRun } from './detections.js';
 import { BENCHMARK_IMGSZ, BENCHMARK_INPUT, FAST_PLAN, FULL_PLAN, type DemoPlan } from './plan.js';
 import { formatSummary } from './summary.js';
+import { progress } from '../util/progress.js';
 
 export interface DemoOptions {
   /** Output folder (default runs/demo); a folder holding anything but an earlier demo is refused. */
@@ -26,7 +26,7 @@ export interface DemoOptions {
   /** The reduced plan: every stage, tiny sizes. */
   fast?: boolean;
   seed?: number;
-  /** Progress bars on stderr (default: when stderr is a terminal). */
+  /** Progress of the long loops: a bar on a terminal, else a line every 10 s (util/progress); false: none. */
   progress?: boolean;
   log?: (line: string) => void;
 }
@@ -79,20 +79,8 @@ async function prepareOut(out: string): Promise<void> {
   await mkdir(out, { recursive: true });
 }
 
-/** A progress bar for a loop of `total` steps, or nothing when bars are off. */
-function progressBar(show: boolean, label: string, total: number): { update(done: number): void; stop(): void } {
-  if (!show) return { update: () => {}, stop: () => {} };
-  const bar = new cliProgress.SingleBar(
-    { format: `${label} {bar} {value}/{total} | {duration_formatted} elapsed, ETA {eta_formatted}`, hideCursor: true },
-    cliProgress.Presets.shades_classic,
-  );
-  bar.start(total, 0);
-  return { update: (done) => bar.update(done), stop: () => bar.stop() };
-}
-
 export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const showBars = options.progress ?? Boolean(process.stderr.isTTY);
   const plan = options.fast ? FAST_PLAN : FULL_PLAN;
   const seed = options.seed ?? 0;
   const out = resolve(options.out ?? 'runs/demo');
@@ -125,7 +113,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     'dataset',
     `${plan.images} training + ${plan.valImages} validation synthetic images, ${plan.classes} ${plan.classes === 1 ? 'class' : 'classes'}, ${plan.imgsz}×${plan.imgsz} px`,
     async () => {
-      const bar = progressBar(showBars, 'images', plan.images + plan.valImages);
+      const bar = progress({ title: 'dataset', total: plan.images + plan.valImages, unit: 'images', show: options.progress, log });
       try {
         const made = await generateSynthDataset({
           out: join(out, 'data'),
@@ -160,7 +148,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       seed,
       cache: 'ram',
       patience: 0,
-      progress: showBars,
+      progress: options.progress,
       log,
     });
     if (!result.final) throw new Error('demo: training was interrupted');

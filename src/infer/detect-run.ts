@@ -5,6 +5,7 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { decodeImage, degenerateSize, type RgbImage } from '../data/image.js';
+import { checkImgSize } from '../data/letterbox.js';
 import { incrementPath } from '../cli/run-dir.js';
 import { load, type DetectOptions, type Detector } from './predictor.js';
 import type { Box, Detections, LabelOptions } from './results.js';
@@ -36,6 +37,8 @@ export interface DetectRunOptions extends DetectOptions {
   signal?: AbortSignal;
   /** A video or stream that sends nothing for this long is given up (default 30 s). */
   readTimeoutMs?: number;
+  /** Detect on every vidStride-th frame of videos and streams only (default 1: every frame). */
+  vidStride?: number;
   log?: (line: string) => void;
 }
 
@@ -132,8 +135,11 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunSum
   const entries = resolveSource(options.source);
   const detector = await load(options.weights, { augment: options.augment });
   log(`Loaded ${detector.weights}${options.augment ? ' with test-time augmentation' : ''} for ${detector.runtime} inference (${detector.names.length} classes, stride ${detector.stride})`);
+  const { imgsz, warning } = fitImgSize(detector, options.imgsz ?? 640);
+  if (warning) log(warning);
+  const detectOptions: DetectRunOptions = { ...options, imgsz };
   const saveDir = incrementPath(options.project ?? 'runs/detect', options.name ?? 'exp', options.existOk ?? false);
-  const outputs = new RunOutputs(saveDir, options);
+  const outputs = new RunOutputs(saveDir, detectOptions);
   const totals = { preprocess: 0, inference: 0, nms: 0 };
   const skipped: DetectRunSummary['skipped'] = [];
   let processed = 0;
@@ -171,7 +177,7 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunSum
           skip(path, degenerate);
           continue;
         }
-        const result = await detector.detectImage(image, path, options, performance.now() - started);
+        const result = await detector.detectImage(image, path, detectOptions, performance.now() - started);
         account(result);
         log(`image ${counter} ${path}: ${describe(result)}`);
         const stem = basename(path, extname(path));
@@ -180,7 +186,7 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunSum
         await outputs.crops(result, stem);
         continue;
       }
-      const failure = await detectVideo(detector, entry, counter, options, outputs, account, log);
+      const failure = await detectVideo(detector, entry, counter, detectOptions, outputs, account, log);
       if (failure) skip(failure.path, failure.reason);
     }
   } finally {
@@ -193,9 +199,8 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunSum
   }
   const per = Math.max(processed, 1);
   const speed = { preprocess: totals.preprocess / per, inference: totals.inference / per, nms: totals.nms / per };
-  const shape = detector.backend.input.height !== null ? [detector.backend.input.height, detector.backend.input.width] : sizePair(options.imgsz ?? 640);
   log(
-    `Speed: ${speed.preprocess.toFixed(1)}ms pre-process, ${speed.inference.toFixed(1)}ms inference, ${speed.nms.toFixed(1)}ms NMS per image at shape (1, 3, ${shape.join(', ')})`,
+    `Speed: ${speed.preprocess.toFixed(1)}ms pre-process, ${speed.inference.toFixed(1)}ms inference, ${speed.nms.toFixed(1)}ms NMS per image at shape (1, 3, ${imgsz.join(', ')})`,
   );
   if (!options.nosave || options.saveTxt || options.saveCrop) {
     const labels = options.saveTxt ? `\n${(await countLabels(join(saveDir, 'labels')))} labels saved to ${join(saveDir, 'labels')}` : '';
@@ -204,43 +209,71 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunSum
   return { saveDir, processed, skipped, speed, interrupted };
 }
 
-function sizePair(imgsz: number | [number, number]): [number, number] {
-  return typeof imgsz === 'number' ? [imgsz, imgsz] : imgsz;
+/**
+ * The input size really used, as [height, width]: a fixed-size ONNX model's own, else the size asked for rounded up
+ * to the stride (with YOLOv5's warning when that changes it; a square size is named by one value, as it was given).
+ */
+function fitImgSize(detector: Detector, requested: number | [number, number]): { imgsz: [number, number]; warning?: string } {
+  const { height, width } = detector.backend.input;
+  if (height !== null && width !== null) return { imgsz: [height, width] };
+  const [h, w] = typeof requested === 'number' ? [requested, requested] : requested;
+  const { sizes, warning } = checkImgSize(h === w ? [h] : [h, w], Math.max(detector.stride, 32));
+  return { imgsz: [sizes[0]!, sizes[1] ?? sizes[0]!], warning };
 }
 
 async function countLabels(dir: string): Promise<number> {
   return existsSync(dir) ? (await readdir(dir)).filter((f) => f.endsWith('.txt')).length : 0;
 }
 
-/** Runs a video file or stream frame by frame; returns what went wrong instead of throwing, so the run goes on. */
+/** Where a video, stream or camera is read from, the stem of its results and its word in the log. */
+function videoSource(entry: VideoEntry): { source: string; stem: string; label: string; format?: string } {
+  switch (entry.kind) {
+    case 'video': {
+      const source = resolve(entry.path);
+      return { source, stem: basename(source, extname(source)), label: 'video' };
+    }
+    case 'stream':
+      return { source: entry.url, stem: streamStem(entry.url), label: 'stream' };
+    case 'camera':
+      return { source: entry.device, stem: entry.number, label: 'camera', format: 'v4l2' };
+  }
+}
+
+type VideoEntry = Extract<MediaEntry, { kind: 'video' } | { kind: 'stream' } | { kind: 'camera' }>;
+
+/** Runs a video file, stream or camera frame by frame; returns what went wrong instead of throwing, so the run goes on. */
 async function detectVideo(
   detector: Detector,
-  entry: Extract<MediaEntry, { kind: 'video' } | { kind: 'stream' }>,
+  entry: VideoEntry,
   counter: string,
   options: DetectRunOptions,
   outputs: RunOutputs,
   account: (result: Detections) => void,
   log: (line: string) => void,
 ): Promise<{ path: string; reason: string } | null> {
-  const source = entry.kind === 'video' ? resolve(entry.path) : entry.url;
-  const stem = entry.kind === 'video' ? basename(source, extname(source)) : streamStem(source);
+  const { source, stem, label, format } = videoSource(entry);
+  // Frames vidStride, 2·vidStride, … (counting from 1, as YOLOv5); `frame` counts the frames detected on.
+  const stride = options.vidStride ?? 1;
   let writer: VideoWriter | null = null;
   let frame = 0;
   try {
-    const reading = { timeoutMs: options.readTimeoutMs, signal: options.signal };
+    const reading = { timeoutMs: options.readTimeoutMs, signal: options.signal, format };
     const info = await probeVideo(source, reading);
-    if (!options.nosave) writer = await VideoWriter.open(join(outputs.saveDir, `${stem}.mp4`), info.width, info.height, info.fps);
-    const label = entry.kind === 'video' ? 'video' : 'stream';
+    // At the frame rate divided by the stride, the annotated video lasts as long as the source.
+    if (!options.nosave) writer = await VideoWriter.open(join(outputs.saveDir, `${stem}.mp4`), info.width, info.height, info.fps / stride);
+    const frames = info.frames === null ? '?' : Math.floor(info.frames / stride);
+    let decoded = 0;
     for await (const image of readFrames(source, info, reading)) {
+      if (++decoded % stride !== 0) continue;
       frame++;
       const result = await detector.detectImage(image, source, options);
       account(result);
-      log(`${label} ${counter} (frame ${frame}/${info.frames ?? '?'}) ${source}: ${describe(result)}`);
+      log(`${label} ${counter} (frame ${frame}/${frames}) ${source}: ${describe(result)}`);
       if (writer) await writer.write(await result.drawPixels(outputs.labelOptions));
       await outputs.labels(result, `${stem}_${frame}`);
       await outputs.crops(result, stem);
     }
-    if (frame === 0 && !options.signal?.aborted) return { path: source, reason: 'no frames could be decoded' };
+    if (frame === 0 && !options.signal?.aborted) return { path: source, reason: decoded ? `fewer than --vid-stride ${stride} frames` : 'no frames could be decoded' };
     return null;
   } catch (error) {
     if (options.signal?.aborted && frame === 0) return null;

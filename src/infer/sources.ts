@@ -1,5 +1,5 @@
 // What `detect --source` can name, resolved to a list of media: an image or video file, a folder, a glob, a
-// stream URL (rtsp, rtmp, http), or a .txt file listing any of these one per line.
+// stream URL (rtsp, rtmp, http), a camera number, or a .txt file listing any of these one per line.
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join, sep } from 'node:path';
 import { irregularReason } from '../io/regular-file.js';
@@ -13,10 +13,14 @@ export type MediaEntry =
   | { kind: 'image'; path: string }
   | { kind: 'video'; path: string }
   | { kind: 'stream'; url: string }
+  /** A local camera, read through ffmpeg's video4linux2 input; `number` as given (`0`). */
+  | { kind: 'camera'; device: string; number: string }
   /** Found but unusable (reported and skipped). */
   | { kind: 'invalid'; path: string; reason: string };
 
 const STREAM_URL = /^(rtsp|rtmp|https?):\/\//i;
+/** YOLOv5 reads a numeric source as a camera (OpenCV's index), before any file of that name. */
+const CAMERA_NUMBER = /^\d+$/;
 const GLOB_CHARS = /[*?[]/;
 
 function suffix(path: string): string {
@@ -102,6 +106,11 @@ export function expandGlob(pattern: string): string[] {
 export function resolveSource(source: string): MediaEntry[] {
   const trimmed = source.trim();
   if (STREAM_URL.test(trimmed)) return [{ kind: 'stream', url: trimmed }];
+  if (CAMERA_NUMBER.test(trimmed)) {
+    const device = `/dev/video${Number(trimmed)}`;
+    if (!existsSync(device)) throw new Error(`--source ${source}: no camera ${device} on this machine`);
+    return [{ kind: 'camera', device, number: trimmed }];
+  }
   if (GLOB_CHARS.test(trimmed) && !existsSync(trimmed)) {
     const files = expandGlob(trimmed);
     if (files.length === 0) throw new Error(`--source ${source}: the glob matches no files`);

@@ -15,7 +15,11 @@ export interface ReadOptions {
   timeoutMs?: number;
   /** Stops reading: the frames end early, without an error. */
   signal?: AbortSignal;
+  /** ffmpeg's input format, for sources it cannot guess from the name (`v4l2` for a camera device). */
+  format?: string;
 }
+
+const inputFormat = (options: ReadOptions): string[] => (options.format ? ['-f', options.format] : []);
 
 // Children run in their own process group: Ctrl-C in a terminal then reaches node alone, which stops reading and
 // finishes the video itself, instead of ffmpeg quitting mid-frame with exit code 255 under it.
@@ -68,7 +72,7 @@ export async function probeVideo(source: string, options: ReadOptions = {}): Pro
   try {
     const probe = run(
       'ffprobe',
-      ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,r_frame_rate,avg_frame_rate,nb_frames:stream_side_data=rotation', '-of', 'json', source],
+      ['-v', 'error', ...inputFormat(options), '-select_streams', 'v:0', '-show_entries', 'stream=width,height,r_frame_rate,avg_frame_rate,nb_frames:stream_side_data=rotation', '-of', 'json', source],
       { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1 << 20, signal: options.signal, ...OWN_GROUP },
     );
     track(probe.child);
@@ -129,7 +133,7 @@ async function nextChunk(chunks: AsyncIterator<Buffer>, timeoutMs: number, signa
 export async function* readFrames(source: string, info: VideoInfo, options: ReadOptions = {}): AsyncGenerator<RgbImage> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
   const child = track(
-    spawn('ffmpeg', ['-v', 'error', '-nostdin', '-i', source, '-map', '0:v:0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], {
+    spawn('ffmpeg', ['-v', 'error', '-nostdin', ...inputFormat(options), '-i', source, '-map', '0:v:0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], {
       stdio: ['ignore', 'pipe', 'pipe'],
       ...OWN_GROUP,
     }),

@@ -29,6 +29,7 @@ import { measureTaylorImportance } from './taylor.js';
 import { createTrainLoader, trainingWorkers } from '../data/train-loader.js';
 import { DEFAULT_HYP, loadHyp, scaleLossGains, type Hyp } from '../train/hyp.js';
 import { YoloLoss } from '../train/loss.js';
+import { checkImgSize } from '../data/letterbox.js';
 import { onnxLatencyOf, plotGateHistograms, writeReport, type ModelFigures, type OnnxLatency, type PruneReport, type RoundRecord } from './report.js';
 
 /**
@@ -294,7 +295,7 @@ function gateOf(name: string, conv: Conv): Tensor {
 }
 
 async function figures(model: DetectionModel, s: Pick<Settings, 'data' | 'imgsz' | 'batchSize'>, log: (line: string) => void): Promise<ModelFigures> {
-  const metrics = await validate(model, { data: s.data, imgsz: s.imgsz, batchSize: s.batchSize, quiet: true });
+  const metrics = await validate(model, { data: s.data, imgsz: s.imgsz, batchSize: s.batchSize, quiet: true, progress: true, log });
   const result: ModelFigures = {
     parameters: model.numParameters(),
     gflops: gflops(model, s.imgsz),
@@ -447,6 +448,12 @@ export async function prunePipeline(options: PruneOptions): Promise<PruneResult>
       if (/^(round\d+|finetune)$/.test(entry)) rmSync(join(saveDir, entry), { recursive: true, force: true });
     }
     const { model, meta } = await loadModel(given.weights);
+    // As the trainer will (YOLOv5's train.py): a multiple of the largest stride, at least two strides; the GFLOPs
+    // and mAP of the report are then measured at the size the stages train at.
+    const gs = Math.max(...model.stride, 32);
+    const checked = checkImgSize([given.imgsz], gs, 2 * gs);
+    if (checked.warning) log(checked.warning);
+    given.imgsz = checked.sizes[0]!;
     log(`Original model ${given.weights}:`);
     const original = await figures(model, given, log);
     const { reasons, ...recipe } = chooseRecipe(request, recipeFacts(given, meta, original.map50));

@@ -3,7 +3,6 @@
 // Usable as a library: train(options, hooks) accepts an already-built model and a few hooks (for pruning).
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import cliProgress from 'cli-progress';
 import { Tensor, callOp, manualSeed, nn, tensor, zerosLike } from '../torch/index.js';
 import type { ProcessGroup } from '../torch/distributed.js';
 import type { Handle } from '../torch/native.js';
@@ -27,6 +26,7 @@ import { fitness, writeResultsCsv, type EpochRecord } from './results.js';
 import { plotLabelCorrelogram, plotLabels, plotResults } from './plots.js';
 import { writeRunFiles } from './run-files.js';
 import { cloneModel, freezeLayers, prepareModel } from './model-setup.js';
+import { progress, progressBarShown } from '../util/progress.js';
 import {
   finishCheckpoint,
   latestRun,
@@ -99,7 +99,10 @@ export interface TrainOptions {
   labelSmoothing?: number;
   /** Stops training at the next batch boundary; the last finished epoch's checkpoint is kept. */
   signal?: AbortSignal;
-  /** Progress bar on stderr (default: when stderr is a terminal; otherwise one line per epoch). */
+  /**
+   * Progress within epochs and validation: a bar on stderr when it is a terminal, otherwise a line every 10 s
+   * (util/progress). false: only the line each epoch ends with. Default true.
+   */
   progress?: boolean;
   /** Where messages go (default console.log). */
   log?: (line: string) => void;
@@ -409,7 +412,8 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
     if (group) log(`Training in ${world} processes (${batchSize} images a batch each)${options.syncBn ? ', synchronized BatchNorm' : ''}`);
     log(`Image sizes ${imgsz} train, ${imgsz} val\nUsing ${workers} dataloader workers\nLogging results to ${saveDir}\nStarting training for ${settings.epochs} epochs...`);
 
-    const showBar = main && (options.progress ?? Boolean(process.stderr.isTTY));
+    // Without a bar (a log file, or progress turned off), each epoch ends with one line of its own.
+    const showBar = main && options.progress !== false && progressBarShown();
     // Over several processes a stop must happen at the same point on every rank: at the end of an epoch.
     const stopNow = () => !group && Boolean(options.signal?.aborted);
     const trainable = clipSets.flat().filter((p) => p.requiresGrad);
@@ -436,17 +440,11 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
       let lrs: [number, number, number] = [0, 0, 0];
       const started = performance.now();
       log(`\n${['Epoch', 'mem', 'box_loss', 'obj_loss', 'cls_loss', 'Instances', 'Size'].map((h) => h.padStart(11)).join('')}`);
-      const bar = showBar
-        ? new cliProgress.SingleBar(
-            { format: '{line} {bar} {value}/{total} [{duration_formatted}<{eta_formatted}, {rate} it/s]', hideCursor: true, barsize: 20 },
-            cliProgress.Presets.shades_classic,
-          )
-        : undefined;
       const line = (instances: number, size: number) =>
         [`${epoch}/${settings.epochs - 1}`, memory(), ...sums.map((s) => fmt(s / Math.max(seenBatches, 1))), String(instances), String(size)]
           .map((c) => c.padStart(11))
           .join('');
-      bar?.start(nb, 0, { line: line(0, imgsz), rate: '0' });
+      const bar = progress({ title: `Epoch ${epoch}/${settings.epochs - 1}`, total: nb, unit: 'batches', status: line(0, imgsz), show: main ? options.progress : false, log });
       optimizer.zeroGrad();
       let instances = 0;
       let size = imgsz;
@@ -485,16 +483,15 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
           batch.images.dispose();
           batch.targets.dispose();
         }
-        const seconds = (performance.now() - started) / 1000;
-        bar?.update(i + 1, { line: line(instances, size), rate: ((i + 1) / seconds).toFixed(2) });
+        bar.update(i + 1, line(instances, size));
         if (stopNow()) break;
       }
-      bar?.stop();
+      bar.stop();
       if (stopNow()) {
         interrupted = true;
         break;
       }
-      if (!showBar) {
+      if (!showBar && main) {
         const reduced = reduce.steps ? `, gradient all-reduce ${(reduce.ms / reduce.steps).toFixed(1)} ms a step` : '';
         log(`${line(instances, size)}  ${nb}/${nb} batches in ${((performance.now() - started) / 1000).toFixed(1)}s${reduced}`);
       }
@@ -506,7 +503,7 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
         let metrics = previous ?? { precision: 0, recall: 0, map50: 0, map: 0, val: [0, 0, 0] as [number, number, number] };
         if (!settings.noval || finalEpoch) {
           const computeLoss = (raw: Tensor[], targets: Tensor) => loss.compute(raw, targets).items;
-          const result = await validate(ema.ema, { prepared: valSplit!, quiet: false, progress: showBar, log, computeLoss });
+          const result = await validate(ema.ema, { prepared: valSplit!, quiet: false, progress: options.progress, log, computeLoss });
           metrics = { precision: result.mp, recall: result.mr, map50: result.map50, map: result.map, val: result.loss! };
         }
         const record: EpochRecord = {
@@ -590,7 +587,7 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
     const finalPath = saved.includes(bestPath) ? bestPath : lastPath;
     const { model: best } = await readCheckpoint(finalPath);
     log(`\nValidating ${finalPath}...`);
-    const result = await validate(best, { prepared: valSplit!, verbose: true, progress: showBar, log, plots, saveDir });
+    const result = await validate(best, { prepared: valSplit!, verbose: true, progress: options.progress, log, plots, saveDir });
     const final = { mp: result.mp, mr: result.mr, map50: result.map50, map: result.map };
     log(`Results saved to ${saveDir}`);
     return { saveDir, lastPath, bestPath, epochs: history, final, interrupted, stoppedEarly };

@@ -3,7 +3,6 @@
 // by `yolov5 val` and, with a prepared split and `quiet`, after each epoch.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import cliProgress from 'cli-progress';
 import { imagesToTensor } from '../data/batch-tensor.js';
 import { loadDatasetConfig, splitImageFiles, type DatasetConfig, type SplitName } from '../data/dataset-config.js';
 import { describeScan, scanDataset, type DatasetScan } from '../data/dataset-scan.js';
@@ -18,6 +17,7 @@ import { DetectionStats, matchDetections, summarize, type ClassMetricsTable, typ
 import { DETECTION_COLUMNS, nonMaxSuppression } from './nms.js';
 import { plotConfusionMatrix, plotMetricCurves, plotValBatch } from './plots.js';
 import { formatSpeed, formatTableRow, TABLE_HEADER, type Speed } from './report.js';
+import { progress } from '../util/progress.js';
 
 /** What validation needs from a model: YOLOv5 inference output [B, N, 5 + nc] (boxes in input pixels). */
 export interface Detector {
@@ -85,7 +85,7 @@ export interface ValidateOptions {
   verbose?: boolean;
   /** Print nothing (for validation during training). */
   quiet?: boolean;
-  /** Show a progress bar (on a terminal only). Default: when not quiet. */
+  /** Show progress: a bar on a terminal, else a line every 10 s (util/progress). Default: when not quiet. */
   progress?: boolean;
   /** Write COCO-style detections to `<saveDir>/<jsonStem>_predictions.json`. */
   saveJson?: boolean;
@@ -238,9 +238,8 @@ async function validatePrepared(detector: Detector, prepared: PreparedSplit, opt
   let seen = 0;
   let labelFiles = 0;
 
-  const showBar = options.progress ?? !options.quiet;
-  const bar = showBar ? new cliProgress.SingleBar({ format: `${prepared.split} {bar} {value}/{total} batches | {duration_formatted} elapsed, ETA {eta_formatted}`, hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
-  bar?.start(loader.length, 0);
+  // Progress asked for explicitly shows even when quiet (a long validation inside the prune pipeline).
+  const bar = progress({ title: prepared.split, total: loader.length, unit: 'batches', show: options.progress ?? !options.quiet, log: options.log });
 
   let started = now();
   for await (const batch of loader) {
@@ -293,10 +292,10 @@ async function validatePrepared(detector: Detector, prepared: PreparedSplit, opt
       await plotValBatch({ images: input, targets, detections, shape: batch.shape, paths }, batch.index, names, saveDir!);
     }
     input.dispose();
-    bar?.increment();
+    bar.increment();
     started = now();
   }
-  bar?.stop();
+  bar.stop();
 
   const table = stats.compute();
   const summary = summarize(table);

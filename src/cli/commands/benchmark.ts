@@ -1,7 +1,8 @@
 import { Command } from 'commander';
 import { basename } from 'node:path';
 import { benchmarkModel, formatBenchmark } from '../../infer/benchmark.js';
-import { positiveInteger } from '../arguments.js';
+import { deviceOption, imgSizeOption, positiveInteger } from '../arguments.js';
+import { settingsLine } from '../settings-line.js';
 
 interface BenchmarkCliOptions {
   weights: string;
@@ -16,12 +17,14 @@ export function benchmarkCommand(): Command {
   return new Command('benchmark')
     .description('latency per stage and FPS of a model on libtorch and ONNX Runtime (batch 1, one letterboxed image)')
     .requiredOption('--weights <path>', 'official .pt or yolov5-ts .safetensors (both runtimes), or .onnx (ONNX Runtime)')
-    .option('--img, --imgsz <pixels>', 'inference size (long side)', positiveInteger, 640)
+    .addOption(imgSizeOption('inference size (long side)'))
     .option('--source <image>', 'image to run on (default: a synthetic 1280x720 picture, letterboxed to 640x384)')
     .option('--runs <n>', 'timed runs per runtime', positiveInteger, 50)
     .option('--warmup <n>', 'untimed runs first', positiveInteger, 5)
     .option('--threads <n>', 'intra-op threads of both runtimes (default: all cores for ONNX Runtime, libtorch default)', positiveInteger)
-    .action(async (o: BenchmarkCliOptions) => {
+    .addOption(deviceOption())
+    .action(async (o: BenchmarkCliOptions, command: Command) => {
+      console.log(settingsLine(command));
       const onnxOnly = o.weights.toLowerCase().endsWith('.onnx');
       const results = await benchmarkModel(o.weights, {
         imgsz: o.imgsz,

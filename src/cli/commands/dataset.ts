@@ -1,7 +1,7 @@
 import { Command } from 'commander';
-import { SingleBar } from 'cli-progress';
 import { generateSynthDataset, MAX_CLASSES, MIN_IMGSZ, MAX_IMGSZ } from '../../data/synth.js';
 import { integer, integerInRange, positiveInteger } from '../arguments.js';
+import { progress, type Progress } from '../../util/progress.js';
 
 interface SynthOptions {
   out: string;
@@ -23,8 +23,8 @@ function synthCommand(): Command {
     .option('--seed <n>', 'random seed (same seed, same files)', integer, 0)
     .action(async (options: SynthOptions) => {
       const started = Date.now();
-      const bar = new SingleBar({ format: 'synth [{bar}] {value}/{total} images | {duration}s', hideCursor: true });
-      bar.start(1, 0);
+      // The total is known once generation starts (the default validation share is the generator's).
+      let bar: Progress | undefined;
       let dataset;
       try {
         dataset = await generateSynthDataset({
@@ -35,12 +35,12 @@ function synthCommand(): Command {
           imgsz: options.img,
           seed: options.seed,
           onProgress: (done, total) => {
-            bar.setTotal(total);
+            bar ??= progress({ title: 'synth', total, unit: 'images' });
             bar.update(done);
           },
         });
       } finally {
-        bar.stop();
+        bar?.stop();
       }
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
       console.log(`${dataset.train} train + ${dataset.val} val images, classes ${dataset.names.join(', ')}, in ${seconds}s`);

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { runDetect } from '../../infer/detect-run.js';
-import { collect, fraction, heightAndWidth, nonNegativeInteger, positiveInteger, positiveNumber } from '../arguments.js';
+import { collect, deviceOption, fraction, heightAndWidth, imgSizesOption, nonNegativeInteger, positiveInteger, positiveNumber } from '../arguments.js';
+import { settingsLine } from '../settings-line.js';
 
 interface DetectCliOptions {
   weights: string[];
@@ -23,14 +24,15 @@ interface DetectCliOptions {
   hideLabels: boolean;
   hideConf: boolean;
   readTimeout: number;
+  vidStride: number;
 }
 
 export function detectCommand(): Command {
   return new Command('detect')
     .description('detect objects in images, folders, globs, videos, streams or list files (as YOLOv5 detect.py)')
     .requiredOption('--weights <path...>', 'model: .onnx (ONNX Runtime), official .pt or yolov5-ts .safetensors (libtorch); an official name (yolov5s.pt, yolov5n6.pt, ...) not found here is downloaded; several checkpoints: an ensemble')
-    .requiredOption('--source <source>', 'image, video, folder, glob, rtsp/rtmp/http URL, or .txt list of these')
-    .option('--img, --imgsz <size...>', 'inference size: one value, or height and width (default 640)', collect(positiveInteger))
+    .requiredOption('--source <source>', 'image, video, folder, glob, rtsp/rtmp/http URL, camera number (0: /dev/video0), or .txt list of these')
+    .addOption(imgSizesOption('inference size: one value, or height and width (default 640)'))
     .option('--conf-thres <x>', 'confidence threshold', fraction, 0.25)
     .option('--iou-thres <x>', 'NMS IoU threshold', fraction, 0.45)
     .option('--max-det <n>', 'maximum detections per image', positiveInteger, 1000)
@@ -48,8 +50,11 @@ export function detectCommand(): Command {
     .option('--hide-labels', 'draw boxes without labels', false)
     .option('--hide-conf', 'draw labels without confidences', false)
     .option('--read-timeout <seconds>', 'give up on a video or stream that sends nothing for this long', positiveNumber, 30)
-    .action(async (o: DetectCliOptions) => {
+    .option('--vid-stride <n>', 'detect on every n-th frame of videos and streams', positiveInteger, 1)
+    .addOption(deviceOption())
+    .action(async (o: DetectCliOptions, command: Command) => {
       const imgsz = heightAndWidth(o.imgsz ?? [640]);
+      console.log(settingsLine(command, { imgsz }));
       // Ctrl-C ends a stream cleanly: the current video file is finished and the summary printed; twice quits now
       // (ffmpeg children are ended on exit either way). Exit code 130 as for any command stopped by Ctrl-C.
       const stop = new AbortController();
@@ -81,6 +86,7 @@ export function detectCommand(): Command {
           hideConf: o.hideConf,
           signal: stop.signal,
           readTimeoutMs: o.readTimeout * 1000,
+          vidStride: o.vidStride,
         });
         if (summary.interrupted) process.exitCode = 130;
       } finally {

@@ -1,14 +1,15 @@
 import { Command, Option } from 'commander';
 import { prunePipeline, type ImportanceMeasure } from '../../prune/pipeline.js';
 import { OPTIMIZERS, type OptimizerName } from '../../train/optimizer.js';
-import { fraction, nonNegativeInteger, nonNegativeNumber, positiveInteger } from '../arguments.js';
+import { batchSizeOption, deviceOption, fraction, imgSizeOption, nonNegativeInteger, nonNegativeNumber, positiveInteger } from '../arguments.js';
+import { settingsLine } from '../settings-line.js';
 import { prepareDataset } from '../../data/dataset-download.js';
 import { resolveWeights } from '../../checkpoint/index.js';
 
 interface PruneCliOptions {
   weights?: string;
   data?: string;
-  img: number;
+  imgsz: number;
   batchSize: number;
   epochs?: number;
   nominalBatch?: number;
@@ -50,8 +51,8 @@ export function pruneCommand(): Command {
     )
     .option('--weights <path>', 'trained weights (official .pt or yolov5-ts .safetensors)')
     .option('--data <yaml>', 'dataset yaml (coco128.yaml by name: shipped, downloaded on first use)')
-    .option('--img <pixels>', 'train and val image size', positiveInteger, 640)
-    .option('--batch-size <n>', 'batch size', positiveInteger, 16)
+    .addOption(imgSizeOption('train and val image size'))
+    .addOption(batchSizeOption('batch size', 16))
     .option('--epochs <n>', 'epochs in all: every round\'s sparsity training plus fine-tuning (chosen from the dataset size; 0: one-shot pruning)', nonNegativeInteger)
     .option('--nominal-batch <n>', 'images per optimizer step: batches accumulate gradients up to it (chosen: the checkpoint\'s, or 64 as YOLOv5, smaller when an epoch would have under 16 steps)', positiveInteger)
     .option('--rounds <n>', 'rounds of sparsity training then pruning (chosen: each keeps ≥ 70% of the cost entering it)', positiveInteger)
@@ -84,12 +85,14 @@ export function pruneCommand(): Command {
     .option('--name <name>', 'save to project/name', 'exp')
     .option('--exist-ok', 'reuse an existing project/name folder', false)
     .option('--resume <dir>', 'continue an interrupted run (its runs/prune/expN folder)')
-    .action(async (o: PruneCliOptions) => {
+    .addOption(deviceOption())
+    .action(async (o: PruneCliOptions, command: Command) => {
+      console.log(settingsLine(command));
       if (!o.resume && (!o.weights || !o.data)) throw new Error('prune needs --weights and --data (or --resume)');
       await prunePipeline({
         weights: o.weights ? await resolveWeights(o.weights) : '',
         data: o.data ? await prepareDataset(o.data) : '',
-        imgsz: o.img,
+        imgsz: o.imgsz,
         batchSize: o.batchSize,
         epochs: o.epochs,
         nominalBatch: o.nominalBatch,

@@ -5,21 +5,24 @@ import { evolve } from '../../train/evolve.js';
 import { train, type TrainOptions } from '../../train/trainer.js';
 import { incrementPath } from '../run-dir.js';
 import { OPTIMIZERS, type OptimizerName } from '../../train/optimizer.js';
-import { collect, fractionBelowOne, integer, integerInRange, nominalBatchOption, nonNegativeInteger, positiveInteger } from '../arguments.js';
+import { batchSizeOption, collect, deviceOption, fractionBelowOne, imgSizeOption, integer, integerInRange, nominalBatchOption, nonNegativeInteger, positiveInteger } from '../arguments.js';
+import { settingsLine } from '../settings-line.js';
 import { prepareDataset } from '../../data/dataset-download.js';
 import { ProcessGroup } from '../../torch/distributed.js';
 import { launchWorkers, workerArgs, workerPlace } from '../launch.js';
+
+/** Generations of a bare --evolve, as YOLOv5's. */
+const EVOLVE_GENERATIONS = 300;
 
 interface TrainCliOptions {
   data: string;
   weights: string;
   cfg?: string;
   hyp: string;
-  img: number;
+  imgsz: number;
   batchSize: number;
   nominalBatch: number;
   epochs: number;
-  device: string;
   project?: string;
   name: string;
   existOk: boolean;
@@ -57,11 +60,11 @@ export function trainCommand(): Command {
     .option('--weights <path>', "initial weights (.pt or .safetensors); '' to train from --cfg", '')
     .option('--cfg <yaml>', 'model config (path or shipped name, e.g. yolov5n)')
     .option('--hyp <yaml>', 'hyperparameters (path or shipped hyp.scratch-low / -med / -high)', 'hyp.scratch-low')
-    .option('--img <pixels>', 'train and val image size', positiveInteger, 640)
-    .option('--batch-size <n>', 'batch size', positiveInteger, 16)
+    .addOption(imgSizeOption('train and val image size'))
+    .addOption(batchSizeOption('batch size', 16))
     .addOption(nominalBatchOption())
     .option('--epochs <n>', 'epochs', positiveInteger, 100)
-    .option('--device <device>', 'only cpu is supported', 'cpu')
+    .addOption(deviceOption())
     .option('--project <dir>', 'save to project/name (default: runs/train, runs/evolve with --evolve)')
     .option('--name <name>', 'save to project/name', 'exp')
     .option('--exist-ok', 'reuse an existing project/name instead of incrementing', false)
@@ -84,7 +87,7 @@ export function trainCommand(): Command {
     .option('--label-smoothing <eps>', 'class label smoothing epsilon', fractionBelowOne, 0)
     .option(
       '--evolve [generations]',
-      'evolve hyperparameters for this many generations (default 300), each a training validated at its last epoch; ' +
+      `evolve hyperparameters for this many generations (default ${EVOLVE_GENERATIONS}), each a training validated at its last epoch; ` +
         'a rerun continues the evolve.csv in project/name',
       positiveInteger,
     )
@@ -109,7 +112,13 @@ export function trainCommand(): Command {
         return;
       }
       const place = workerPlace();
-      if (options.device !== 'cpu') throw new Error(`--device ${options.device}: only cpu is supported`);
+      // The launcher starts workers that print it; of those, rank 0 alone speaks.
+      if (!place || place.rank === 0) {
+        console.log(settingsLine(command, {
+          project: options.project ?? (options.evolve === undefined ? 'runs/train' : 'runs/evolve'),
+          ...(options.evolve === true ? { evolve: EVOLVE_GENERATIONS } : {}),
+        }));
+      }
       if (options.cache !== undefined && options.cache !== true && options.cache !== 'ram') {
         throw new Error(`--cache ${String(options.cache)}: only ram caching is supported`);
       }
@@ -137,7 +146,7 @@ export function trainCommand(): Command {
           weights: options.weights,
           cfg: options.cfg,
           hyp: options.hyp,
-          imgsz: options.img,
+          imgsz: options.imgsz,
           batchSize: options.batchSize,
           nominalBatch: options.nominalBatch,
           epochs: options.epochs,
@@ -171,7 +180,7 @@ export function trainCommand(): Command {
           // An existing search in project/name is continued; otherwise a new folder (exp, exp2, ...) starts one.
           const continuing = existsSync(join(project, options.name, 'evolve.csv'));
           const saveDir = incrementPath(project, options.name, continuing || options.existOk);
-          const generations = options.evolve === true ? 300 : options.evolve;
+          const generations = options.evolve === true ? EVOLVE_GENERATIONS : options.evolve;
           const { best, csv, yaml } = await evolve({ ...settings, saveDir, generations });
           console.log(`\nHyperparameter evolution finished: ${generations} generations in ${csv}, the best (mAP50-95 ${best.metrics[3].toFixed(4)}) in ${yaml}`);
           console.log(`Use it with: yolov5 train --hyp ${yaml}`);

@@ -6,7 +6,8 @@ import { validationWorkers } from '../../data/val-loader.js';
 import { validate, type ValidateOptions } from '../../val/validator.js';
 import { plotStudy, STUDY_SIZES, writeStudy, type ModelStudy } from '../../val/study.js';
 import { incrementPath } from '../run-dir.js';
-import { collect, fraction, nonNegativeInteger, positiveInteger } from '../arguments.js';
+import { batchSizeOption, collect, deviceOption, fraction, imgSizeOption, nonNegativeInteger, positiveInteger } from '../arguments.js';
+import { settingsLine } from '../settings-line.js';
 import { summaryLine } from '../../model/summary.js';
 import { prepareDataset } from '../../data/dataset-download.js';
 
@@ -16,7 +17,7 @@ interface ValOptions {
   weights: string[];
   augment: boolean;
   data: string;
-  img: number;
+  imgsz: number;
   batchSize: number;
   confThres: number;
   iouThres: number;
@@ -51,7 +52,7 @@ function common(options: ValOptions, config: DatasetConfig): ValidateOptions {
   return {
     data: config,
     split: options.task === 'speed' || options.task === 'study' ? 'val' : options.task,
-    imgsz: options.img,
+    imgsz: options.imgsz,
     batchSize: options.batchSize,
     confThres: options.confThres,
     iouThres: options.iouThres,
@@ -115,8 +116,8 @@ export function valCommand(): Command {
     .description('validate a trained detector on a dataset split: P, R, mAP50, mAP50-95 (as YOLOv5 val.py)')
     .requiredOption('--weights <path...>', 'model weights (official YOLOv5 .pt or yolov5-ts .safetensors); an official name (yolov5s.pt, ...) not found here is downloaded; several: an ensemble, boxes pooled before NMS')
     .requiredOption('--data <yaml>', 'dataset yaml (coco128.yaml by name: shipped, downloaded on first use)')
-    .option('--img <pixels>', 'inference size (pixels)', positiveInteger, 640)
-    .option('--batch-size <n>', 'batch size', positiveInteger, 16)
+    .addOption(imgSizeOption('inference size (pixels)'))
+    .addOption(batchSizeOption('batch size', 16))
     .option('--conf-thres <x>', 'confidence threshold', fraction, 0.001)
     .option('--iou-thres <x>', 'NMS IoU threshold', fraction, 0.6)
     .option('--max-det <n>', 'maximum detections per image', positiveInteger, 300)
@@ -137,7 +138,9 @@ export function valCommand(): Command {
     .option('--project <dir>', 'save to project/name', 'runs/val')
     .option('--name <name>', 'save to project/name', 'exp')
     .option('--exist-ok', 'reuse an existing project/name instead of incrementing', false)
-    .action(async (options: ValOptions) => {
+    .addOption(deviceOption())
+    .action(async (options: ValOptions, command: Command) => {
+      console.log(settingsLine(command));
       const config = loadDatasetConfig(await prepareDataset(options.data));
       if (options.task === 'speed') await measureSpeed(options, config);
       else if (options.task === 'study') await runStudy(options, config);
