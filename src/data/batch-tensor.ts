@@ -1,6 +1,7 @@
 // Images of one size to the network's input layout.
 import { tensor, type Tensor } from '../torch/index.js';
 import type { RgbImage } from './image.js';
+import { preprocessor, uninitialisedFloats } from './preprocess.js';
 
 /** A float32 network input in [B, 3, H, W] layout, scaled to [0, 1]. */
 export interface NetworkInput {
@@ -13,18 +14,13 @@ export function imagesToInput(images: readonly RgbImage[]): NetworkInput {
   if (images.length === 0) throw new RangeError('network input: no images');
   const { width, height } = images[0]!;
   const plane = width * height;
-  const out = new Float32Array(images.length * 3 * plane);
+  const out = uninitialisedFloats(images.length * 3 * plane);
   images.forEach((image, b) => {
     if (image.width !== width || image.height !== height) {
       throw new RangeError(`network input: image ${b} is ${image.width}x${image.height}, expected ${width}x${height}`);
     }
-    const base = b * 3 * plane;
-    const src = image.data;
-    for (let p = 0, s = 0; p < plane; p++, s += 3) {
-      out[base + p] = src[s]! / 255;
-      out[base + plane + p] = src[s + 1]! / 255;
-      out[base + 2 * plane + p] = src[s + 2]! / 255;
-    }
+    // At its own size: a conversion only, the interpolation is never used.
+    preprocessor.toInput(image, width, height, 'linear', out.subarray(b * 3 * plane, (b + 1) * 3 * plane));
   });
   return { data: out, shape: [images.length, 3, height, width] };
 }

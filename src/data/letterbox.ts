@@ -1,6 +1,7 @@
 // Fitting images to the network input: shrink the long side to the inference size, then pad to the batch shape.
-import { createRgbImage, type RgbImage } from './image.js';
-import { resizeImage } from './resize.js';
+import type { NetworkInput } from './batch-tensor.js';
+import type { RgbImage } from './image.js';
+import { preprocessor, uninitialisedFloats, type Placement, type Preprocessor } from './preprocess.js';
 
 export interface Size {
   width: number;
@@ -19,6 +20,8 @@ export interface LetterboxOptions {
   /** Allow enlarging; validation turns this off so small images are not upsampled. */
   scaleup?: boolean;
   stride?: number;
+  /** The implementation: by default the one chosen when the library loads (see preprocess.ts). */
+  preprocessor?: Preprocessor;
 }
 
 export interface Letterboxed {
@@ -29,8 +32,15 @@ export interface Letterboxed {
   pad: [number, number];
 }
 
-/** Resizes keeping the aspect ratio and pads to `target` (YOLOv5 `letterbox`). */
-export function letterbox(image: RgbImage, target: Size | number, options: LetterboxOptions = {}): Letterboxed {
+/** Where letterboxing puts an image: its resized size and the padding on each side. */
+interface LetterboxPlan {
+  resized: Size;
+  placement: Placement;
+  ratio: [number, number];
+  pad: [number, number];
+}
+
+function planLetterbox(image: Size, target: Size | number, options: LetterboxOptions): LetterboxPlan {
   const { color = LETTERBOX_GREY, auto = true, scaleFill = false, scaleup = true, stride = 32 } = options;
   const shape = typeof target === 'number' ? { width: target, height: target } : target;
 
@@ -52,27 +62,34 @@ export function letterbox(image: RgbImage, target: Size | number, options: Lette
   }
   dw /= 2;
   dh /= 2;
-
-  const resized =
-    unpadded.width === image.width && unpadded.height === image.height
-      ? image
-      : resizeImage(image, unpadded.width, unpadded.height, 'linear');
   // The ±0.1 splits an odd padding as floor on the top/left and ceil on the bottom/right.
   const top = Math.round(dh - 0.1);
-  const bottom = Math.round(dh + 0.1);
   const left = Math.round(dw - 0.1);
-  const right = Math.round(dw + 0.1);
-  return { image: padImage(resized, top, bottom, left, right, color), ratio, pad: [dw, dh] };
+  const placement = {
+    width: unpadded.width + left + Math.round(dw + 0.1),
+    height: unpadded.height + top + Math.round(dh + 0.1),
+    left,
+    top,
+    pad: color,
+  };
+  return { resized: unpadded, placement, ratio, pad: [dw, dh] };
 }
 
-function padImage(image: RgbImage, top: number, bottom: number, left: number, right: number, color: number): RgbImage {
-  if (top === 0 && bottom === 0 && left === 0 && right === 0) return image;
-  const out = createRgbImage(image.width + left + right, image.height + top + bottom, color);
-  const rowBytes = image.width * 3;
-  for (let y = 0; y < image.height; y++) {
-    out.data.set(image.data.subarray(y * rowBytes, (y + 1) * rowBytes), ((y + top) * out.width + left) * 3);
-  }
-  return out;
+/** Resizes keeping the aspect ratio and pads to `target` (YOLOv5 `letterbox`). */
+export function letterbox(image: RgbImage, target: Size | number, options: LetterboxOptions = {}): Letterboxed {
+  const { resized, placement, ratio, pad } = planLetterbox(image, target, options);
+  const asImage = (size: Size): boolean => size.width === image.width && size.height === image.height;
+  const using = options.preprocessor ?? preprocessor;
+  const boxed = asImage(resized) && asImage(placement) ? image : using.toRgb(image, resized.width, resized.height, 'linear', placement);
+  return { image: boxed, ratio, pad };
+}
+
+/** The network input of `letterbox` (batch of one, [1, 3, H, W] float32 in [0, 1]), in one pass where the image addon is built. */
+export function letterboxInput(image: RgbImage, target: Size | number, options: LetterboxOptions = {}): { input: NetworkInput; ratio: [number, number]; pad: [number, number] } {
+  const { resized, placement, ratio, pad } = planLetterbox(image, target, options);
+  const data = uninitialisedFloats(3 * placement.width * placement.height);
+  (options.preprocessor ?? preprocessor).toInput(image, resized.width, resized.height, 'linear', data, placement);
+  return { input: { data, shape: [1, 3, placement.height, placement.width] }, ratio, pad };
 }
 
 /**
@@ -83,7 +100,7 @@ export function fitLongSide(image: RgbImage, imgsz: number, options: { augment?:
   const r = imgsz / Math.max(image.width, image.height);
   if (r === 1) return image;
   const interpolation = options.augment || r > 1 ? 'linear' : 'area';
-  return resizeImage(image, Math.max(1, Math.trunc(image.width * r)), Math.max(1, Math.trunc(image.height * r)), interpolation);
+  return preprocessor.toRgb(image, Math.max(1, Math.trunc(image.width * r)), Math.max(1, Math.trunc(image.height * r)), interpolation);
 }
 
 /** The smallest multiple of `stride` not below `imgsz` (inputs must divide by the model's largest stride). */

@@ -1,5 +1,7 @@
 // Image resizing with OpenCV's sampling rules (`cv2.resize` INTER_AREA and INTER_LINEAR), so that the pixels the
 // network sees match the reference implementation's. Separable: a horizontal pass, then a vertical one.
+// This is the JS path of preprocess.ts; the image addon (native/image/image.cc) repeats its arithmetic step for step
+// and must give the same pixels (test/data-preprocess.test.ts): a change here is a change there.
 import type { RgbImage } from './image.js';
 
 export type Interpolation = 'area' | 'linear';

@@ -130,7 +130,7 @@ export async function compareOnnxLatency(models: (DetectionModel | string)[], op
 /** An ONNX Runtime backend exported for the one input size the benchmark image letterboxes to, as deployed. */
 async function onnxAtInputSize(model: DetectionModel, image: RgbImage, imgsz: number, threads: number): Promise<OnnxBackend> {
   const torch = new TorchBackend(model);
-  const { height, width } = new Detector(torch, 'benchmark').letterbox(image, imgsz);
+  const [, , height, width] = new Detector(torch, 'benchmark').networkInput(image, imgsz).shape;
   return torch.toOnnx({ threads, size: [height, width] });
 }
 

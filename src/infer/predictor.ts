@@ -1,9 +1,9 @@
 // The detector: decode → letterbox → run (ONNX Runtime or libtorch) → NMS → boxes in original-image pixels.
 import { extname } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { imagesToInput } from '../data/batch-tensor.js';
+import type { NetworkInput } from '../data/batch-tensor.js';
 import type { RgbImage } from '../data/image.js';
-import { letterbox } from '../data/letterbox.js';
+import { letterboxInput } from '../data/letterbox.js';
 import { loadEnsemble } from '../checkpoint/index.js';
 import { scaleBoxesToOriginal } from '../val/boxes.js';
 import { DETECTION_COLUMNS, nmsImage } from '../val/nms.js';
@@ -87,23 +87,27 @@ export class Detector {
     this.checkOptions(options);
     const lap = stopwatch();
     // As in YOLOv5, pre-processing ends with the float network input; inference is the network alone.
-    const input = this.letterbox(image, options.imgsz ?? 640);
-    const batch = imagesToInput([input]);
+    const batch = this.networkInput(image, options.imgsz ?? 640);
+    const [, , height, width] = batch.shape;
+    const input = { width, height };
     const preprocess = lap();
     const predictions = await this.backend.run(batch);
     const inference = lap();
     const boxes = this.postprocess(predictions, image, input, options);
     const timings: Timings = { decode: decodeMs, preprocess, inference, nms: lap() };
-    return new Detections(source, boxes, { width: image.width, height: image.height }, { width: input.width, height: input.height }, timings, image);
+    return new Detections(source, boxes, { width: image.width, height: image.height }, input, timings, image);
   }
 
-  /** The network input for an image: the model's fixed size if it has one, else minimal padding to the size step. */
-  letterbox(image: RgbImage, imgsz: number | [number, number]): RgbImage {
+  /**
+   * The network input for an image, letterboxed: to the model's fixed size if it has one, else with minimal padding
+   * to the size step.
+   */
+  networkInput(image: RgbImage, imgsz: number | [number, number]): NetworkInput {
     const { height, width } = this.backend.input;
-    if (height !== null && width !== null) return letterbox(image, { width, height }, { auto: false }).image;
+    if (height !== null && width !== null) return letterboxInput(image, { width, height }, { auto: false }).input;
     const step = Math.max(this.stride, 32);
     const [h, w] = (typeof imgsz === 'number' ? [imgsz, imgsz] : imgsz).map((s) => Math.max(Math.ceil(s / step) * step, step)) as [number, number];
-    return letterbox(image, { width: w, height: h }, { auto: true, stride: step }).image;
+    return letterboxInput(image, { width: w, height: h }, { auto: true, stride: step }).input;
   }
 
   private checkOptions(options: DetectOptions): void {

@@ -1,9 +1,9 @@
 // Loads the libtorch addon built under native/. Everything else talks to libtorch through this module.
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { packageRoot } from '../io/package-root.js';
 
 /** An opaque reference to a libtorch tensor owned by the addon. */
 export type Handle = { readonly __brand: 'TensorHandle' };
@@ -42,17 +42,6 @@ export interface NativeTorch {
   barrier(group: GroupHandle): Promise<void>;
   /** Sum over every rank, blocking, with a gradient (the sum of every rank's output gradient). */
   allReduceSumGrad(group: GroupHandle, t: Handle): Handle;
-}
-
-/** The package root: the nearest folder above this module holding native/binding.gyp (dist/ or dist-test/ builds alike). */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'native', 'binding.gyp'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('yolov5-ts: cannot find the package root (native/binding.gyp) above ' + fileURLToPath(import.meta.url));
-    dir = parent;
-  }
-  return dir;
 }
 
 /** Why the install step did not build the addon, as native/install.mjs recorded it (absent when it did not run). */
