@@ -10,7 +10,7 @@ import { loadModel } from '../src/checkpoint/index.js';
 import { gflops } from '../src/model/summary.js';
 import { validate } from '../src/val/validator.js';
 import { saveFigure } from '../src/plot/render.js';
-import type { Series } from '../src/plot/figure.js';
+import { legendWidth, type Series } from '../src/plot/figure.js';
 import type { ModelFigures, PruneReport } from '../src/prune/report.js';
 
 const { values } = parseArgs({
@@ -53,10 +53,12 @@ const lines: Series[] = [
   series('BN-γ slimming, same budget', byCost(groups.bn).map((r) => r.final), '#ff7f0e'),
   series('one-shot, no training', byCost(groups.oneshot).map((r) => r.final), '#d62728', true),
 ].filter((s) => s.x.length > 0);
+// The legend beside the plot: inside it would cover the base and control at 100%.
+const legend = legendWidth(lines.map((s) => s.label ?? ''));
 await saveFigure(
-  [{ kind: 'lines', title: 'mAP50-95 against GFLOPs', xLabel: '% of the base model\'s GFLOPs', yLabel: 'mAP50-95 (val)', series: lines, xRange: { min: 0, max: 105 } }],
+  [{ kind: 'lines', title: 'mAP50-95 against GFLOPs', xLabel: '% of the base model\'s GFLOPs', yLabel: 'mAP50-95 (val)', series: lines, xRange: { min: 0, max: 105 }, legend: 'outside' }],
   values.out,
-  { panelWidth: 760, panelHeight: 480 },
+  { panelWidth: 700 + legend, panelHeight: 480, margin: { right: legend + 24 } },
 );
 
 console.log('| model | GFLOPs | % | parameters | mAP50 | mAP50-95 |');

@@ -296,7 +296,7 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
   const nc = settings.singleCls ? 1 : data.nc;
   const names = settings.singleCls && data.names.length !== 1 ? ['item'] : data.names;
   // A resumed run keeps the files of its start, which also name the initial weights.
-  if (!resumed) writeRunFiles(saveDir, settings, { weights: options.weights, cfg: options.cfg });
+  if (!resumed && main) writeRunFiles(saveDir, settings, { weights: options.weights, cfg: options.cfg });
   log(`hyperparameters: ${Object.entries(settings.hyp).map(([k, v]) => `${k}=${v}`).join(', ')}`);
 
   // ---- model ----
