@@ -4,12 +4,12 @@
 // Usage: node dist-test/bench/ddp.js [--cfg yolov5n] [--img 128] [--images 128] [--batch 16] [--epochs 3] [--sync-bn]
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { generateSynthDataset } from '../src/data/synth.js';
+import { freePort } from '../test/helpers/free-port.js';
 
 const { values } = parseArgs({
   options: {
@@ -23,17 +23,6 @@ const { values } = parseArgs({
 });
 const run = promisify(execFile);
 const tmp = mkdtempSync(join(tmpdir(), 'bench-ddp-'));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 interface Measured {
   epochSeconds: number;

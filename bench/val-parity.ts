@@ -3,10 +3,10 @@
 //   node dist-test/bench/val-parity.js --data <folder>/coco128/coco128.yaml [--tolerance 0.002]
 // Runs every official setting of the reference file's `coco128_val.results` (image size, batch size), prints
 // ours against theirs and exits 1 when any metric differs by more than the tolerance.
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadModel } from '../src/checkpoint/index.js';
 import { validate } from '../src/val/validator.js';
+import { metricPairs, readOfficialReference } from '../test/helpers/official-val.js';
 
 const { values } = parseArgs({
   options: {
@@ -19,28 +19,14 @@ const { values } = parseArgs({
 if (!values.data) throw new Error('--data: the COCO128 dataset yaml (e.g. <shared data>/datasets/coco128/coco128.yaml)');
 const tolerance = Number(values.tolerance);
 
-interface OfficialResult {
-  imgsz: number;
-  batch_size: number;
-  P: number;
-  R: number;
-  mAP50: number;
-  mAP50_95: number;
-}
-const official = (JSON.parse(readFileSync(values.reference, 'utf8')) as { coco128_val: { results: OfficialResult[] } }).coco128_val.results;
+const official = readOfficialReference(values.reference).coco128_val.results;
 const { model } = await loadModel(values.weights);
 
 let worst = 0;
 for (const expected of official) {
   const started = performance.now();
   const result = await validate(model, { data: values.data, imgsz: expected.imgsz, batchSize: expected.batch_size, confThres: 0.001, iouThres: 0.6, maxDet: 300, quiet: true });
-  const metrics = [
-    ['P', result.mp, expected.P],
-    ['R', result.mr, expected.R],
-    ['mAP50', result.map50, expected.mAP50],
-    ['mAP50-95', result.map, expected.mAP50_95],
-  ] as const;
-  const cells = metrics.map(([name, ours, theirs]) => {
+  const cells = metricPairs(result, expected).map(([name, ours, theirs]) => {
     worst = Math.max(worst, Math.abs(ours - theirs));
     return `${name} ${ours.toFixed(4)} (official ${theirs.toFixed(4)}, ${(ours - theirs >= 0 ? '+' : '') + (ours - theirs).toFixed(4)})`;
   });

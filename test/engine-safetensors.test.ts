@@ -142,33 +142,31 @@ test('files whose header lies are rejected naming the tensor: repeated keys, ove
   tidy(() => assert.deepEqual(parseSafetensors(tricky).metadata, { k: '{"w": 1, "w": [2]}' }));
 });
 
+/** A yolov5n checkpoint at `path` whose JSON header `forge` rewrote (it must change it); the length prefix follows. */
+async function forgedCheckpoint(path: string, forge: (header: string) => string): Promise<void> {
+  await saveCheckpoint(path, new DetectionModel(loadModelConfig('yolov5n'), { nc: 2 }));
+  const bytes = readFileSync(path);
+  const headerEnd = 8 + Number(bytes.readBigUInt64LE(0));
+  const header = bytes.subarray(8, headerEnd).toString('utf8');
+  const forged = Buffer.from(forge(header));
+  assert.notEqual(forged.toString('utf8'), header);
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(forged.length));
+  writeFileSync(path, Buffer.concat([length, forged, bytes.subarray(headerEnd)]));
+}
+
 test('a checkpoint whose tensor dtype was changed (F32 to I32, same bytes) is rejected naming the tensor', () =>
   withTempDir(async (dir) => {
     const path = join(dir, 'forged.safetensors');
-    await saveCheckpoint(path, new DetectionModel(loadModelConfig('yolov5n'), { nc: 2 }));
-    const bytes = readFileSync(path);
-    const headerEnd = 8 + Number(bytes.readBigUInt64LE(0));
-    const header = bytes.subarray(8, headerEnd).toString('utf8');
-    const forged = header.replace('"model.0.conv.weight":{"dtype":"F32"', '"model.0.conv.weight":{"dtype":"I32"');
-    assert.notEqual(forged, header);
-    writeFileSync(path, Buffer.concat([bytes.subarray(0, 8), Buffer.from(forged), bytes.subarray(headerEnd)]));
+    await forgedCheckpoint(path, (header) => header.replace('"model.0.conv.weight":{"dtype":"F32"', '"model.0.conv.weight":{"dtype":"I32"'));
     await assert.rejects(loadModel(path), new RegExp(`${path}: weights do not fit the stored architecture: loadStateDict: 'model\\.0\\.conv\\.weight' has dtype int32 but the model expects float32`));
   }));
 
 test('a checkpoint whose config was widened a thousandfold is refused before the model is built', () =>
   withTempDir(async (dir) => {
     const path = join(dir, 'wide.safetensors');
-    await saveCheckpoint(path, new DetectionModel(loadModelConfig('yolov5n'), { nc: 2 }));
-    const bytes = readFileSync(path);
-    const headerEnd = 8 + Number(bytes.readBigUInt64LE(0));
-    const header = bytes.subarray(8, headerEnd).toString('utf8');
     // The config is JSON inside the metadata's JSON string: its quotes are escaped.
-    const forged = header.replace(/(\\"width_multiple\\":)[\d.]+/, '$1250');
-    assert.notEqual(forged, header);
-    writeFileSync(path, Buffer.concat([Buffer.alloc(8), Buffer.from(forged), bytes.subarray(headerEnd)]));
-    const rewritten = readFileSync(path);
-    rewritten.writeBigUInt64LE(BigInt(Buffer.byteLength(forged)), 0);
-    writeFileSync(path, rewritten);
+    await forgedCheckpoint(path, (header) => header.replace(/(\\"width_multiple\\":)[\d.]+/, '$1250'));
     const before = process.memoryUsage().rss;
     await assert.rejects(loadModel(path), new RegExp(`${path}: its model config describes a network larger than its \\d+ stored weights .*a damaged or forged file`));
     assert.ok(process.memoryUsage().rss - before < 512 * 2 ** 20, 'refused before allocating');

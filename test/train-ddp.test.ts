@@ -5,7 +5,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,24 +14,13 @@ import { readCheckpoint } from '../src/checkpoint/format.js';
 import { generateSynthDataset } from '../src/data/synth.js';
 import { createTrainLoader } from '../src/data/train-loader.js';
 import { loadDatasetConfig } from '../src/data/dataset-config.js';
+import { freePort } from './helpers/free-port.js';
 
 const run = promisify(execFile);
 const tmp = mkdtempSync(join(tmpdir(), 'train-ddp-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
 const CLI = 'dist/cli/main.js';
 const IMAGES = 32;
-
-/** A port nothing listens on now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 /**
  * YOLOv5's box and class losses are means over the batch's matched targets, so a batch split in two gives the same

@@ -7,24 +7,14 @@
 // held to the official augmented results on the same images image by image.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel } from '../src/checkpoint/index.js';
 import { ModelEnsemble } from '../src/model/ensemble.js';
 import { validate, type Detector } from '../src/val/validator.js';
 import { COCO32, REFERENCE, WEIGHTS } from './helpers/fixtures.js';
+import { metricPairs, readOfficialReference } from './helpers/official-val.js';
 
-interface OfficialResult {
-  imgsz: number;
-  batch_size: number;
-  P: number;
-  R: number;
-  mAP50: number;
-  mAP50_95: number;
-}
-const reference = JSON.parse(readFileSync(join(REFERENCE, 'yolov5n-val-official.json'), 'utf8')) as {
-  coco128_val32: { results: OfficialResult[]; tta_results: OfficialResult[] };
-};
+const reference = readOfficialReference(join(REFERENCE, 'yolov5n-val-official.json'));
 
 const RUNS = [
   [320, 1, false],
@@ -49,12 +39,6 @@ for (const [imgsz, batchSize, augment] of RUNS) {
     const result = await validate(detector, { data: COCO32, imgsz, batchSize, confThres: 0.001, iouThres: 0.6, maxDet: 300, quiet: true });
     assert.equal(result.seen, 32);
     assert.equal(result.instances, 221);
-    const pairs = [
-      ['P', result.mp, expected.P],
-      ['R', result.mr, expected.R],
-      ['mAP50', result.map50, expected.mAP50],
-      ['mAP50-95', result.map, expected.mAP50_95],
-    ] as const;
-    for (const [name, ours, theirs] of pairs) assert.ok(Math.abs(ours - theirs) <= 0.002, `${name} ${ours.toFixed(4)} vs official ${theirs}`);
+    for (const [name, ours, theirs] of metricPairs(result, expected)) assert.ok(Math.abs(ours - theirs) <= 0.002, `${name} ${ours.toFixed(4)} vs official ${theirs}`);
   });
 }

@@ -61,6 +61,7 @@ export interface Generation {
 }
 
 const generationFitness = (g: Generation) => fitness({ map50: g.metrics[2], map: g.metrics[3] });
+const fittest = (generations: readonly Generation[]) => generations.reduce((a, b) => (generationFitness(b) > generationFitness(a) ? b : a));
 
 /** The generations recorded in an evolve.csv, checked against the hyperparameters being evolved. */
 export function readGenerations(file: string, keys: readonly string[]): Generation[] {
@@ -174,7 +175,7 @@ export async function evolve(options: EvolveOptions): Promise<EvolveResult> {
     const generation: Generation = { metrics: [last.precision, last.recall, last.map50, last.map], hyp };
     generations.push(generation);
     appendFileSync(csv, `${[...generation.metrics.map((v) => +v.toFixed(5)), ...keys.map((k) => hyp[k])].join(',')}\n`);
-    const best = generations.reduce((a, b) => (generationFitness(b) > generationFitness(a) ? b : a));
+    const best = fittest(generations);
     writeFileSync(
       yaml,
       `# YOLOv5 hyperparameter evolution: the best of ${generations.length} generations (fitness ${generationFitness(best).toFixed(5)}: ` +
@@ -185,6 +186,5 @@ export async function evolve(options: EvolveOptions): Promise<EvolveResult> {
     log(`evolve: generation ${g + 1} fitness ${generationFitness(generation).toFixed(5)}, best ${generationFitness(best).toFixed(5)} (${yaml})`);
   }
   rmSync(join(options.saveDir, 'generation'), { recursive: true, force: true });
-  const best = generations.reduce((a, b) => (generationFitness(b) > generationFitness(a) ? b : a));
-  return { generations, best, csv, yaml };
+  return { generations, best: fittest(generations), csv, yaml };
 }
