@@ -21,7 +21,7 @@ test.after(() => rmSync(tmp, { recursive: true, force: true }));
 const ops = (m: ModelMessage) => m.graph.node.map((n) => n.op_type);
 const count = (m: ModelMessage, op: string) => ops(m).filter((o) => o === op).length;
 const dims = (m: ModelMessage, which: 'input' | 'output') =>
-  m.graph[which][0]!.type.tensor_type.shape.dim.map((d) => ('dim_value' in d ? d.dim_value : d.dim_param));
+  m.graph[which][0]!.type.tensor_type.shape!.dim.map((d) => ('dim_value' in d ? d.dim_value : d.dim_param));
 
 /** Non-trivial BatchNorm statistics, so that folding them into the convolutions is actually exercised. */
 function randomizeBatchNorm(model: DetectionModel): void {
@@ -189,7 +189,7 @@ test('ONNX files with lying metadata or unusual inputs are refused at load, nami
   const cases: [string, RegExp][] = [
     [variant('three-names', (m) => (m.metadata_props = [{ key: 'stride', value: '32' }, { key: 'names', value: "{0: 'a', 1: 'b', 2: 'c'}" }])), /three-names\.onnx: the metadata names 3 classes but the output has 7 columns per box \(2 classes\)/],
     [variant('uint8-input', (m) => (input(m).elem_type = 2)), /uint8-input\.onnx: ONNX Runtime cannot load the model \(.*uint8/],
-    [variant('four-channels', (m) => (input(m).shape.dim[1] = { dim_value: 4 })), /four-channels\.onnx: expected one image input \[batch, 3, height, width\] \(got \[1, 4, 64, 64\]\)/],
+    [variant('four-channels', (m) => (input(m).shape!.dim[1] = { dim_value: 4 })), /four-channels\.onnx: expected one image input \[batch, 3, height, width\] \(got \[1, 4, 64, 64\]\)/],
     [variant('huge-stride', (m) => (m.metadata_props = [{ key: 'stride', value: '1e300' }, { key: 'names', value: "['a', 'b']" }])), /huge-stride\.onnx: ONNX metadata 'stride' is '1e300'/],
   ];
   for (const [file, message] of cases) await assert.rejects(load(file), message);

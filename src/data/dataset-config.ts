@@ -141,6 +141,12 @@ export function splitImageFiles(config: DatasetConfig, split: SplitName): string
   return listImageFiles(config.splits[split], `${config.file} '${split}'`);
 }
 
+/** Up to `max` of `items`, spread evenly over them (the same subset on every call): calibration images. */
+export function evenlySpread<T>(items: readonly T[], max: number): T[] {
+  const step = Math.max(1, items.length / max);
+  return Array.from({ length: Math.min(max, items.length) }, (_, i) => items[Math.floor(i * step)]!);
+}
+
 /** YOLO convention: the last `/images/` becomes `/labels/` and the extension `.txt`. */
 export function labelPathFor(imageFile: string): string {
   const marker = '/images/';

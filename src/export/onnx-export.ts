@@ -7,7 +7,7 @@ import type { DetectionModel } from '../model/yolo.js';
 import { GraphBuilder } from './graph-builder.js';
 import { emitModel, type GraphShape } from './model-graph.js';
 import { metadataProps } from './metadata.js';
-import { encodeModel, type Dim } from './onnx-proto.js';
+import { encodeModel, type Dim, type ModelMessage } from './onnx-proto.js';
 
 export const DEFAULT_OPSET = 12;
 /** The IR version each supported opset requires (onnx/onnx docs/Versioning.md). */
@@ -22,6 +22,11 @@ export interface OnnxExportOptions {
   /** Dynamic batch, height and width axes. */
   dynamic?: boolean;
   opset?: number;
+}
+
+/** The graph before encoding, for passes that rewrite it (quantization). */
+export interface OnnxGraph extends Omit<OnnxModel, 'bytes'> {
+  message: ModelMessage;
 }
 
 export interface OnnxModel {
@@ -52,6 +57,11 @@ export function normalizeImageSize(imgsz: number | [number, number]): [number, n
 }
 
 export function exportOnnx(model: DetectionModel, options: OnnxExportOptions = {}): OnnxModel {
+  const { message, ...rest } = onnxGraph(model, options);
+  return { bytes: encodeModel(message), ...rest };
+}
+
+export function onnxGraph(model: DetectionModel, options: OnnxExportOptions = {}): OnnxGraph {
   const [height, width] = normalizeImageSize(options.imgsz ?? 640);
   const batch = options.batchSize ?? 1;
   const opset = options.opset ?? DEFAULT_OPSET;
@@ -76,13 +86,13 @@ export function exportOnnx(model: DetectionModel, options: OnnxExportOptions = {
   const builder = new GraphBuilder();
   const images = builder.input('images', inputShape);
   builder.output(emitModel(builder, model, images, shape), 'output0', outputShape);
-  const bytes = encodeModel({
+  const message: ModelMessage = {
     ir_version: IR_VERSION[opset]!,
     producer_name: 'yolov5-ts',
     producer_version: packageVersion(),
     opset_import: [{ domain: '', version: opset }],
     graph: builder.graph('yolov5-ts'),
     metadata_props: metadataProps({ stride: maxStride, names: model.names }),
-  });
-  return { bytes, inputShape, outputShape, opset, gates: { ...builder.gateStats } };
+  };
+  return { message, inputShape, outputShape, opset, gates: { ...builder.gateStats } };
 }

@@ -99,7 +99,7 @@ const modelType = root.lookupType('onnx.ModelProto');
 const metadataView = root.lookupType('onnx.ModelMetadataView');
 
 /** TensorProto.DataType values used here. */
-export const DataType = { FLOAT: 1, INT64: 7 } as const;
+export const DataType = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7 } as const;
 
 /** AttributeProto.AttributeType values used here. */
 export const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7 } as const;
@@ -135,7 +135,8 @@ export type Dim = number | string;
 
 export interface ValueInfoMessage {
   name: string;
-  type: { tensor_type: { elem_type: number; shape: { dim: ({ dim_value: number } | { dim_param: string })[] } } };
+  /** Without `shape` the rank is unknown (as for the intermediate tensors calibration reads). */
+  type: { tensor_type: { elem_type: number; shape?: { dim: ({ dim_value: number } | { dim_param: string })[] } } };
 }
 
 export interface GraphMessage {

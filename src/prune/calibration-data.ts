@@ -1,6 +1,6 @@
 // Calibration images for pruning: a fixed, evenly spread subset of the training split, letterboxed without
 // augmentation, in rectangular batches.
-import { loadDatasetConfig, splitImageFiles } from '../data/dataset-config.js';
+import { evenlySpread, loadDatasetConfig, splitImageFiles } from '../data/dataset-config.js';
 import { scanDataset } from '../data/dataset-scan.js';
 import { ValLoader } from '../data/val-loader.js';
 import { imagesToTensor } from '../data/batch-tensor.js';
@@ -19,9 +19,7 @@ export type CalibrationSource = () => AsyncIterable<Tensor>;
 export async function calibrationSource(dataYaml: string, options: CalibrationOptions): Promise<CalibrationSource> {
   const config = loadDatasetConfig(dataYaml);
   const scan = await scanDataset(splitImageFiles(config, 'train'), { nc: config.nc });
-  const max = options.maxImages ?? 256;
-  const step = Math.max(1, scan.images.length / max);
-  const images = Array.from({ length: Math.min(max, scan.images.length) }, (_, i) => scan.images[Math.floor(i * step)]!);
+  const images = evenlySpread(scan.images, options.maxImages ?? 256);
   const loader = new ValLoader(images, { imgsz: options.imgsz, batchSize: options.batchSize ?? 16, stride: options.stride, pad: 0.5 });
   return async function* batches() {
     for await (const batch of loader) {

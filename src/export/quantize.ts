@@ -1,0 +1,246 @@
+// Static INT8 quantization of an exported YOLOv5 graph in the QDQ format: QuantizeLinear/DequantizeLinear pairs
+// around the tensors to quantize, which ONNX Runtime's graph optimizer fuses into integer kernels (DQ → Conv → Q
+// becomes QLinearConv, DQ → Add → Q QLinearAdd, and so on; MaxPool and Resize run on uint8 when their input and
+// output share parameters). The graph stays a valid float graph without those fusions, which is what makes the
+// format portable.
+//
+// Activations are uint8 with a zero point (U8S8 is the fast path of ONNX Runtime's x86 kernels, VNNI included),
+// weights int8 symmetric per output channel, convolution biases int32 at the input scale × the weight scale.
+// The network body (everything the head convolutions depend on) is quantized; the Detect head's decode, which
+// turns logits into boxes and probabilities, stays in float.
+import { AttributeType, DataType, type GraphMessage, type NodeMessage, type TensorMessage } from './onnx-proto.js';
+
+/** A uint8 activation's encoding: real value = scale · (q − zeroPoint). */
+export interface QuantParams {
+  scale: number;
+  zeroPoint: number;
+}
+
+/** The real values a tensor is to represent (calibrated). */
+export interface ActivationRange {
+  min: number;
+  max: number;
+}
+
+/**
+ * Which activations get Q/DQ pairs: only the inputs and outputs of convolutions (SiLU, residual adds, concatenations
+ * and pooling then run in float between them), or every tensor of the network body (all of it runs on uint8).
+ */
+export type QuantizeScope = 'conv' | 'body';
+
+export interface QuantizeOptions {
+  scope: QuantizeScope;
+  /** Quantize the head convolutions' outputs too (the logits the decode reads); otherwise the head convolutions run in float. */
+  quantizeHeads: boolean;
+}
+
+/** Operators that only move or select values: their output shares the input's parameters, so they run on uint8 as they are. */
+const SAME_PARAMS = new Set(['MaxPool', 'Resize', 'Slice', 'Reshape', 'Transpose']);
+
+const INT32_MAX = 2 ** 31 - 1;
+
+/** The graph's structure as the quantizer needs it. */
+export interface GraphParts {
+  /** The last convolutions: those no other convolution follows (YOLOv5's Detect heads). */
+  heads: NodeMessage[];
+  /** The heads and every node they depend on. */
+  body: Set<NodeMessage>;
+  constants: Set<string>;
+}
+
+export function graphParts(graph: GraphMessage): GraphParts {
+  const constants = new Set(graph.initializer.map((t) => t.name));
+  const producer = new Map<string, NodeMessage>();
+  const consumers = new Map<string, NodeMessage[]>();
+  for (const node of graph.node) {
+    for (const out of node.output) producer.set(out, node);
+    for (const input of node.input) consumers.set(input, [...(consumers.get(input) ?? []), node]);
+  }
+  // Nodes are in topological order, so walking them backwards sees every consumer before its producer.
+  const leadsToConv = new Set<NodeMessage>();
+  for (const node of [...graph.node].reverse()) {
+    const next = node.output.flatMap((out) => consumers.get(out) ?? []);
+    if (next.some((n) => n.op_type === 'Conv' || leadsToConv.has(n))) leadsToConv.add(node);
+  }
+  const heads = graph.node.filter((n) => n.op_type === 'Conv' && !leadsToConv.has(n));
+  const body = new Set<NodeMessage>();
+  const stack = [...heads];
+  while (stack.length) {
+    const node = stack.pop()!;
+    if (body.has(node)) continue;
+    body.add(node);
+    for (const input of node.input) {
+      const p = producer.get(input);
+      if (p) stack.push(p);
+    }
+  }
+  return { heads, body, constants };
+}
+
+/** The activations to quantize, in graph order (graph inputs first). */
+export function activationsToQuantize(graph: GraphMessage, options: QuantizeOptions): string[] {
+  const { heads, body, constants } = graphParts(graph);
+  const headOutputs = new Set(heads.flatMap((h) => h.output));
+  const chosen = new Set<string>();
+  const take = (name: string) => {
+    if (name && !constants.has(name) && (options.quantizeHeads || !headOutputs.has(name))) chosen.add(name);
+  };
+  for (const node of graph.node) {
+    if (!body.has(node)) continue;
+    if (options.scope === 'body') {
+      node.input.forEach(take);
+      node.output.forEach(take);
+    } else if (node.op_type === 'Conv') {
+      take(node.input[0]!);
+      take(node.output[0]!);
+    }
+  }
+  const inputs = graph.input.map((i) => i.name).filter((n) => chosen.has(n));
+  return [...inputs, ...[...chosen].filter((n) => !inputs.includes(n))];
+}
+
+/** uint8 parameters covering `range` (widened to include 0, which must be exact: zero padding). */
+export function uint8Params({ min, max }: ActivationRange): QuantParams {
+  const lo = Math.min(min, 0);
+  const hi = Math.max(max, 0);
+  const scale = hi > lo ? (hi - lo) / 255 : 1;
+  return { scale, zeroPoint: Math.min(255, Math.max(0, Math.round(-lo / scale))) };
+}
+
+/** Parameters per activation; outputs of value-moving operators take their input's (see SAME_PARAMS). */
+export function activationParams(graph: GraphMessage, ranges: Map<string, ActivationRange>): Map<string, QuantParams> {
+  const params = new Map([...ranges].map(([name, range]) => [name, uint8Params(range)]));
+  for (const node of graph.node) {
+    const input = params.get(node.input[0] ?? '');
+    if (SAME_PARAMS.has(node.op_type) && input && params.has(node.output[0]!)) params.set(node.output[0]!, input);
+  }
+  return params;
+}
+
+function floatsOf(t: TensorMessage): Float32Array {
+  if (t.data_type !== DataType.FLOAT) throw new Error(`internal error: initializer ${t.name} is not float`);
+  const bytes = t.raw_data.slice();
+  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+}
+
+function bytesOf(data: Float32Array | Int8Array | Uint8Array | Int32Array): Uint8Array {
+  return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+}
+
+/** int8 weights, symmetric per output channel (dimension 0), and the per-channel scales. */
+export function quantizeWeights(weight: Float32Array, channels: number, minScale?: Float32Array): { q: Int8Array; scale: Float32Array } {
+  const per = weight.length / channels;
+  const q = new Int8Array(weight.length);
+  const scale = new Float32Array(channels);
+  for (let c = 0; c < channels; c++) {
+    let amax = 0;
+    for (let i = c * per; i < (c + 1) * per; i++) amax = Math.max(amax, Math.abs(weight[i]!));
+    scale[c] = Math.max(amax > 0 ? amax / 127 : 1, minScale?.[c] ?? 0);
+    for (let i = c * per; i < (c + 1) * per; i++) q[i] = Math.max(-127, Math.min(127, Math.round(weight[i]! / scale[c]!)));
+  }
+  return { q, scale };
+}
+
+export interface QuantizedGraphStats {
+  /** Activations with a Q node, and the DequantizeLinear nodes reading them. */
+  activations: number;
+  dequantizers: number;
+  /** Convolutions with int8 weights, and those left in float (their input is not quantized). */
+  int8Convs: number;
+  floatConvs: number;
+}
+
+/**
+ * The graph with Q/DQ pairs: a QuantizeLinear after each quantized activation, a DequantizeLinear before each of
+ * its readers (one each: ONNX Runtime fuses a DQ only into the single node it feeds), and int8 weights with int32
+ * biases for the convolutions whose input is quantized.
+ */
+export function quantizeGraph(graph: GraphMessage, params: Map<string, QuantParams>): { graph: GraphMessage; stats: QuantizedGraphStats } {
+  const initializers = new Map(graph.initializer.map((t) => [t.name, t]));
+  const used = new Set([...initializers.keys(), ...graph.input.map((i) => i.name), ...graph.node.flatMap((n) => [n.name, ...n.output])]);
+  const fresh = (name: string) => {
+    if (used.has(name)) throw new Error(`internal error: quantization would reuse the name '${name}'`);
+    used.add(name);
+    return name;
+  };
+  const added: TensorMessage[] = [];
+  const constant = (name: string, dataType: number, dims: number[], data: Float32Array | Int8Array | Uint8Array | Int32Array) => {
+    added.push({ name: fresh(name), dims, data_type: dataType, raw_data: bytesOf(data) });
+    return name;
+  };
+  const stats: QuantizedGraphStats = { activations: 0, dequantizers: 0, int8Convs: 0, floatConvs: 0 };
+  const scalars = new Map<string, [string, string]>();
+  const scalarsOf = (name: string): [string, string] => {
+    let pair = scalars.get(name);
+    if (!pair) {
+      const p = params.get(name)!;
+      pair = [constant(`${name}_scale`, DataType.FLOAT, [], Float32Array.of(p.scale)), constant(`${name}_zero_point`, DataType.UINT8, [], Uint8Array.of(p.zeroPoint))];
+      scalars.set(name, pair);
+    }
+    return pair;
+  };
+  const quantizer = (name: string): NodeMessage => {
+    stats.activations++;
+    return { name: fresh(`${name}_QuantizeLinear`), op_type: 'QuantizeLinear', input: [name, ...scalarsOf(name)], output: [fresh(`${name}_quantized`)], attribute: [] };
+  };
+  const replaced = new Set<string>();
+  const nodes: NodeMessage[] = graph.input.filter((i) => params.has(i.name)).map((i) => quantizer(i.name));
+  const readers = new Map<string, number>();
+  for (const node of graph.node) {
+    const before: NodeMessage[] = [];
+    const inputs = node.input.map((input, slot) => {
+      if (params.has(input) && !initializers.has(input)) {
+        const earlier = node.input.indexOf(input);
+        if (earlier < slot) return before.find((d) => d.input[0] === `${input}_quantized`)!.output[0]!;
+        const k = (readers.get(input) ?? 0) + 1;
+        readers.set(input, k);
+        stats.dequantizers++;
+        const dq: NodeMessage = { name: fresh(`${input}_DequantizeLinear_${k}`), op_type: 'DequantizeLinear', input: [`${input}_quantized`, ...scalarsOf(input)], output: [fresh(`${input}_dequantized_${k}`)], attribute: [] };
+        before.push(dq);
+        return dq.output[0]!;
+      }
+      return input;
+    });
+    if (node.op_type === 'Conv') {
+      const x = params.get(node.input[0]!);
+      if (x && initializers.has(node.input[1]!)) {
+        const [weightName, biasName] = [node.input[1]!, node.input[2]];
+        const w = initializers.get(weightName)!;
+        const channels = w.dims[0]!;
+        const bias = biasName ? floatsOf(initializers.get(biasName)!) : undefined;
+        // A bias must fit int32 at scale x·w: where a channel's weights are tiny, its weight scale grows instead.
+        const minScale = bias && Float32Array.from(bias, (b) => Math.abs(b) / (x.scale * INT32_MAX));
+        const { q, scale } = quantizeWeights(floatsOf(w), channels, minScale);
+        const zeros = new Int8Array(channels);
+        const wq = constant(`${weightName}_quantized`, DataType.INT8, w.dims, q);
+        const dq = (input: string[], output: string): NodeMessage => ({
+          name: fresh(`${output}_DequantizeLinear`),
+          op_type: 'DequantizeLinear',
+          input,
+          output: [fresh(output)],
+          attribute: [{ name: 'axis', type: AttributeType.INT, i: 0 }],
+        });
+        before.push(dq([wq, constant(`${weightName}_scale`, DataType.FLOAT, [channels], scale), constant(`${weightName}_zero_point`, DataType.INT8, [channels], zeros)], `${weightName}_dequantized`));
+        inputs[1] = `${weightName}_dequantized`;
+        replaced.add(weightName);
+        if (bias && biasName) {
+          const biasScale = Float32Array.from(scale, (s) => s * x.scale);
+          const bq = Int32Array.from(bias, (b, c) => Math.max(-INT32_MAX, Math.min(INT32_MAX, Math.round(b / biasScale[c]!))));
+          const qName = constant(`${biasName}_quantized`, DataType.INT32, [channels], bq);
+          before.push(dq([qName, constant(`${biasName}_scale`, DataType.FLOAT, [channels], biasScale), constant(`${biasName}_zero_point`, DataType.INT32, [channels], new Int32Array(channels))], `${biasName}_dequantized`));
+          inputs[2] = `${biasName}_dequantized`;
+          replaced.add(biasName);
+        }
+        stats.int8Convs++;
+      } else {
+        stats.floatConvs++;
+      }
+    }
+    nodes.push(...before, { ...node, input: inputs });
+    for (const out of node.output) if (params.has(out)) nodes.push(quantizer(out));
+  }
+  // Float weights that were quantized are no longer read (unless some other node still reads them).
+  const stillRead = new Set(nodes.flatMap((n) => n.input));
+  const initializer = [...graph.initializer.filter((t) => !replaced.has(t.name) || stillRead.has(t.name)), ...added];
+  return { graph: { ...graph, node: nodes, initializer }, stats };
+}
