@@ -3,12 +3,14 @@
 // runs alternating in one process so that a machine that speeds up or slows down affects all alike; once per
 // thread count. Prints each model's median inference and end-to-end time (pre-process + inference + NMS), FPS,
 // and its inference ratio to the first model.
+// An .onnx file (e.g. an INT8 export at 640×384: `yolov5 export --int8 --img 384 640`) runs as it is.
 // Options: --weights A B …  --threads 1,2  --runs 60
 import { parseArgs } from 'node:util';
 import { basename } from 'node:path';
 import { loadModel } from '../src/checkpoint/index.js';
 import { compareOnnxLatency } from '../src/infer/benchmark.js';
 import { gflops } from '../src/model/summary.js';
+import type { DetectionModel } from '../src/model/yolo.js';
 
 const { values, positionals } = parseArgs({
   options: {
@@ -20,8 +22,8 @@ const { values, positionals } = parseArgs({
 });
 // `--weights A B` as the other commands take it: the paths after the first arrive as positionals.
 const paths = [...(values.weights ?? []), ...positionals];
-if (paths.length < 1) throw new Error('--weights: one or more checkpoints (.pt or .safetensors); the first is the reference');
-const models = await Promise.all(paths.map(async (path) => (await loadModel(path)).model));
+if (paths.length < 1) throw new Error('--weights: one or more checkpoints (.pt, .safetensors or .onnx); the first is the reference');
+const models = await Promise.all(paths.map(async (path) => (path.toLowerCase().endsWith('.onnx') ? path : (await loadModel(path)).model)));
 for (const threads of values.threads.split(',').map(Number)) {
   const measured = await compareOnnxLatency(models, { imgsz: 640, runs: Number(values.runs), warmup: 5, threads });
   console.log(`\nONNX Runtime, ${threads} thread(s), batch 1, 640×384, ${values.runs} alternating runs (medians)`);
@@ -29,7 +31,7 @@ for (const threads of values.threads.split(',').map(Number)) {
   measured.forEach((m, k) => {
     const row = [
       basename(paths[k]!).padEnd(30),
-      gflops(models[k]!).toFixed(2).padStart(10),
+      (typeof models[k] === 'string' ? '-' : gflops(models[k] as DetectionModel).toFixed(2)).padStart(10),
       m.inference.median.toFixed(2).padStart(13),
       m.total.median.toFixed(2).padStart(14),
       (1000 / m.total.median).toFixed(1).padStart(6),

@@ -14,6 +14,8 @@ import { exportOnnx, onnxGraph } from '../src/export/onnx-export.js';
 import { decodeModel } from '../src/export/onnx-proto.js';
 import { activationsToQuantize, graphParts, quantizeWeights, uint8Params } from '../src/export/quantize.js';
 import { load } from '../src/infer/predictor.js';
+import { Conv } from '../src/model/common.js';
+import { manualSeed, noGrad, rand } from '../src/torch/index.js';
 import { BUS, COCO32, WEIGHTS } from './helpers/fixtures.js';
 
 const run = promisify(execFile);
@@ -117,6 +119,19 @@ test('INT8 export: ONNX Runtime fuses it into integer kernels, it keeps the meta
     assert.ok(quantized.some((q) => q.classId === box.classId && iou(q, box) > 0.7), `${box.className} at ${box.x1},${box.y1} lost`);
   }
   await Promise.all([float.dispose(), int8.dispose()]);
+});
+
+test('a gated (pruning-ready) model quantizes too: gates fold into int8 weights or stay as Mul nodes between Q/DQ pairs', async () => {
+  const { model } = await loadModel(WEIGHTS);
+  manualSeed(0);
+  for (const [, m] of model.namedModules()) {
+    if (!(m instanceof Conv)) continue;
+    const gate = m.addGate();
+    noGrad(() => gate.weight.copy_(rand([m.outChannels]).mul(1.5).add(0.1)));
+  }
+  const result = await exportInt8File(model, join(tmp, 'gated-int8.onnx'), { imgsz: 128, data: COCO32, calibImages: 4, compareImages: 2, method: 'minmax' });
+  assert.ok(result.onnx.gates.mulNodes > 0 && result.onnx.gates.foldedIntoConvs > 0);
+  assert.ok(result.errors.find((e) => e.output === 'objectness')!.meanAbs < 0.02);
 });
 
 test('export --int8 asks for calibration data and a recent enough opset', async () => {

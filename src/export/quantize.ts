@@ -158,15 +158,18 @@ export interface QuantizedGraphStats {
 export function quantizeGraph(graph: GraphMessage, params: Map<string, QuantParams>): { graph: GraphMessage; stats: QuantizedGraphStats } {
   const initializers = new Map(graph.initializer.map((t) => [t.name, t]));
   const used = new Set([...initializers.keys(), ...graph.input.map((i) => i.name), ...graph.node.flatMap((n) => [n.name, ...n.output])]);
-  const fresh = (name: string) => {
-    if (used.has(name)) throw new Error(`internal error: quantization would reuse the name '${name}'`);
+  // A name of its own for each new tensor and node (the graph may hold names like `<tensor>_scale` already).
+  const fresh = (base: string) => {
+    let name = base;
+    for (let k = 2; used.has(name); k++) name = `${base}_${k}`;
     used.add(name);
     return name;
   };
   const added: TensorMessage[] = [];
   const constant = (name: string, dataType: number, dims: number[], data: Float32Array | Int8Array | Uint8Array | Int32Array) => {
-    added.push({ name: fresh(name), dims, data_type: dataType, raw_data: bytesOf(data) });
-    return name;
+    const unique = fresh(name);
+    added.push({ name: unique, dims, data_type: dataType, raw_data: bytesOf(data) });
+    return unique;
   };
   const stats: QuantizedGraphStats = { activations: 0, dequantizers: 0, int8Convs: 0, floatConvs: 0 };
   const scalars = new Map<string, [string, string]>();
@@ -179,9 +182,11 @@ export function quantizeGraph(graph: GraphMessage, params: Map<string, QuantPara
     }
     return pair;
   };
+  const quantized = new Map<string, string>();
   const quantizer = (name: string): NodeMessage => {
     stats.activations++;
-    return { name: fresh(`${name}_QuantizeLinear`), op_type: 'QuantizeLinear', input: [name, ...scalarsOf(name)], output: [fresh(`${name}_quantized`)], attribute: [] };
+    quantized.set(name, fresh(`${name}_quantized`));
+    return { name: fresh(`${name}_QuantizeLinear`), op_type: 'QuantizeLinear', input: [name, ...scalarsOf(name)], output: [quantized.get(name)!], attribute: [] };
   };
   const replaced = new Set<string>();
   const nodes: NodeMessage[] = graph.input.filter((i) => params.has(i.name)).map((i) => quantizer(i.name));
@@ -191,11 +196,11 @@ export function quantizeGraph(graph: GraphMessage, params: Map<string, QuantPara
     const inputs = node.input.map((input, slot) => {
       if (params.has(input) && !initializers.has(input)) {
         const earlier = node.input.indexOf(input);
-        if (earlier < slot) return before.find((d) => d.input[0] === `${input}_quantized`)!.output[0]!;
+        if (earlier < slot) return before.find((d) => d.input[0] === quantized.get(input))!.output[0]!;
         const k = (readers.get(input) ?? 0) + 1;
         readers.set(input, k);
         stats.dequantizers++;
-        const dq: NodeMessage = { name: fresh(`${input}_DequantizeLinear_${k}`), op_type: 'DequantizeLinear', input: [`${input}_quantized`, ...scalarsOf(input)], output: [fresh(`${input}_dequantized_${k}`)], attribute: [] };
+        const dq: NodeMessage = { name: fresh(`${input}_DequantizeLinear_${k}`), op_type: 'DequantizeLinear', input: [quantized.get(input)!, ...scalarsOf(input)], output: [fresh(`${input}_dequantized_${k}`)], attribute: [] };
         before.push(dq);
         return dq.output[0]!;
       }
@@ -220,15 +225,17 @@ export function quantizeGraph(graph: GraphMessage, params: Map<string, QuantPara
           output: [fresh(output)],
           attribute: [{ name: 'axis', type: AttributeType.INT, i: 0 }],
         });
-        before.push(dq([wq, constant(`${weightName}_scale`, DataType.FLOAT, [channels], scale), constant(`${weightName}_zero_point`, DataType.INT8, [channels], zeros)], `${weightName}_dequantized`));
-        inputs[1] = `${weightName}_dequantized`;
+        const weightDq = dq([wq, constant(`${weightName}_scale`, DataType.FLOAT, [channels], scale), constant(`${weightName}_zero_point`, DataType.INT8, [channels], zeros)], `${weightName}_dequantized`);
+        before.push(weightDq);
+        inputs[1] = weightDq.output[0]!;
         replaced.add(weightName);
         if (bias && biasName) {
           const biasScale = Float32Array.from(scale, (s) => s * x.scale);
           const bq = Int32Array.from(bias, (b, c) => Math.max(-INT32_MAX, Math.min(INT32_MAX, Math.round(b / biasScale[c]!))));
           const qName = constant(`${biasName}_quantized`, DataType.INT32, [channels], bq);
-          before.push(dq([qName, constant(`${biasName}_scale`, DataType.FLOAT, [channels], biasScale), constant(`${biasName}_zero_point`, DataType.INT32, [channels], new Int32Array(channels))], `${biasName}_dequantized`));
-          inputs[2] = `${biasName}_dequantized`;
+          const biasDq = dq([qName, constant(`${biasName}_scale`, DataType.FLOAT, [channels], biasScale), constant(`${biasName}_zero_point`, DataType.INT32, [channels], new Int32Array(channels))], `${biasName}_dequantized`);
+          before.push(biasDq);
+          inputs[2] = biasDq.output[0]!;
           replaced.add(biasName);
         }
         stats.int8Convs++;
