@@ -146,3 +146,26 @@ test('validation loader: COCO val batches at their rect shape, placement recorde
   assert.ok(Math.max(...aspects) < 1);
   assert.ok(batch.shape.width > batch.shape.height);
 });
+
+test('validation loader with a fixed shape (an exported model): batches in dataset order, each image letterboxed into it', async () => {
+  const config = loadDatasetConfig(COCO32);
+  const scan = await scanDataset(splitImageFiles(config, 'val'), { nc: config.nc });
+  // Narrower than imgsz on one side, as a non-square export: images that do not fit after fitLongSide shrink again.
+  const shape = { width: 320, height: 192 };
+  const loader = new ValLoader(scan.images, { imgsz: 320, batchSize: 5, stride: 32, shape });
+  assert.equal(loader.length, 7);
+  assert.deepEqual(loader.batches.flatMap((b) => b.indices), [...scan.images.keys()]);
+  assert.ok(loader.batches.every((b) => b.shape === shape));
+  const items = (await Promise.all([0, 6].map((i) => loader.load(i)))).flatMap((b) => b.items);
+  assert.equal(items.length, 7);
+  for (const item of items) {
+    const { resizedSize: resized, originalSize: original } = item;
+    assert.deepEqual([item.input.width, item.input.height], [320, 192]);
+    assert.ok(resized.width === 320 || resized.height === 192, `${resized.width}x${resized.height} touches a side`);
+    assert.equal(item.pad[0] * 2 + resized.width, 320);
+    assert.equal(item.pad[1] * 2 + resized.height, 192);
+    assert.equal(item.gain, resized.height / original.height);
+    assert.ok(Math.abs(item.gain * original.width - resized.width) <= 1, 'one scale for both sides');
+  }
+  assert.ok(items.some((item) => item.resizedSize.height === 192 && item.resizedSize.width < 320), 'a portrait image shrunk below imgsz');
+});

@@ -7,22 +7,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { parse, stringify } from 'yaml';
-import { valCommand } from '../src/cli/commands/val.js';
 import { incrementPath } from '../src/cli/run-dir.js';
 import { COCO32, WEIGHTS } from './helpers/fixtures.js';
-
-/** Runs `yolov5 val ...` in this process and returns what it printed. */
-async function runVal(args: string[]): Promise<string> {
-  const lines: string[] = [];
-  const original = console.log;
-  console.log = (...parts: unknown[]) => lines.push(parts.join(' '));
-  try {
-    await valCommand().exitOverride().parseAsync(args, { from: 'user' });
-  } finally {
-    console.log = original;
-  }
-  return lines.join('\n');
-}
+import { runVal } from './helpers/run-val.js';
 
 test('yolov5 val CLI: run folders increment, COCO json uses COCO category ids', async () => {
   const root = mkdtempSync(join(tmpdir(), 'yolov5-val-cli-'));

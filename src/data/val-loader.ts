@@ -1,4 +1,4 @@
-// Validation batches: rectangular, letterboxed, no augmentation. The next batch is requested before the current one
+// Validation batches: letterboxed, no augmentation; rectangular, or all of one shape for a model of fixed input size. The next batch is requested before the current one
 // is handed out and loads while the model runs: decoded in sharp's thread pool and resized here, or decoded and
 // resized by worker threads (the training loader's) when `workers` asks for them.
 import { availableParallelism } from 'node:os';
@@ -16,7 +16,7 @@ export interface ValItem {
   input: RgbImage;
   /** Size of the decoded image (EXIF orientation applied). */
   originalSize: Size;
-  /** Size after fitting the long side to imgsz, before padding. */
+  /** Size in the input before padding (the long side fitted to imgsz, and into a smaller fixed shape). */
   resizedSize: Size;
   /** Input pixels per original pixel (YOLOv5 maps boxes back with the height ratio). */
   gain: number;
@@ -36,6 +36,11 @@ export interface ValLoaderOptions {
   stride: number;
   /** Batch shape margin in strides; YOLOv5 validation uses 0.5. */
   pad?: number;
+  /**
+   * One input shape for every batch, images in dataset order, instead of rectangular batches: what a model exported
+   * for a fixed input size takes (val.py's square inference for exported models).
+   */
+  shape?: Size;
   /** Worker threads that decode and resize (default 0: none). Call close() when done. */
   workers?: number;
 }
@@ -60,6 +65,17 @@ function decodeSetup(images: readonly LabelledImage[], imgsz: number): WorkerSet
   };
 }
 
+/** Batches of `shape` in dataset order (YOLOv5's val loader without rect). */
+function orderedBatches(count: number, batchSize: number, shape: Size): RectBatch[] {
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batch size must be a positive integer, got ${batchSize}`);
+  const batches: RectBatch[] = [];
+  for (let start = 0; start < count; start += batchSize) {
+    const indices = Array.from({ length: Math.min(batchSize, count - start) }, (_, k) => start + k);
+    batches.push({ indices, shape });
+  }
+  return batches;
+}
+
 export class ValLoader {
   readonly batches: RectBatch[];
   private readonly pool: WorkerPool | undefined;
@@ -69,10 +85,12 @@ export class ValLoader {
     readonly options: ValLoaderOptions,
   ) {
     if (images.length === 0) throw new Error('validation loader: no usable images');
-    this.batches = planRectBatches(
-      images.map((image) => ({ width: image.width, height: image.height })),
-      options,
-    );
+    this.batches = options.shape
+      ? orderedBatches(images.length, options.batchSize, options.shape)
+      : planRectBatches(
+          images.map((image) => ({ width: image.width, height: image.height })),
+          options,
+        );
     const workers = Math.min(options.workers ?? 0, images.length);
     if (workers > 0) this.pool = new WorkerPool(loaderWorkerUrl(), workers, decodeSetup(images, options.imgsz));
   }
@@ -99,13 +117,15 @@ export class ValLoader {
 
   private async loadItem(index: number, shape: Size): Promise<ValItem> {
     const { image: resized, originalSize } = await this.fitted(index);
+    // Only padding, except in a fixed shape narrower than imgsz on one side (a non-square export), which shrinks.
     const boxed = letterbox(resized, shape, { auto: false, scaleup: false });
+    const resizedSize = { width: shape.width - 2 * boxed.pad[0], height: shape.height - 2 * boxed.pad[1] };
     return {
       source: this.images[index]!,
       input: boxed.image,
       originalSize,
-      resizedSize: { width: resized.width, height: resized.height },
-      gain: resized.height / originalSize.height,
+      resizedSize,
+      gain: resizedSize.height / originalSize.height,
       pad: boxed.pad,
     };
   }

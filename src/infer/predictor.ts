@@ -158,7 +158,7 @@ export async function load(weights: string | readonly string[], options: LoadOpt
   const description = list.join(' + ');
   const onnx = list.filter((w) => extname(w).toLowerCase() === '.onnx');
   if (onnx.length > 0) {
-    if (list.length > 1) throw new Error(`${onnx[0]}: an ONNX model cannot join an ensemble; ensembles take .pt and .safetensors checkpoints`);
+    if (list.length > 1) throw new Error(`${onnx[0]}: an ONNX model cannot join an ensemble: ONNX Runtime runs one model as exported; ensembles take .pt and .safetensors checkpoints`);
     if (options.runtime === 'libtorch') throw new Error(`${onnx[0]}: an ONNX model runs on ONNX Runtime only, not libtorch`);
     if (options.augment) throw new Error(`${onnx[0]}: test-time augmentation needs the checkpoint (.pt or .safetensors): it runs the network at other sizes than the exported one`);
     return new Detector(await OnnxBackend.create(onnx[0]!, options), onnx[0]!);

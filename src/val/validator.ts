@@ -1,9 +1,10 @@
-// Validation of a detector on a dataset split (YOLOv5 `val.py run`): rectangular letterboxed batches, NMS, matching
-// in original-image pixels, mAP; optionally the pictures, label files and training loss val.py also produces. Used
-// by `yolov5 val` and, with a prepared split and `quiet`, after each epoch.
+// Validation of a detector on a dataset split (YOLOv5 `val.py run`): rectangular letterboxed batches (or the one
+// input shape of a fixed-size exported model), NMS, matching in original-image pixels, mAP; optionally the pictures,
+// label files and training loss val.py also produces. Used by `yolov5 val` and, with a prepared split and `quiet`,
+// after each epoch.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import { imagesToTensor } from '../data/batch-tensor.js';
+import { imagesToInput, type NetworkInput } from '../data/batch-tensor.js';
 import { loadDatasetConfig, splitImageFiles, type DatasetConfig, type SplitName } from '../data/dataset-config.js';
 import { describeScan, scanDataset, type DatasetScan } from '../data/dataset-scan.js';
 import { labelLine } from '../data/labels.js';
@@ -27,13 +28,28 @@ export interface Detector {
   eval(): unknown;
 }
 
+/**
+ * A model on a runtime of its own whose inference is awaited, such as an exported model on ONNX Runtime (the
+ * `backend` of a detector from `load`): the same output, flattened.
+ */
+export interface AsyncDetector {
+  readonly names: string[];
+  /** The model's largest stride. */
+  readonly stride: number;
+  /** Input sizes the model takes, null where free. A fixed height and width: every batch at that shape. */
+  readonly input: { batch: number | null; height: number | null; width: number | null };
+  run(input: NetworkInput): Promise<Float32Array>;
+}
+
+const isAsync = (detector: Detector | AsyncDetector): detector is AsyncDetector => typeof (detector as Detector).infer !== 'function';
+
 /** A detector whose raw per-level outputs are at hand (a DetectionModel), as the validation loss needs. */
 export interface RawOutputDetector extends Detector {
   forward(x: Tensor): Tensor[];
   detect: { decode(raw: Tensor[]): Tensor };
 }
 
-function requireRawOutputs(detector: Detector): RawOutputDetector {
+function requireRawOutputs(detector: Detector | AsyncDetector): RawOutputDetector {
   const candidate = detector as Partial<RawOutputDetector>;
   if (typeof candidate.forward !== 'function' || typeof candidate.detect?.decode !== 'function') {
     throw new Error('validate: computeLoss needs a detector with raw outputs (a DetectionModel)');
@@ -56,6 +72,8 @@ export interface PrepareOptions {
   batchSize: number;
   /** The model's largest stride. */
   stride: number;
+  /** One input shape for every batch instead of rectangular ones (a model of fixed input size; see ValLoader). */
+  shape?: Size;
   singleCls?: boolean;
   /** Decoding threads (see ValLoader); close `loader` when done with any. */
   workers?: number;
@@ -66,7 +84,8 @@ export async function prepareSplit(config: DatasetConfig, split: SplitName, opti
   const files = splitImageFiles(config, split);
   const scan = await scanDataset(files, { nc: config.nc });
   if (options.singleCls) for (const image of scan.images) for (let i = 0; i < image.labels.length; i += 5) image.labels[i] = 0;
-  const loader = new ValLoader(scan.images, { imgsz: options.imgsz, batchSize: options.batchSize, stride: options.stride, pad: 0.5, workers: options.workers });
+  const { imgsz, batchSize, stride, shape, workers } = options;
+  const loader = new ValLoader(scan.images, { imgsz, batchSize, stride, pad: 0.5, shape, workers });
   return { config, split, scan, loader, imgsz: options.imgsz, singleCls: options.singleCls ?? false };
 }
 
@@ -74,7 +93,9 @@ export interface ValidateOptions {
   /** Dataset yaml path or parsed config; ignored when `prepared` is given. */
   data?: string | DatasetConfig;
   split?: SplitName;
+  /** Default 640; a model of fixed input size is validated at its size (with a warning when this differs). */
   imgsz?: number;
+  /** Default 32; a model of fixed batch size is validated at its batch size (with a warning when this differs). */
   batchSize?: number;
   confThres?: number;
   iouThres?: number;
@@ -186,17 +207,43 @@ const PICTURED_BATCHES = 3;
 
 const logger = (options: ValidateOptions) => (options.quiet ? () => undefined : (options.log ?? ((line: string) => console.log(line))));
 
-/** Runs the detector over a split and computes P, R, mAP50 and mAP50-95. */
-export async function validate(detector: Detector, options: ValidateOptions = {}): Promise<ValidationResult> {
-  if (options.prepared) return validatePrepared(detector, options.prepared, options);
-  const log = logger(options);
-  const stride = Math.max(...detector.stride);
-  const config = resolveConfig(options.data);
+/**
+ * The loader's settings for this detector. What a model takes wins over what was asked, with a warning, as val.py
+ * forces batch 1 square inference on exported models: a fixed height and width make every batch that shape (each
+ * image's long side fitted to the larger side), a fixed batch size the batches that size. Otherwise rectangular
+ * batches at imgsz rounded up to the stride.
+ */
+function loaderSettings(detector: Detector | AsyncDetector, options: ValidateOptions, log: (line: string) => void): Omit<PrepareOptions, 'singleCls' | 'workers'> {
+  const stride = isAsync(detector) ? detector.stride : Math.max(...detector.stride);
+  const takes = isAsync(detector) ? detector.input : { batch: null, height: null, width: null };
   const requested = options.imgsz ?? 640;
+  const batchSize = takes.batch ?? options.batchSize ?? 32;
+  const changedBatch = options.batchSize !== undefined && batchSize !== options.batchSize;
+  if (takes.height !== null && takes.width !== null) {
+    const shape = { width: takes.width, height: takes.height };
+    const imgsz = Math.max(shape.width, shape.height);
+    if (changedBatch || (options.imgsz !== undefined && (requested !== imgsz || shape.width !== shape.height))) {
+      const square = shape.width === shape.height ? ' square' : '';
+      log(`WARNING: forcing --batch-size ${batchSize}${square} inference (${batchSize},3,${shape.height},${shape.width}), the input this model was exported for`);
+    }
+    return { imgsz, batchSize, stride, shape };
+  }
+  if (changedBatch) log(`WARNING: forcing --batch-size ${batchSize}, the batch size this model was exported for`);
   const imgsz = strideMultiple(requested, stride);
   if (imgsz !== requested) log(`WARNING: --img-size ${requested} must be a multiple of max stride ${stride}, updating to ${imgsz}`);
-  const batchSize = options.batchSize ?? 32;
-  const prepared = await prepareSplit(config, options.split ?? 'val', { imgsz, batchSize, stride, singleCls: options.singleCls, workers: options.workers });
+  return { imgsz, batchSize, stride };
+}
+
+/**
+ * Runs the detector over a split and computes P, R, mAP50 and mAP50-95: a libtorch model (DetectionModel or
+ * ensemble), or an AsyncDetector such as an ONNX Runtime session.
+ */
+export async function validate(detector: Detector | AsyncDetector, options: ValidateOptions = {}): Promise<ValidationResult> {
+  if (options.prepared) return validatePrepared(detector, options.prepared, options);
+  const log = logger(options);
+  const config = resolveConfig(options.data);
+  const settings = loaderSettings(detector, options, log);
+  const prepared = await prepareSplit(config, options.split ?? 'val', { ...settings, singleCls: options.singleCls, workers: options.workers });
   log(`${prepared.split}: Scanning ${config.file}... ${describeScan(prepared.scan)}`);
   for (const message of prepared.scan.messages) log(`WARNING: ${message}`);
   try {
@@ -206,7 +253,15 @@ export async function validate(detector: Detector, options: ValidateOptions = {}
   }
 }
 
-async function validatePrepared(detector: Detector, prepared: PreparedSplit, options: ValidateOptions): Promise<ValidationResult> {
+/** The output [B, N, 5 + nc] of a detector whose inference is awaited, as a tensor for NMS. */
+async function awaitOutput(detector: AsyncDetector, input: NetworkInput): Promise<Tensor> {
+  const values = await detector.run(input);
+  const batch = input.shape[0];
+  const columns = detector.names.length + 5;
+  return tensor(values, [batch, values.length / (batch * columns), columns]);
+}
+
+async function validatePrepared(detector: Detector | AsyncDetector, prepared: PreparedSplit, options: ValidateOptions): Promise<ValidationResult> {
   const log = logger(options);
   const confThres = options.confThres ?? 0.001;
   const iouThres = options.iouThres ?? 0.6;
@@ -229,7 +284,9 @@ async function validatePrepared(detector: Detector, prepared: PreparedSplit, opt
   const labelsDir = saveDir && saveTxt ? join(saveDir, 'labels') : undefined;
   if (labelsDir) mkdirSync(labelsDir, { recursive: true });
 
-  detector.eval();
+  const awaited = isAsync(detector) ? detector : undefined;
+  const model = isAsync(detector) ? undefined : detector;
+  model?.eval();
   const stats = new DetectionStats();
   const confusion = plots ? new ConfusionMatrix(nc) : undefined;
   const jdict: CocoDetection[] = [];
@@ -243,17 +300,22 @@ async function validatePrepared(detector: Detector, prepared: PreparedSplit, opt
 
   let started = now();
   for await (const batch of loader) {
-    const input = imagesToTensor(batch.items.map((item) => item.input));
+    const input = imagesToInput(batch.items.map((item) => item.input));
+    const pictured = plots && batch.index < PICTURED_BATCHES;
+    // libtorch runs on the images as a tensor; another runtime takes the array and needs the tensor only for pictures.
+    const images = awaited && !pictured ? undefined : tensor(input.data, input.shape);
     const inferred = now();
     time.preprocess += inferred - started;
 
-    const { output, raw } = tidy(() =>
-      noGrad(() => {
-        if (!lossDetector) return { output: detector.infer(input), raw: [] };
-        const levels = lossDetector.forward(input);
-        return { output: lossDetector.detect.decode(levels), raw: levels };
-      }),
-    );
+    const { output, raw } = awaited
+      ? { output: await awaitOutput(awaited, input), raw: [] }
+      : tidy(() =>
+          noGrad(() => {
+            if (!lossDetector) return { output: model!.infer(images!), raw: [] };
+            const levels = lossDetector.forward(images!);
+            return { output: lossDetector.detect.decode(levels), raw: levels };
+          }),
+        );
     time.inference += now() - inferred;
 
     const inputLabels = batch.items.map((item) => labelsToInputPixels(item.source.labels, item.resizedSize, item.pad, batch.shape));
@@ -287,11 +349,11 @@ async function validatePrepared(detector: Detector, prepared: PreparedSplit, opt
         labelFiles++;
       }
     });
-    if (plots && batch.index < PICTURED_BATCHES) {
+    if (pictured) {
       const paths = batch.items.map((item) => item.source.imageFile);
-      await plotValBatch({ images: input, targets, detections, shape: batch.shape, paths }, batch.index, names, saveDir!);
+      await plotValBatch({ images: images!, targets, detections, shape: batch.shape, paths }, batch.index, names, saveDir!);
     }
-    input.dispose();
+    images?.dispose();
     bar.increment();
     started = now();
   }
@@ -318,7 +380,8 @@ async function validatePrepared(detector: Detector, prepared: PreparedSplit, opt
   log(formatTableRow('all', seen, instances, summary.mp, summary.mr, summary.map50, summary.map));
   if (instances === 0) log(`WARNING: no labels found in ${prepared.split} set, can not compute metrics without labels`);
   if (options.verbose && nc > 1) for (const row of perClass) log(formatTableRow(row.name, seen, row.instances, row.precision, row.recall, row.ap50, row.ap));
-  log(formatSpeed(speed, [loader.options.batchSize, 3, prepared.imgsz, prepared.imgsz]));
+  const shape = loader.options.shape ?? { width: prepared.imgsz, height: prepared.imgsz };
+  log(formatSpeed(speed, [loader.options.batchSize, 3, shape.height, shape.width]));
 
   if (confusion) {
     await plotConfusionMatrix(confusion, names, join(saveDir!, 'confusion_matrix.png'));

@@ -3,7 +3,8 @@ import { basename, extname, join } from 'node:path';
 import { loadEnsemble } from '../../checkpoint/index.js';
 import { loadDatasetConfig, type DatasetConfig, type SplitName } from '../../data/dataset-config.js';
 import { validationWorkers } from '../../data/val-loader.js';
-import { validate, type ValidateOptions } from '../../val/validator.js';
+import { load } from '../../infer/predictor.js';
+import { validate, type AsyncDetector, type Detector, type ValidateOptions } from '../../val/validator.js';
 import { plotStudy, STUDY_SIZES, writeStudy, type ModelStudy } from '../../val/study.js';
 import { incrementPath } from '../run-dir.js';
 import { batchSizeOption, collect, deviceOption, fraction, imgSizeOption, nonNegativeInteger, positiveInteger } from '../arguments.js';
@@ -38,7 +39,15 @@ interface ValOptions {
 
 const stem = (path: string): string => basename(path, extname(path));
 
-async function loadModels(weights: readonly string[], augment: boolean) {
+const isOnnx = (path: string): boolean => extname(path).toLowerCase() === '.onnx';
+
+async function loadModels(weights: readonly string[], augment: boolean): Promise<Detector | AsyncDetector> {
+  if (weights.some(isOnnx)) {
+    // load() refuses ensembles and test-time augmentation with an ONNX file, naming the file and why.
+    const { backend } = await load(weights, { augment });
+    console.log(`Loaded ${weights[0]} for ONNX Runtime inference`);
+    return backend;
+  }
   // As the official val.py: BatchNorm folded into the convolutions for inference.
   console.log('Fusing layers...');
   const ensemble = await loadEnsemble(weights, { augment });
@@ -98,6 +107,9 @@ async function runStudy(options: ValOptions, config: DatasetConfig): Promise<voi
   const studies: ModelStudy[] = [];
   for (const weights of options.weights) {
     const model = await loadModels([weights], options.augment);
+    if ('input' in model && model.input.height !== null && model.input.width !== null) {
+      throw new Error(`${weights}: --task study validates at several sizes, but this model takes ${model.input.height}x${model.input.width} inputs only; export it with --dynamic`);
+    }
     const file = `study_${stem(config.file)}_${stem(weights)}.txt`;
     const study: ModelStudy = { name: stem(weights), points: [] };
     for (const imgsz of sizes) {
@@ -114,7 +126,7 @@ async function runStudy(options: ValOptions, config: DatasetConfig): Promise<voi
 export function valCommand(): Command {
   return new Command('val')
     .description('validate a trained detector on a dataset split: P, R, mAP50, mAP50-95 (as YOLOv5 val.py)')
-    .requiredOption('--weights <path...>', 'model weights (official YOLOv5 .pt or yolov5-ts .safetensors); an official name (yolov5s.pt, ...) not found here is downloaded; several: an ensemble, boxes pooled before NMS')
+    .requiredOption('--weights <path...>', 'model weights (official YOLOv5 .pt or yolov5-ts .safetensors; .onnx on ONNX Runtime, alone); an official name (yolov5s.pt, ...) not found here is downloaded; several: an ensemble, boxes pooled before NMS')
     .requiredOption('--data <yaml>', 'dataset yaml (coco128.yaml by name: shipped, downloaded on first use)')
     .addOption(imgSizeOption('inference size (pixels)'))
     .addOption(batchSizeOption('batch size', 16))
