@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { load } from '../src/infer/predictor.js';
 import { promisify } from 'node:util';
 import { generateSynthDataset } from '../src/data/synth.js';
 import { DetectionModel } from '../src/model/yolo.js';
@@ -20,20 +21,25 @@ const tmp = mkdtempSync(join(tmpdir(), 'prune-cli-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
 const CLI = 'dist/cli/main.js';
 
-test('yolov5 prune --target-latency --round 16: report, a narrower checkpoint, multiples of 16', async () => {
+test('yolov5 prune --target-latency --round 16 --int8: report, a narrower checkpoint, multiples of 16, its INT8 row', async () => {
   const { yaml } = await generateSynthDataset({ out: join(tmp, 'data'), images: 8, valImages: 4, classes: 2, imgsz: 64, seed: 5 });
   const weights = join(tmp, 'start.safetensors');
   const original = new DetectionModel({ ...loadModelConfig('yolov5n'), nc: 2 });
   await saveCheckpoint(weights, original);
   const args = ['prune', '--weights', weights, '--data', yaml, '--img', '64', '--batch-size', '4', '--workers', '1', '--rounds', '1'];
   const oneShot = ['--epochs-per-round', '0', '--finetune-epochs', '0', '--calibration-images', '4', '--no-benchmark'];
-  const { stdout } = await run(process.execPath, [CLI, ...args, ...oneShot, '--target-latency', '0.7', '--round', '16', '--project', join(tmp, 'runs')], { timeout: 300_000 });
+  const { stdout } = await run(process.execPath, [CLI, ...args, ...oneShot, '--target-latency', '0.7', '--round', '16', '--int8', '--project', join(tmp, 'runs')], { timeout: 300_000 });
   assert.match(stdout, /pruning \(keep 70\.0% of the estimated latency\)/);
   const dir = join(tmp, 'runs', 'exp');
   const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
   assert.ok(report.final.latencyCost <= 0.7 * report.original.latencyCost + 1e-9, `estimated latency ${report.final.latencyCost} of ${report.original.latencyCost}`);
   const { model: pruned } = await loadModel(join(dir, 'pruned.safetensors'));
   assert.ok(latencyCost(pruned) / latencyCost(original) <= 0.7);
+  // The INT8 file is a dynamic-axes ONNX model of the pruned network, validated in ONNX Runtime.
+  assert.equal(report.int8.file, join(dir, 'pruned-int8.onnx'));
+  assert.ok(report.int8.map >= 0 && report.int8.map <= 1 && report.int8.map50 >= report.int8.map);
+  assert.deepEqual((await load(report.int8.file)).names, pruned.names);
+  assert.match(readFileSync(join(dir, 'report.md'), 'utf8'), /\| pruned \+ INT8 \(ONNX Runtime\) \| \| \| [\d.]+ \| [\d.]+ \| n\/a \|/);
   const before = convChannels(original);
   for (const [name, channels] of convChannels(pruned)) {
     if (channels !== before.get(name)) assert.equal(channels % 16, 0, `${name}: ${channels} channels`);

@@ -30,7 +30,9 @@ import { createTrainLoader, trainingWorkers } from '../data/train-loader.js';
 import { DEFAULT_HYP, loadHyp, scaleLossGains, type Hyp } from '../train/hyp.js';
 import { YoloLoss } from '../train/loss.js';
 import { checkImgSize } from '../data/letterbox.js';
-import { onnxLatencyOf, plotGateHistograms, writeReport, type ModelFigures, type OnnxLatency, type PruneReport, type RoundRecord } from './report.js';
+import { onnxLatencyOf, plotGateHistograms, writeReport, type Int8Figures, type ModelFigures, type OnnxLatency, type PruneReport, type RoundRecord } from './report.js';
+import { describeErrors, exportInt8File } from '../export/int8.js';
+import { OnnxBackend } from '../infer/backend.js';
 
 /**
  * Options of `yolov5 prune`. Those marked "chosen" are picked by the recipe (src/prune/recipe.ts) from the budget,
@@ -110,6 +112,11 @@ export interface PruneOptions {
   calibrationImages?: number;
   /** Measure ONNX Runtime latency of the original and the pruned model (default true). */
   benchmark?: boolean;
+  /**
+   * Also quantize the pruned model to INT8 (ONNX, QDQ; calibrated on the calibration images of the train split):
+   * `pruned-int8.onnx` with dynamic axes, validated in ONNX Runtime and in the latency comparison (default false).
+   */
+  int8?: boolean;
   log?: (line: string) => void;
 }
 
@@ -208,6 +215,7 @@ function givenSettings(o: PruneOptions): Given {
     existOk: o.existOk ?? false,
     calibrationImages: positiveInt(o.calibrationImages ?? 256, '--calibration-images'),
     benchmark: o.benchmark ?? true,
+    int8: o.int8 ?? false,
   };
 }
 
@@ -421,8 +429,24 @@ async function fineTune(model: DetectionModel, s: Settings, log: (line: string) 
   return train({ ...stageOptions(model, s, runDir, s.finetuneEpochs, log), minWarmupIterations: s.minWarmup }, hooks);
 }
 
+/** The pruned model quantized to INT8 and validated in ONNX Runtime at the pipeline's settings. */
+async function quantized(model: DetectionModel, s: Settings, log: (line: string) => void): Promise<Int8Figures> {
+  const file = join(s.saveDir, 'pruned-int8.onnx');
+  log(`\nINT8: quantizing the pruned model, activations calibrated on ${s.calibrationImages} training images...`);
+  const result = await exportInt8File(model, file, { data: s.data, imgsz: s.imgsz, dynamic: true, calibImages: s.calibrationImages });
+  log(`  output difference from the float model: ${describeErrors(result.errors)}`);
+  const backend = await OnnxBackend.create(file);
+  try {
+    const metrics = await validate(backend, { data: s.data, imgsz: s.imgsz, batchSize: s.batchSize, quiet: true, progress: true, log });
+    log(`  ${file}: mAP50 ${metrics.map50.toFixed(4)}, mAP50-95 ${metrics.map.toFixed(4)}`);
+    return { file, map50: metrics.map50, map: metrics.map };
+  } finally {
+    await backend.dispose();
+  }
+}
+
 /** Deployment latency at the reference input (a 1280×720 frame letterboxed to 640×384, batch 1), runs alternating. */
-async function onnxLatencies(models: DetectionModel[]): Promise<OnnxLatency[]> {
+async function onnxLatencies(models: (DetectionModel | string)[]): Promise<OnnxLatency[]> {
   return (await compareOnnxLatency(models, { imgsz: 640, runs: 40, warmup: 5 })).map(onnxLatencyOf);
 }
 
@@ -524,17 +548,20 @@ export async function prunePipeline(options: PruneOptions): Promise<PruneResult>
   const finalFigures = await figures(final, s, log);
   const weights = join(s.saveDir, 'pruned.safetensors');
   await saveCheckpoint(weights, final);
+  const int8 = s.int8 ? await quantized(final, s, log) : undefined;
   let originalLatency: OnnxLatency | undefined;
   let prunedLatency: OnnxLatency | undefined;
+  let int8Latency: OnnxLatency | undefined;
   if (s.benchmark) {
-    log('\nMeasuring ONNX Runtime latency (batch 1, letterboxed 1280×720 → 640×384), original and pruned runs alternating...');
-    [originalLatency, prunedLatency] = await onnxLatencies([original, final]);
+    log(`\nMeasuring ONNX Runtime latency (batch 1, letterboxed 1280×720 → 640×384), original${int8 ? ', pruned and INT8' : ' and pruned'} runs alternating...`);
+    [originalLatency, prunedLatency, int8Latency] = await onnxLatencies([original, final, ...(int8 ? [int8.file] : [])]);
   }
   const report: PruneReport = {
     settings: { ...s },
     original: { ...state.original, ...(originalLatency ? { onnx: originalLatency } : {}) },
     rounds: state.rounds,
     final: { ...finalFigures, ...(prunedLatency ? { onnx: prunedLatency } : {}) },
+    ...(int8 ? { int8: { ...int8, ...(int8Latency ? { onnx: int8Latency } : {}) } } : {}),
     weights,
   };
   state.done = true;

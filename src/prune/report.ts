@@ -33,6 +33,14 @@ export function onnxLatencyOf(measured: RuntimeBenchmark): OnnxLatency {
   return { inferenceMs: measured.inference.median, totalMs: measured.total.median };
 }
 
+/** The pruned model quantized to INT8 (an ONNX file, validated in ONNX Runtime). */
+export interface Int8Figures {
+  file: string;
+  map50: number;
+  map: number;
+  onnx?: OnnxLatency;
+}
+
 export interface RoundRecord extends ModelFigures {
   round: number;
   lambda: number;
@@ -45,6 +53,7 @@ export interface PruneReport {
   original: ModelFigures;
   rounds: RoundRecord[];
   final: ModelFigures;
+  int8?: Int8Figures;
   weights: string;
   /** Wall time of the whole run (resumed sessions added up) and the largest resident memory seen. */
   wallSeconds?: number;
@@ -56,7 +65,7 @@ const pct = (part: number, whole: number) => `${((part / whole) * 100).toFixed(1
 /** The report as markdown; also written to report.md next to report.json and mAP_vs_GFLOPs.png. */
 export async function writeReport(report: PruneReport, saveDir: string): Promise<string> {
   const { original: o, final: f } = report;
-  const latency = (m: ModelFigures) => (m.onnx ? `${m.onnx.inferenceMs.toFixed(1)} ms / ${m.onnx.totalMs.toFixed(1)} ms (${(1000 / m.onnx.totalMs).toFixed(1)} FPS)` : 'n/a');
+  const latency = (m: Pick<ModelFigures, 'onnx'>) => (m.onnx ? `${m.onnx.inferenceMs.toFixed(1)} ms / ${m.onnx.totalMs.toFixed(1)} ms (${(1000 / m.onnx.totalMs).toFixed(1)} FPS)` : 'n/a');
   const lines = [
     '# Pruning report',
     '',
@@ -76,10 +85,12 @@ export async function writeReport(report: PruneReport, saveDir: string): Promise
       (r) => `| round ${r.round} (${r.target}) | ${r.parameters} | ${r.gflops.toFixed(2)} | ${r.map50.toFixed(4)} | ${r.map.toFixed(4)} | |`,
     ),
     `| **pruned, fine-tuned** | ${f.parameters} (${pct(f.parameters, o.parameters)}) | ${f.gflops.toFixed(2)} (${pct(f.gflops, o.gflops)}) | ${f.map50.toFixed(4)} | ${f.map.toFixed(4)} | ${latency(f)} |`,
+    ...(report.int8 ? [`| pruned + INT8 (ONNX Runtime) | | | ${report.int8.map50.toFixed(4)} | ${report.int8.map.toFixed(4)} | ${latency(report.int8)} |`] : []),
     '',
     f.onnx && o.onnx
       ? `Latency ratio pruned/original (batch 1, 640×384): inference ${(f.onnx.inferenceMs / o.onnx.inferenceMs).toFixed(3)}, ` +
-        `end-to-end ${(f.onnx.totalMs / o.onnx.totalMs).toFixed(3)} (end-to-end adds the same image pre-processing and NMS to both)`
+        `end-to-end ${(f.onnx.totalMs / o.onnx.totalMs).toFixed(3)} (end-to-end adds the same image pre-processing and NMS to both)` +
+        (report.int8?.onnx ? `; pruned + INT8/original: inference ${(report.int8.onnx.inferenceMs / o.onnx.inferenceMs).toFixed(3)}, end-to-end ${(report.int8.onnx.totalMs / o.onnx.totalMs).toFixed(3)}` : '')
       : '',
     '',
     ...report.rounds.flatMap((r) => [

@@ -40,6 +40,7 @@ interface PruneCliOptions {
   resume?: string;
   calibrationImages: number;
   benchmark: boolean;
+  int8: boolean;
 }
 
 export function pruneCommand(): Command {
@@ -81,6 +82,7 @@ export function pruneCommand(): Command {
     .option('--seed <n>', 'random seed', nonNegativeInteger, 0)
     .option('--calibration-images <n>', 'training images for the reconstruction of removed channels, BatchNorm statistics and Taylor importance', positiveInteger, 256)
     .option('--no-benchmark', 'skip the ONNX Runtime latency comparison')
+    .option('--int8', 'also quantize the pruned model to INT8 (pruned-int8.onnx) and report its mAP and latency', false)
     .option('--project <dir>', 'save to project/name', 'runs/prune')
     .option('--name <name>', 'save to project/name', 'exp')
     .option('--exist-ok', 'reuse an existing project/name folder', false)
@@ -123,6 +125,7 @@ export function pruneCommand(): Command {
         ...(o.resume ? { resume: o.resume } : {}),
         calibrationImages: o.calibrationImages,
         benchmark: o.benchmark,
+        int8: o.int8,
       });
     });
 }
