@@ -121,7 +121,7 @@ test('INT8 export: ONNX Runtime fuses it into integer kernels, it keeps the meta
   await Promise.all([float.dispose(), int8.dispose()]);
 });
 
-test('a gated (pruning-ready) model quantizes too: gates fold into int8 weights or stay as Mul nodes between Q/DQ pairs', async () => {
+test('a gated (pruning-ready) model quantizes too: gates fold into int8 weights or become uint8 constants of their Mul nodes', async () => {
   const { model } = await loadModel(WEIGHTS);
   manualSeed(0);
   for (const [, m] of model.namedModules()) {
@@ -131,6 +131,7 @@ test('a gated (pruning-ready) model quantizes too: gates fold into int8 weights 
   }
   const result = await exportInt8File(model, join(tmp, 'gated-int8.onnx'), { imgsz: 128, data: COCO32, calibImages: 4, compareImages: 2, method: 'minmax' });
   assert.ok(result.onnx.gates.mulNodes > 0 && result.onnx.gates.foldedIntoConvs > 0);
+  assert.equal(result.stats.constants, result.onnx.gates.mulNodes, 'every unfolded gate stored as uint8, so its Mul fuses');
   assert.ok(result.errors.find((e) => e.output === 'objectness')!.meanAbs < 0.02);
 });
 

@@ -34,6 +34,9 @@ export interface QuantizeOptions {
   quantizeHeads: boolean;
 }
 
+/** Operators ONNX Runtime runs on uint8 when every input comes through a DQ and the output goes to a Q. */
+const ELEMENTWISE = new Set(['Mul', 'Add']);
+
 /** Operators that only move or select values: their output shares the input's parameters, so they run on uint8 as they are. */
 const SAME_PARAMS = new Set(['MaxPool', 'Resize', 'Slice', 'Reshape', 'Transpose']);
 
@@ -148,6 +151,8 @@ export interface QuantizedGraphStats {
   /** Convolutions with int8 weights, and those left in float (their input is not quantized). */
   int8Convs: number;
   floatConvs: number;
+  /** Constant operands of elementwise nodes (pruning gates) stored as uint8. */
+  constants: number;
 }
 
 /**
@@ -171,7 +176,7 @@ export function quantizeGraph(graph: GraphMessage, params: Map<string, QuantPara
     added.push({ name: unique, dims, data_type: dataType, raw_data: bytesOf(data) });
     return unique;
   };
-  const stats: QuantizedGraphStats = { activations: 0, dequantizers: 0, int8Convs: 0, floatConvs: 0 };
+  const stats: QuantizedGraphStats = { activations: 0, dequantizers: 0, int8Convs: 0, floatConvs: 0, constants: 0 };
   const scalars = new Map<string, [string, string]>();
   const scalarsOf = (name: string): [string, string] => {
     let pair = scalars.get(name);
@@ -242,6 +247,28 @@ export function quantizeGraph(graph: GraphMessage, params: Map<string, QuantPara
       } else {
         stats.floatConvs++;
       }
+    }
+    if (ELEMENTWISE.has(node.op_type) && node.output.every((out) => params.has(out))) {
+      // A per-channel constant (a pruning gate that could not fold, e.g. before a residual add) as uint8 too, so
+      // the node fuses into its QLinear form instead of running in float between a DQ and a Q.
+      node.input.forEach((input, slot) => {
+        const t = initializers.get(input);
+        if (!t || t.data_type !== DataType.FLOAT || inputs.every((i) => i === input || initializers.has(i))) return;
+        const values = floatsOf(t);
+        const p = uint8Params({ min: Math.min(...values), max: Math.max(...values) });
+        const q = Uint8Array.from(values, (v) => Math.max(0, Math.min(255, Math.round(v / p.scale) + p.zeroPoint)));
+        const dq: NodeMessage = {
+          name: fresh(`${input}_DequantizeLinear`),
+          op_type: 'DequantizeLinear',
+          input: [constant(`${input}_quantized`, DataType.UINT8, t.dims, q), constant(`${input}_scale`, DataType.FLOAT, [], Float32Array.of(p.scale)), constant(`${input}_zero_point`, DataType.UINT8, [], Uint8Array.of(p.zeroPoint))],
+          output: [fresh(`${input}_dequantized`)],
+          attribute: [],
+        };
+        before.push(dq);
+        inputs[slot] = dq.output[0]!;
+        replaced.add(input);
+        stats.constants++;
+      });
     }
     nodes.push(...before, { ...node, input: inputs });
     for (const out of node.output) if (params.has(out)) nodes.push(quantizer(out));
