@@ -13,7 +13,7 @@ test('the fast demo runs every stage; the pruned model is smaller and still dete
   const lines: string[] = [];
   const result = await runDemo({ out, fast: true, progress: false, log: (line) => lines.push(line) });
 
-  assert.deepEqual(result.stages.map((s) => s.stage), ['dataset', 'train', 'prune', 'export', 'benchmark', 'detect']);
+  assert.deepEqual(result.stages.map((s) => s.stage), ['dataset', 'train', 'prune', 'export', 'validate INT8', 'benchmark', 'detect']);
   assert.ok(existsSync(result.dataset.yaml));
   assert.equal(readdirSync(join(out, 'data', 'images', 'train')).length, FAST_PLAN.images);
   assert.ok(existsSync(result.trainWeights));
@@ -62,6 +62,9 @@ test('the fast demo runs every stage; the pruned model is smaller and still dete
 
   const summary = readFileSync(join(out, 'summary.md'), 'utf8');
   assert.match(summary, /^original .*\n^pruned /m);
+  // The pruned network quantized to INT8 has its own row: validated in ONNX Runtime, timed beside the others.
+  assert.match(summary, /^pruned \+ INT8 /m);
+  assert.ok(result.int8.map50 >= 0 && result.int8.map50 <= 1 && result.int8.latency.inference.median > 0);
   assert.ok(lines.join('\n').includes(summary.trim()), 'the summary is printed');
   assert.ok(JSON.parse(readFileSync(join(out, 'demo.json'), 'utf8')).finished);
 });

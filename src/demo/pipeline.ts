@@ -1,6 +1,7 @@
 // `yolov5 demo`: the project's promise end to end, on data it makes itself — a synthetic dataset, a small YOLOv5
 // trained from scratch, pruned to about half its GFLOPs and fine-tuned, both models exported to ONNX, timed side
-// by side in ONNX Runtime and run on held-out images — ending with one table comparing the two.
+// by side in ONNX Runtime (with the pruned model quantized to INT8 as a third) and run on held-out images — ending
+// with one table comparing them.
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -14,6 +15,9 @@ import { onnxLatencyOf, writeReport, type ModelFigures } from '../prune/report.j
 import { loadModel } from '../checkpoint/index.js';
 import { gflops } from '../model/summary.js';
 import { exportOnnxFile } from '../export/index.js';
+import { exportInt8File } from '../export/int8.js';
+import { OnnxBackend } from '../infer/backend.js';
+import { validate } from '../val/validator.js';
 import { compareOnnxLatency, type RuntimeBenchmark } from '../infer/benchmark.js';
 import { detectAndDraw, type DetectionRun } from './detections.js';
 import { BENCHMARK_IMGSZ, BENCHMARK_INPUT, FAST_PLAN, FULL_PLAN, type DemoPlan } from './plan.js';
@@ -44,6 +48,14 @@ export interface DemoModel {
   detections: DetectionRun;
 }
 
+/** The pruned model quantized to INT8: the same network, so parameters and GFLOPs are the pruned model's. */
+export interface DemoInt8 {
+  map50: number;
+  map: number;
+  onnx: string;
+  latency: RuntimeBenchmark;
+}
+
 export interface StageTime {
   stage: string;
   seconds: number;
@@ -58,6 +70,7 @@ export interface DemoResult {
   train: { map50: number; map: number };
   prune: { saveDir: string; report: string; reportJson: string; plot: string; gates: string[]; weights: string };
   original: DemoModel;
+  int8: DemoInt8;
   pruned: DemoModel;
   stages: StageTime[];
   seconds: number;
@@ -193,31 +206,49 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       }),
   );
 
-  const files = { original: join(out, 'original.onnx'), pruned: join(out, 'pruned.onnx') };
-  const models = await stage('export', 'both models to ONNX (dynamic input size), each checked against libtorch', async () => {
+  const files = { original: join(out, 'original.onnx'), pruned: join(out, 'pruned.onnx'), int8: join(out, 'pruned-int8.onnx') };
+  const models = await stage('export', 'both models to ONNX (dynamic input size), each checked against libtorch; the pruned one also to INT8', async () => {
     const original = (await loadModel(join(pruned.saveDir, 'original.safetensors'))).model;
     const final = (await loadModel(pruned.weights)).model;
     for (const [name, model] of [['original', original], ['pruned', final]] as const) {
       const { onnx } = await exportOnnxFile(model, files[name], { imgsz: plan.imgsz, dynamic: true });
       log(`${files[name]}: ${(onnx.bytes.length / 2 ** 20).toFixed(2)} MB, outputs match libtorch`);
     }
+    const { onnx } = await exportInt8File(final, files.int8, { imgsz: plan.imgsz, dynamic: true, data: dataset.yaml, calibImages: plan.calibrationImages });
+    log(`${files.int8}: ${(onnx.bytes.length / 2 ** 20).toFixed(2)} MB, activations calibrated on ${plan.calibrationImages} training images`);
     return { original: gflops(original, BENCHMARK_INPUT), pruned: gflops(final, BENCHMARK_INPUT) };
   });
 
+  const int8Metrics = await stage('validate INT8', 'the INT8 model in ONNX Runtime on the validation images', async () => {
+    const backend = await OnnxBackend.create(files.int8);
+    try {
+      const metrics = await validate(backend, { data: dataset.yaml, imgsz: plan.imgsz, batchSize: plan.batchSize, quiet: true });
+      log(`INT8: mAP50 ${metrics.map50.toFixed(3)}, mAP50-95 ${metrics.map.toFixed(3)}`);
+      return metrics;
+    } finally {
+      await backend.dispose();
+    }
+  });
+
   const latency = await stage('benchmark', `ONNX Runtime latency, batch 1, 1280×720 frame letterboxed to ${BENCHMARK_INPUT[1]}×${BENCHMARK_INPUT[0]}`, async () => {
-    const [originalRun, prunedRun] = await compareOnnxLatency([files.original, files.pruned], {
+    const [originalRun, prunedRun, int8Run] = await compareOnnxLatency([files.original, files.pruned, files.int8], {
       imgsz: BENCHMARK_IMGSZ,
       runs: plan.benchmarkRuns,
       warmup: plan.benchmarkWarmup,
     });
-    const measured = { original: originalRun!, pruned: prunedRun! };
-    for (const name of ['original', 'pruned'] as const) {
+    const measured = { original: originalRun!, pruned: prunedRun!, int8: int8Run! };
+    for (const name of ['original', 'pruned', 'int8'] as const) {
       const r = measured[name];
       log(`${name}: inference ${r.inference.median.toFixed(1)} ms, end-to-end ${r.total.median.toFixed(1)} ms median over ${r.runs} runs (${r.fps.toFixed(1)} FPS, ${r.threads} threads)`);
     }
     const { report } = pruned;
     await writeReport(
-      { ...report, original: { ...report.original, onnx: onnxLatencyOf(measured.original) }, final: { ...report.final, onnx: onnxLatencyOf(measured.pruned) } },
+      {
+        ...report,
+        original: { ...report.original, onnx: onnxLatencyOf(measured.original) },
+        final: { ...report.final, onnx: onnxLatencyOf(measured.pruned) },
+        int8: { file: files.int8, map50: int8Metrics.map50, map: int8Metrics.map, onnx: onnxLatencyOf(measured.int8) },
+      },
       pruned.saveDir,
     );
     return measured;
@@ -262,6 +293,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     },
     original: figures(pruned.report.original, 'original'),
     pruned: figures(pruned.report.final, 'pruned'),
+    int8: { map50: int8Metrics.map50, map: int8Metrics.map, onnx: files.int8, latency: latency.int8 },
     stages,
     seconds,
   };

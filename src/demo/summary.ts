@@ -17,7 +17,7 @@ function table(rows: string[][], rightAligned: boolean[]): string[] {
 }
 
 export function formatSummary(result: DemoResult): string {
-  const { original: o, pruned: p, plan } = result;
+  const { original: o, pruned: p, int8: q, plan } = result;
   const [h, w] = BENCHMARK_INPUT;
   const row = (name: string, m: DemoModel) => [
     name,
@@ -44,6 +44,7 @@ export function formatSummary(result: DemoResult): string {
         percent(p.latency.total.median, o.latency.total.median),
         `${(p.latency.fps / o.latency.fps).toFixed(2)}×`,
       ],
+      row('pruned + INT8', { ...p, ...q }),
     ],
     [false, true, true, true, true, true, true, true],
   );
@@ -56,12 +57,13 @@ export function formatSummary(result: DemoResult): string {
     '',
     `mAP on the ${result.dataset.val} synthetic validation images at ${plan.imgsz} px. ONNX Runtime (${o.latency.threads} threads), ` +
       `batch 1, a 1280×720 frame letterboxed to ${w}×${h}: median of ${o.latency.runs} runs, total = pre-process + inference + NMS; ` +
-      `GFLOPs at that size ${o.benchmarkGflops.toFixed(2)} → ${p.benchmarkGflops.toFixed(2)}.`,
+      `GFLOPs at that size ${o.benchmarkGflops.toFixed(2)} → ${p.benchmarkGflops.toFixed(2)}. ` +
+      `INT8: the pruned network quantized (ONNX QDQ, calibrated on training images), its mAP from ONNX Runtime.`,
     `Held-out images: the original found ${found(o)} labelled objects, the pruned model ${found(p)} (same class, IoU ≥ 0.5).`,
     '',
     `pruning report     ${shown(result.prune.report)} (and report.json)`,
     `plots              ${[result.prune.plot, ...result.prune.gates].map(shown).join(', ')}`,
-    `ONNX models        ${shown(o.onnx)}, ${shown(p.onnx)}`,
+    `ONNX models        ${shown(o.onnx)}, ${shown(p.onnx)}, ${shown(q.onnx)} (INT8)`,
     `annotated images   ${[o, p].map((m) => join(shown(dirname(m.detections.images[0]!.annotated)), '*.jpg')).join(', ')}`,
     `weights            ${shown(result.trainWeights)} (trained), ${shown(result.prune.weights)} (pruned)`,
     '',
