@@ -38,6 +38,11 @@ export interface BackendOptions {
   threads?: number;
 }
 
+/** How every ONNX Runtime session here is made: `threads` intra-op threads (default: all cores), operators in turn. */
+export function sessionOptions(threads = availableParallelism()): InferenceSession.SessionOptions {
+  return { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' };
+}
+
 export class OnnxBackend implements Backend {
   readonly runtime = 'onnxruntime';
   private constructor(
@@ -65,12 +70,7 @@ export class OnnxBackend implements Backend {
     }
     let session: InferenceSession;
     try {
-      session = await InferenceSession.create(bytes, {
-        intraOpNumThreads: options.threads ?? availableParallelism(),
-        interOpNumThreads: 1,
-        executionMode: 'sequential',
-        graphOptimizationLevel: 'all',
-      });
+      session = await InferenceSession.create(bytes, sessionOptions(options.threads));
     } catch (error) {
       throw new Error(`${source}: ONNX Runtime cannot load the model (${(error as Error).message})`);
     }

@@ -17,6 +17,8 @@ export interface DetectRunOptions extends DetectOptions {
   weights: string | string[];
   /** Test-time augmentation (checkpoints only). */
   augment?: boolean;
+  /** ONNX Runtime's intra-op threads (default: all cores). */
+  threads?: number;
   source: string;
   /** Results go to project/name (then name2, name3, ... unless existOk). */
   project?: string;
@@ -133,7 +135,7 @@ function describe(result: Detections): string {
 export async function runDetect(options: DetectRunOptions): Promise<DetectRunSummary> {
   const log = options.log ?? ((line: string) => console.log(line));
   const entries = resolveSource(options.source);
-  const detector = await load(options.weights, { augment: options.augment });
+  const detector = await load(options.weights, { augment: options.augment, threads: options.threads });
   log(`Loaded ${detector.weights}${options.augment ? ' with test-time augmentation' : ''} for ${detector.runtime} inference (${detector.names.length} classes, stride ${detector.stride})`);
   const { imgsz, warning } = fitImgSize(detector, options.imgsz ?? 640);
   if (warning) log(warning);

@@ -1,0 +1,127 @@
+// Video detection speed (`node dist-test/bench/detect-video.js [--hold 3] [--threads 1,2] [--rounds 3] [--runs 60]`):
+// a 1280×720 H.264 video made with ffmpeg from the fixture photos (bus, zidane and 32 COCO images, each held `hold`
+// frames at 30 fps) and the fixture yolov5n exported to ONNX at 384×640, the size detect letterboxes 1280×720 to.
+// Prints, per ONNX Runtime thread count: inference alone (one session made as detect makes it, the video's
+// letterboxed frames in turn, median of `runs`), and `runDetect` on the video without and with the annotated video
+// saved, in frames per second from the first frame's log line to the end of the run (start-up excluded, the last
+// frames' encoding included) and as a ratio to 1000 / inference ms, the speed of inference alone. The runs alternate
+// so that a machine that slows down affects all alike; medians over the rounds.
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { loadModel } from '../src/checkpoint/index.js';
+import { letterboxInput } from '../src/data/letterbox.js';
+import { exportOnnx } from '../src/export/onnx-export.js';
+import { sessionOptions } from '../src/infer/backend.js';
+import { runDetect } from '../src/infer/detect-run.js';
+import { probeVideo, readFrames } from '../src/infer/video.js';
+import { COCO32, IMAGES, WEIGHTS } from '../test/helpers/fixtures.js';
+
+const { values } = parseArgs({
+  options: {
+    hold: { type: 'string', default: '3' },
+    threads: { type: 'string', default: '1,2' },
+    rounds: { type: 'string', default: '3' },
+    runs: { type: 'string', default: '60' },
+  },
+});
+const [hold, rounds, runs] = [Number(values.hold), Number(values.rounds), Number(values.runs)];
+const threadCounts = values.threads.split(',').map(Number);
+for (const [name, v] of [['--hold', hold], ['--rounds', rounds], ['--runs', runs], ...threadCounts.map((t) => ['--threads', t] as const)] as const) {
+  if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer, got ${v}`);
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'bench-detect-video-'));
+process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
+
+// The photos, numbered for ffmpeg's image sequence input; each is scaled into 1280×720 and padded black.
+const photos = join(tmp, 'photos');
+mkdirSync(photos);
+const sources = [join(IMAGES, 'bus.jpg'), join(IMAGES, 'zidane.jpg'), ...readdirSync(join(COCO32, '..', 'images', 'val2017')).sort().map((f) => join(COCO32, '..', 'images', 'val2017', f))];
+sources.forEach((file, i) => copyFileSync(file, join(photos, `${String(i).padStart(3, '0')}.jpg`)));
+const video = join(tmp, 'photos.mp4');
+execFileSync('ffmpeg', [
+  '-v', 'error', '-y', '-framerate', String(30 / hold), '-i', join(photos, '%03d.jpg'),
+  '-vf', 'scale=1280:720:force_original_aspect_ratio=decrease,pad=1280:720:(ow-iw)/2:(oh-ih)/2,setsar=1',
+  '-r', '30', '-pix_fmt', 'yuv420p', '-c:v', 'libx264', video,
+]);
+const info = await probeVideo(video);
+
+const { model } = await loadModel(WEIGHTS);
+const { bytes } = exportOnnx(model, { imgsz: [384, 640] });
+const weights = join(tmp, 'yolov5n-384x640.onnx');
+writeFileSync(weights, bytes);
+
+const inputs: Float32Array[] = [];
+for await (const frame of readFrames(video, info)) {
+  if (inputs.length === 8) break;
+  inputs.push(letterboxInput(frame, { width: 640, height: 384 }, { auto: false }).input.data);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+async function inferenceMs(threads: number): Promise<number> {
+  const session = await InferenceSession.create(bytes, sessionOptions(threads));
+  const feed = (k: number) => ({ [session.inputNames[0]!]: new Tensor('float32', inputs[k % inputs.length]!, [1, 3, 384, 640]) });
+  for (let k = 0; k < 5; k++) await session.run(feed(k));
+  const times: number[] = [];
+  for (let k = 0; k < runs; k++) {
+    const started = performance.now();
+    await session.run(feed(k));
+    times.push(performance.now() - started);
+  }
+  await session.release();
+  return median(times);
+}
+
+/** Frames per second of detect on the video, from the first frame's log line to the end of the run. */
+async function detectFps(threads: number, save: boolean): Promise<{ fps: number; frames: number }> {
+  let first = 0;
+  let frames = 0;
+  const log = (line: string) => {
+    if (!line.startsWith('video 1/1 (frame ')) return;
+    if (frames++ === 0) first = performance.now();
+  };
+  await runDetect({ weights, source: video, threads, nosave: !save, project: join(tmp, 'runs'), name: `t${threads}-${save ? 'save' : 'nosave'}`, existOk: true, log });
+  return { fps: ((frames - 1) * 1000) / (performance.now() - first), frames };
+}
+
+const samples = new Map<string, number[]>();
+const record = (key: string, value: number) => samples.set(key, [...(samples.get(key) ?? []), value]);
+let frameCount = 0;
+for (let round = 0; round < rounds; round++) {
+  for (const threads of threadCounts) {
+    record(`inference ${threads}`, await inferenceMs(threads));
+    for (const save of [false, true]) {
+      const { fps, frames } = await detectFps(threads, save);
+      frameCount = frames;
+      record(`fps ${threads} ${save}`, fps);
+    }
+  }
+}
+
+console.log(`\ndetect on a ${info.width}×${info.height} H.264 video, ${frameCount} frames, yolov5n ONNX 384×640, medians of ${rounds} rounds`);
+console.log('ORT threads  inference ms  inference FPS  detect FPS --nosave  ratio  detect FPS saving  ratio');
+for (const threads of threadCounts) {
+  const ms = median(samples.get(`inference ${threads}`)!);
+  const ideal = 1000 / ms;
+  const [nosave, save] = [false, true].map((s) => median(samples.get(`fps ${threads} ${s}`)!));
+  const row = [
+    String(threads).padStart(11),
+    ms.toFixed(2).padStart(13),
+    ideal.toFixed(1).padStart(14),
+    nosave!.toFixed(1).padStart(20),
+    (nosave! / ideal).toFixed(3).padStart(6),
+    save!.toFixed(1).padStart(18),
+    (save! / ideal).toFixed(3).padStart(6),
+  ];
+  console.log(row.join(' '));
+}
