@@ -1,10 +1,20 @@
 // The parts of detect's overlapping video pipeline on their own: frames cut from a pipe and read a bounded number
-// ahead, tasks started ahead with their results in order, and outputs saved one at a time behind.
+// ahead, tasks started ahead with their results in order, ONNX Runtime in a thread of its own, and outputs saved
+// one at a time behind.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { exportOnnx } from '../src/export/onnx-export.js';
+import { OnnxBackend } from '../src/infer/backend.js';
 import { FrameReader } from '../src/infer/frame-reader.js';
+import { loadModelConfig } from '../src/model/config.js';
+import { DetectionModel } from '../src/model/yolo.js';
 import { mapAhead } from '../src/util/map-ahead.js';
 import { OrderedJobs } from '../src/util/ordered-jobs.js';
 
@@ -177,4 +187,34 @@ test('FrameReader: a stall fails after the timeout, once the frames read before 
   const pending = quiet.next();
   quiet.stop();
   assert.equal(await pending, null);
+});
+
+test('ONNX Runtime in its own thread: runs asked for at once come back in order, each with its own output', async () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'session-thread-'));
+  try {
+    const model = join(tmp, 'tiny.onnx');
+    writeFileSync(model, exportOnnx(new DetectionModel(loadModelConfig('yolov5n')).eval(), { imgsz: 64, dynamic: true }).bytes);
+    const backend = await OnnxBackend.create(model, { threads: 1 });
+    const inputs = [0.1, 0.5, 0.9].map((v) => ({ data: new Float32Array(3 * 64 * 64).fill(v), shape: [1, 3, 64, 64] as [number, number, number, number] }));
+    const oneByOne = [];
+    for (const input of inputs) oneByOne.push((await backend.run(input)).predictions);
+    const atOnce = await Promise.all(inputs.map((input) => backend.run(input)));
+    assert.deepEqual(atOnce.map((r) => r.predictions), oneByOne);
+    assert.notDeepEqual(oneByOne[0], oneByOne[1]);
+    assert.ok(atOnce.every((r) => r.ms > 0));
+    // Thrown in the worker thread, reported here.
+    await assert.rejects(backend.run({ data: new Float32Array(100), shape: [1, 3, 64, 64] }), /ONNX Runtime failed on input \[1, 3, 64, 64\] \(.+\)/);
+    await backend.dispose();
+    await assert.rejects(backend.run(inputs[0]!), /the ONNX Runtime session was released/);
+
+    // A session nobody releases must not keep node from exiting.
+    const script = `import { OnnxBackend } from ${JSON.stringify(resolve('dist-test/src/infer/backend.js'))};
+      const backend = await OnnxBackend.create(${JSON.stringify(model)});
+      await backend.run({ data: new Float32Array(3 * 64 * 64), shape: [1, 3, 64, 64] });
+      console.log('ran');`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { timeout: 60_000 });
+    assert.equal(stdout, 'ran\n');
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 });

@@ -50,7 +50,9 @@ export class SessionThread implements SessionMetadata {
 
   /** A session over the model's bytes; throws ONNX Runtime's message when it cannot load them. */
   static async create(bytes: Uint8Array, options: InferenceSession.SessionOptions): Promise<SessionThread> {
-    const thread = new SessionThread(new Worker(new URL('./session-thread-worker.js', import.meta.url)));
+    // None of node's own options: the worker needs none, and some that a program may be started with stop it from
+    // starting at all (`node --input-type=module -e …`).
+    const thread = new SessionThread(new Worker(new URL('./session-thread-worker.js', import.meta.url), { execArgv: [] }));
     try {
       const reply = (await thread.request({ kind: 'create', bytes, options })) as Extract<SessionReply, { kind: 'created' }>;
       Object.assign(thread, { inputNames: reply.inputNames, outputNames: reply.outputNames, inputMetadata: reply.inputMetadata, outputMetadata: reply.outputMetadata });
