@@ -4,10 +4,11 @@
 // Prints, per ONNX Runtime thread count: inference alone (one session made as detect makes it, the video's
 // letterboxed frames in turn, median of `runs`), and `runDetect` on the video without and with the annotated video
 // saved, in frames per second from the first frame's log line to the end of the run (start-up excluded, the last
-// frames' encoding included) and as a ratio to 1000 / inference ms, the speed of inference alone. The runs alternate
-// so that a machine that slows down affects all alike; medians over the rounds.
+// frames' encoding included), as a ratio to 1000 / inference ms (the speed of inference alone), and the CPU time per
+// frame of node (all threads) and of the ffmpeg children. The runs alternate so that a machine that slows down
+// affects all alike; medians over the rounds.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -82,16 +83,30 @@ async function inferenceMs(threads: number): Promise<number> {
   return median(times);
 }
 
-/** Frames per second of detect on the video, from the first frame's log line to the end of the run. */
-async function detectFps(threads: number, save: boolean): Promise<{ fps: number; frames: number }> {
+/** CPU milliseconds used so far by this process (all its threads) and by its children that ended (ffmpeg). */
+function cpuMs(): { node: number; ffmpeg: number } {
+  const { user, system } = process.cpuUsage();
+  // cutime and cstime, fields 16 and 17 of /proc/self/stat (the 14th and 15th after the command), in 1/100 s.
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+  return { node: (user + system) / 1000, ffmpeg: (Number(fields[13]) + Number(fields[14])) * 10 };
+}
+
+/**
+ * Frames per second of detect on the video, from the first frame's log line to the end of the run, and the CPU time
+ * per frame of the whole run: on a machine whose cores are all busy, speed follows that instead of the overlap.
+ */
+async function detectRun(threads: number, save: boolean): Promise<{ fps: number; frames: number; nodeCpu: number; ffmpegCpu: number }> {
   let first = 0;
   let frames = 0;
   const log = (line: string) => {
     if (!line.startsWith('video 1/1 (frame ')) return;
     if (frames++ === 0) first = performance.now();
   };
+  const before = cpuMs();
   await runDetect({ weights, source: video, threads, nosave: !save, project: join(tmp, 'runs'), name: `t${threads}-${save ? 'save' : 'nosave'}`, existOk: true, log });
-  return { fps: ((frames - 1) * 1000) / (performance.now() - first), frames };
+  const fps = ((frames - 1) * 1000) / (performance.now() - first);
+  const after = cpuMs();
+  return { fps, frames, nodeCpu: (after.node - before.node) / frames, ffmpegCpu: (after.ffmpeg - before.ffmpeg) / frames };
 }
 
 const samples = new Map<string, number[]>();
@@ -101,27 +116,32 @@ for (let round = 0; round < rounds; round++) {
   for (const threads of threadCounts) {
     record(`inference ${threads}`, await inferenceMs(threads));
     for (const save of [false, true]) {
-      const { fps, frames } = await detectFps(threads, save);
+      const { fps, frames, nodeCpu, ffmpegCpu } = await detectRun(threads, save);
       frameCount = frames;
       record(`fps ${threads} ${save}`, fps);
+      record(`node ${threads} ${save}`, nodeCpu);
+      record(`ffmpeg ${threads} ${save}`, ffmpegCpu);
     }
   }
 }
 
 console.log(`\ndetect on a ${info.width}×${info.height} H.264 video, ${frameCount} frames, yolov5n ONNX 384×640, medians of ${rounds} rounds`);
-console.log('ORT threads  inference ms  inference FPS  detect FPS --nosave  ratio  detect FPS saving  ratio');
+console.log('ORT threads  inference ms  inference FPS  saving  detect FPS  ratio  CPU ms/frame: node  ffmpeg');
 for (const threads of threadCounts) {
   const ms = median(samples.get(`inference ${threads}`)!);
   const ideal = 1000 / ms;
-  const [nosave, save] = [false, true].map((s) => median(samples.get(`fps ${threads} ${s}`)!));
-  const row = [
-    String(threads).padStart(11),
-    ms.toFixed(2).padStart(13),
-    ideal.toFixed(1).padStart(14),
-    nosave!.toFixed(1).padStart(20),
-    (nosave! / ideal).toFixed(3).padStart(6),
-    save!.toFixed(1).padStart(18),
-    (save! / ideal).toFixed(3).padStart(6),
-  ];
-  console.log(row.join(' '));
+  for (const save of [false, true]) {
+    const fps = median(samples.get(`fps ${threads} ${save}`)!);
+    const row = [
+      String(threads).padStart(11),
+      ms.toFixed(2).padStart(13),
+      ideal.toFixed(1).padStart(14),
+      (save ? 'yes' : 'no').padStart(7),
+      fps.toFixed(1).padStart(11),
+      (fps / ideal).toFixed(3).padStart(6),
+      median(samples.get(`node ${threads} ${save}`)!).toFixed(1).padStart(19),
+      median(samples.get(`ffmpeg ${threads} ${save}`)!).toFixed(1).padStart(7),
+    ];
+    console.log(row.join(' '));
+  }
 }
