@@ -4,8 +4,8 @@
 // Prints, per ONNX Runtime thread count: inference alone (one session made as detect makes it, the video's
 // letterboxed frames in turn, median of `runs`), and `runDetect` on the video without and with the annotated video
 // saved, in frames per second from the first frame's log line to the end of the run (start-up excluded, the last
-// frames' encoding included), as a ratio to 1000 / inference ms (the speed of inference alone), and the CPU time per
-// frame of node (all threads) and of the ffmpeg children. The runs alternate so that a machine that slows down
+// frames' encoding included), as a ratio to 1000 / inference ms (the speed of inference alone), the CPU time per
+// frame of node (all threads) and of the ffmpeg children, and node's page faults per frame. The runs alternate so that a machine that slows down
 // affects all alike; medians over the rounds.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -83,30 +83,33 @@ async function inferenceMs(threads: number): Promise<number> {
   return median(times);
 }
 
-/** CPU milliseconds used so far by this process (all its threads) and by its children that ended (ffmpeg). */
-function cpuMs(): { node: number; ffmpeg: number } {
-  const { user, system } = process.cpuUsage();
+/**
+ * CPU milliseconds used so far by this process (all its threads) and by its children that ended (ffmpeg), and this
+ * process's page faults: memory new to it costs one per 4 KiB page, which is dear on this VM.
+ */
+function usage(): { node: number; ffmpeg: number; faults: number } {
+  const { userCPUTime, systemCPUTime, minorPageFault } = process.resourceUsage();
   // cutime and cstime, fields 16 and 17 of /proc/self/stat (the 14th and 15th after the command), in 1/100 s.
   const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
-  return { node: (user + system) / 1000, ffmpeg: (Number(fields[13]) + Number(fields[14])) * 10 };
+  return { node: (userCPUTime + systemCPUTime) / 1000, ffmpeg: (Number(fields[13]) + Number(fields[14])) * 10, faults: minorPageFault };
 }
 
 /**
  * Frames per second of detect on the video, from the first frame's log line to the end of the run, and the CPU time
  * per frame of the whole run: on a machine whose cores are all busy, speed follows that instead of the overlap.
  */
-async function detectRun(threads: number, save: boolean): Promise<{ fps: number; frames: number; nodeCpu: number; ffmpegCpu: number }> {
+async function detectRun(threads: number, save: boolean): Promise<{ fps: number; frames: number; nodeCpu: number; ffmpegCpu: number; faults: number }> {
   let first = 0;
   let frames = 0;
   const log = (line: string) => {
     if (!line.startsWith('video 1/1 (frame ')) return;
     if (frames++ === 0) first = performance.now();
   };
-  const before = cpuMs();
+  const before = usage();
   await runDetect({ weights, source: video, threads, nosave: !save, project: join(tmp, 'runs'), name: `t${threads}-${save ? 'save' : 'nosave'}`, existOk: true, log });
   const fps = ((frames - 1) * 1000) / (performance.now() - first);
-  const after = cpuMs();
-  return { fps, frames, nodeCpu: (after.node - before.node) / frames, ffmpegCpu: (after.ffmpeg - before.ffmpeg) / frames };
+  const after = usage();
+  return { fps, frames, nodeCpu: (after.node - before.node) / frames, ffmpegCpu: (after.ffmpeg - before.ffmpeg) / frames, faults: (after.faults - before.faults) / frames };
 }
 
 const samples = new Map<string, number[]>();
@@ -116,17 +119,18 @@ for (let round = 0; round < rounds; round++) {
   for (const threads of threadCounts) {
     record(`inference ${threads}`, await inferenceMs(threads));
     for (const save of [false, true]) {
-      const { fps, frames, nodeCpu, ffmpegCpu } = await detectRun(threads, save);
+      const { fps, frames, nodeCpu, ffmpegCpu, faults } = await detectRun(threads, save);
       frameCount = frames;
       record(`fps ${threads} ${save}`, fps);
       record(`node ${threads} ${save}`, nodeCpu);
       record(`ffmpeg ${threads} ${save}`, ffmpegCpu);
+      record(`faults ${threads} ${save}`, faults);
     }
   }
 }
 
 console.log(`\ndetect on a ${info.width}×${info.height} H.264 video, ${frameCount} frames, yolov5n ONNX 384×640, medians of ${rounds} rounds`);
-console.log('ORT threads  inference ms  inference FPS  saving  detect FPS  ratio  CPU ms/frame: node  ffmpeg');
+console.log('ORT threads  inference ms  inference FPS  saving  detect FPS  ratio  CPU ms/frame: node  ffmpeg  node page faults/frame');
 for (const threads of threadCounts) {
   const ms = median(samples.get(`inference ${threads}`)!);
   const ideal = 1000 / ms;
@@ -141,6 +145,7 @@ for (const threads of threadCounts) {
       (fps / ideal).toFixed(3).padStart(6),
       median(samples.get(`node ${threads} ${save}`)!).toFixed(1).padStart(19),
       median(samples.get(`ffmpeg ${threads} ${save}`)!).toFixed(1).padStart(7),
+      median(samples.get(`faults ${threads} ${save}`)!).toFixed(0).padStart(23),
     ];
     console.log(row.join(' '));
   }

@@ -71,7 +71,7 @@ export class SessionThread implements SessionMetadata {
     return { data: output, dims: outputDims, ms };
   }
 
-  /** Releases the session and ends the thread; runs still waiting fail. */
+  /** Releases the session once the runs asked for before have ended, and ends the thread; later runs fail. */
   async release(): Promise<void> {
     if (this.stopped) return;
     try {
