@@ -50,9 +50,21 @@ export interface BackendOptions {
   threads?: number;
 }
 
-/** How every ONNX Runtime session here is made: `threads` intra-op threads (default: all cores), operators in turn. */
+/**
+ * How every ONNX Runtime session here is made: `threads` intra-op threads (default: all cores), operators in turn, and
+ * threads that wait for work sleep instead of spinning. Where the cores are shared — with other programs, or with
+ * detect's own decoding, drawing and encoding — spinning threads take them from the work they wait for: on the
+ * 2-vCPU machine here, 2 spinning threads made inference 1.7× as slow as 1 thread, 2 sleeping ones about as fast
+ * (bench/detect-video.ts).
+ */
 export function sessionOptions(threads = availableParallelism()): InferenceSession.SessionOptions {
-  return { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' };
+  return {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  };
 }
 
 export class OnnxBackend implements Backend {
