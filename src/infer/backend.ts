@@ -2,7 +2,8 @@
 // exported in memory) and libtorch (official .pt and our .safetensors through the model code).
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
+import { performance } from 'node:perf_hooks';
+import type { InferenceSession } from 'onnxruntime-node';
 import type { NetworkInput } from '../data/batch-tensor.js';
 import { exportOnnx } from '../export/onnx-export.js';
 import { readMetadata } from '../export/metadata.js';
@@ -12,6 +13,7 @@ import { Conv } from '../model/common.js';
 import { ModelEnsemble } from '../model/ensemble.js';
 import { DetectionModel } from '../model/yolo.js';
 import { noGrad, tensor, tidy } from '../torch/index.js';
+import { SessionThread, type SessionOutput } from './session-thread.js';
 
 export type RuntimeName = 'onnxruntime' | 'libtorch';
 
@@ -22,14 +24,24 @@ export interface InputShape {
   width: number | null;
 }
 
+export interface Inference {
+  /** Decoded predictions [batch, boxes, 5 + nc], flattened. */
+  predictions: Float32Array;
+  /** Milliseconds the network ran for, not counting the time the run waited for the runs asked for before it. */
+  ms: number;
+}
+
 export interface Backend {
   readonly runtime: RuntimeName;
   readonly names: string[];
   /** Largest stride of the model. */
   readonly stride: number;
   readonly input: InputShape;
-  /** Decoded predictions [batch, boxes, 5 + nc], flattened, for a batch of letterboxed images (see imagesToInput). */
-  run(input: NetworkInput): Promise<Float32Array>;
+  /**
+   * The predictions for a batch of letterboxed images (see imagesToInput). Several runs may be asked for at once
+   * (they take their turns), so that the next input is ready when a run ends.
+   */
+  run(input: NetworkInput): Promise<Inference>;
   dispose(): Promise<void>;
 }
 
@@ -38,10 +50,27 @@ export interface BackendOptions {
   threads?: number;
 }
 
+/**
+ * How every ONNX Runtime session here is made: `threads` intra-op threads (default: all cores), operators in turn, and
+ * threads that wait for work sleep instead of spinning. Where the cores are shared — with other programs, or with
+ * detect's own decoding, drawing and encoding — spinning threads take them from the work they wait for: on the
+ * 2-vCPU machine here, 2 spinning threads made inference 1.7× as slow as 1 thread, 2 sleeping ones about as fast
+ * (bench/detect-video.ts).
+ */
+export function sessionOptions(threads = availableParallelism()): InferenceSession.SessionOptions {
+  return {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  };
+}
+
 export class OnnxBackend implements Backend {
   readonly runtime = 'onnxruntime';
   private constructor(
-    private readonly session: InferenceSession,
+    private readonly session: SessionThread,
     readonly names: string[],
     readonly stride: number,
     readonly input: InputShape,
@@ -63,14 +92,9 @@ export class OnnxBackend implements Backend {
     } catch (error) {
       throw new Error(`${source}: ${(error as Error).message.replace(`${source}: `, '')}`);
     }
-    let session: InferenceSession;
+    let session: SessionThread;
     try {
-      session = await InferenceSession.create(bytes, {
-        intraOpNumThreads: options.threads ?? availableParallelism(),
-        interOpNumThreads: 1,
-        executionMode: 'sequential',
-        graphOptimizationLevel: 'all',
-      });
+      session = await SessionThread.create(bytes, sessionOptions(options.threads));
     } catch (error) {
       throw new Error(`${source}: ONNX Runtime cannot load the model (${(error as Error).message})`);
     }
@@ -95,27 +119,25 @@ export class OnnxBackend implements Backend {
     return new OnnxBackend(session, meta.names, meta.stride, { batch: fixed(dims[0]), height: fixed(dims[2]), width: fixed(dims[3]) }, source);
   }
 
-  async run(input: NetworkInput): Promise<Float32Array> {
+  async run(input: NetworkInput): Promise<Inference> {
     const [count, , height, width] = input.shape;
     const fixedBatch = this.input.batch ?? count;
     if (count > fixedBatch) throw new Error(`${this.source}: the model takes batches of ${fixedBatch}, got ${count} images`);
     // A model exported with a fixed batch larger than the images given: fill the other slots with zeros.
     const data = fixedBatch === count ? input.data : new Float32Array(fixedBatch * 3 * height * width);
     if (data !== input.data) data.set(input.data);
-    const feeds = { [this.session.inputNames[0]!]: new OrtTensor('float32', data, [fixedBatch, 3, height, width]) };
-    let outputs: InferenceSession.OnnxValueMapType;
+    let output: SessionOutput;
     try {
-      outputs = await this.session.run(feeds);
+      output = await this.session.run(data, [fixedBatch, 3, height, width]);
     } catch (error) {
       throw new Error(`${this.source}: ONNX Runtime failed on input [${fixedBatch}, 3, ${height}, ${width}] (${(error as Error).message})`);
     }
-    const output = outputs[this.session.outputNames[0]!]!;
-    const [, boxes, columns] = output.dims as number[];
+    const [, boxes, columns] = output.dims;
     if (output.dims.length !== 3 || columns !== this.names.length + 5) {
       throw new Error(`${this.source}: output shape [${output.dims.join(', ')}] does not fit ${this.names.length} classes ([batch, boxes, ${this.names.length + 5}])`);
     }
-    const values = output.data as Float32Array;
-    return fixedBatch === count ? values : values.subarray(0, count * boxes! * columns!);
+    const predictions = fixedBatch === count ? output.data : output.data.subarray(0, count * boxes! * columns!);
+    return { predictions, ms: output.ms };
   }
 
   async dispose(): Promise<void> {
@@ -146,8 +168,10 @@ export class TorchBackend implements Backend {
     this.stride = Math.max(...this.ensemble.stride);
   }
 
-  async run(input: NetworkInput): Promise<Float32Array> {
-    return noGrad(() => tidy(() => this.ensemble.infer(tensor(input.data, input.shape)).data() as Float32Array));
+  async run(input: NetworkInput): Promise<Inference> {
+    const started = performance.now();
+    const predictions = noGrad(() => tidy(() => this.ensemble.infer(tensor(input.data, input.shape)).data() as Float32Array));
+    return { predictions, ms: performance.now() - started };
   }
 
   async dispose(): Promise<void> {

@@ -7,6 +7,8 @@ import sharp from 'sharp';
 import { decodeImage, degenerateSize, type RgbImage } from '../data/image.js';
 import { checkImgSize } from '../data/letterbox.js';
 import { incrementPath } from '../cli/run-dir.js';
+import { mapAhead } from '../util/map-ahead.js';
+import { OrderedJobs } from '../util/ordered-jobs.js';
 import { load, type DetectOptions, type Detector } from './predictor.js';
 import type { Box, Detections, LabelOptions } from './results.js';
 import { resolveSource, streamStem, type MediaEntry } from './sources.js';
@@ -17,6 +19,8 @@ export interface DetectRunOptions extends DetectOptions {
   weights: string | string[];
   /** Test-time augmentation (checkpoints only). */
   augment?: boolean;
+  /** ONNX Runtime's intra-op threads (default: all cores). */
+  threads?: number;
   source: string;
   /** Results go to project/name (then name2, name3, ... unless existOk). */
   project?: string;
@@ -133,7 +137,7 @@ function describe(result: Detections): string {
 export async function runDetect(options: DetectRunOptions): Promise<DetectRunSummary> {
   const log = options.log ?? ((line: string) => console.log(line));
   const entries = resolveSource(options.source);
-  const detector = await load(options.weights, { augment: options.augment });
+  const detector = await load(options.weights, { augment: options.augment, threads: options.threads });
   log(`Loaded ${detector.weights}${options.augment ? ' with test-time augmentation' : ''} for ${detector.runtime} inference (${detector.names.length} classes, stride ${detector.stride})`);
   const { imgsz, warning } = fitImgSize(detector, options.imgsz ?? 640);
   if (warning) log(warning);
@@ -241,7 +245,16 @@ function videoSource(entry: VideoEntry): { source: string; stem: string; label: 
 
 type VideoEntry = Extract<MediaEntry, { kind: 'video' } | { kind: 'stream' } | { kind: 'camera' }>;
 
-/** Runs a video file, stream or camera frame by frame; returns what went wrong instead of throwing, so the run goes on. */
+/** Frames whose detection is under way at once: the next one is pre-processed while ONNX Runtime infers this one. */
+const DETECTIONS_AHEAD = 2;
+/** Detected frames whose outputs (drawing, encoding, label files, crops) may wait while the next ones are detected. */
+const OUTPUTS_AHEAD = 2;
+
+/**
+ * Runs a video file, stream or camera frame by frame, its stages overlapping: ffmpeg decodes the next frames and the
+ * next is pre-processed while one is inferred, and the annotated video is drawn and encoded behind; each stage holds
+ * at most a frame or two, in order. Returns what went wrong instead of throwing, so the run goes on.
+ */
 async function detectVideo(
   detector: Detector,
   entry: VideoEntry,
@@ -254,25 +267,36 @@ async function detectVideo(
   const { source, stem, label, format } = videoSource(entry);
   // Frames vidStride, 2·vidStride, … (counting from 1, as YOLOv5); `frame` counts the frames detected on.
   const stride = options.vidStride ?? 1;
+  // Ends the reading when detection stops early: a read under way would otherwise wait for the stream's next data.
+  const stopReading = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stopReading.signal]) : stopReading.signal;
+  const saving = new OrderedJobs(OUTPUTS_AHEAD);
   let writer: VideoWriter | null = null;
   let frame = 0;
   try {
-    const reading = { timeoutMs: options.readTimeoutMs, signal: options.signal, format };
+    // Said after the last frame's line, not among the frames still in the pipeline when the decoder ended.
+    let damaged: string | null = null;
+    const reading = { timeoutMs: options.readTimeoutMs, signal, format, warn: (message: string) => (damaged = message) };
     const info = await probeVideo(source, reading);
     // At the frame rate divided by the stride, the annotated video lasts as long as the source.
     if (!options.nosave) writer = await VideoWriter.open(join(outputs.saveDir, `${stem}.mp4`), info.width, info.height, info.fps / stride);
     const frames = info.frames === null ? '?' : Math.floor(info.frames / stride);
     let decoded = 0;
-    for await (const image of readFrames(source, info, reading)) {
-      if (++decoded % stride !== 0) continue;
-      frame++;
-      const result = await detector.detectImage(image, source, options);
-      account(result);
-      log(`${label} ${counter} (frame ${frame}/${frames}) ${source}: ${describe(result)}`);
-      if (writer) await writer.write(await result.drawPixels(outputs.labelOptions));
-      await outputs.labels(result, `${stem}_${frame}`);
-      await outputs.crops(result, stem);
+    async function* strided(): AsyncGenerator<RgbImage> {
+      for await (const image of readFrames(source, info, reading)) if (++decoded % stride === 0) yield image;
     }
+    for await (const result of mapAhead(strided(), (image) => detector.detectImage(image, source, options), DETECTIONS_AHEAD)) {
+      const n = ++frame;
+      account(result);
+      log(`${label} ${counter} (frame ${n}/${frames}) ${source}: ${describe(result)}`);
+      await saving.add(async () => {
+        if (writer) await writer.write(await result.drawPixels(outputs.labelOptions));
+        await outputs.labels(result, `${stem}_${n}`);
+        await outputs.crops(result, stem);
+      });
+    }
+    await saving.drain();
+    if (damaged) log(`WARNING: ${damaged}`);
     if (frame === 0 && !options.signal?.aborted) return { path: source, reason: decoded ? `fewer than --vid-stride ${stride} frames` : 'no frames could be decoded' };
     return null;
   } catch (error) {
@@ -280,6 +304,8 @@ async function detectVideo(
     const message = (error as Error).message.replace(`${source}: `, '');
     return { path: source, reason: frame ? `stopped after frame ${frame}: ${message}` : message };
   } finally {
+    stopReading.abort();
+    await saving.settle();
     await writer?.close().catch((error: unknown) => log(`WARNING: ${(error as Error).message}`));
   }
 }

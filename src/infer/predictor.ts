@@ -91,8 +91,9 @@ export class Detector {
     const [, , height, width] = batch.shape;
     const input = { width, height };
     const preprocess = lap();
-    const predictions = await this.backend.run(batch);
-    const inference = lap();
+    const { predictions, ms: inference } = await this.backend.run(batch);
+    // The time the run waited for its turn, or for this thread to take its result, is no stage of this image.
+    lap();
     const boxes = this.postprocess(predictions, image, input, options);
     const timings: Timings = { decode: decodeMs, preprocess, inference, nms: lap() };
     return new Detections(source, boxes, { width: image.width, height: image.height }, input, timings, image);

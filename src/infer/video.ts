@@ -4,8 +4,16 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { promisify } from 'node:util';
 import type { RgbImage } from '../data/image.js';
+import { seconds } from '../util/duration.js';
+import { FrameReader } from './frame-reader.js';
 
 const run = promisify(execFile);
+
+/**
+ * Frames decoded before the consumer asks for them: two keep ffmpeg busy through the time one frame is detected on
+ * (2.6 MiB each at 1280×720), without holding much memory on an endless stream.
+ */
+export const FRAMES_AHEAD = 2;
 
 /** How long a video or stream may send nothing before it is given up (a camera that stalls with the connection open). */
 export const DEFAULT_READ_TIMEOUT_MS = 30_000;
@@ -17,6 +25,16 @@ export interface ReadOptions {
   signal?: AbortSignal;
   /** ffmpeg's input format, for sources it cannot guess from the name (`v4l2` for a camera device). */
   format?: string;
+}
+
+export interface FrameOptions extends ReadOptions {
+  /** Frames decoded before the consumer asks for them; default FRAMES_AHEAD. */
+  ahead?: number;
+  /**
+   * Told when ffmpeg finishes normally but reported errors on the way (a truncated or damaged file): frames after the
+   * damage may be missing.
+   */
+  warn?: (message: string) => void;
 }
 
 const inputFormat = (options: ReadOptions): string[] => (options.format ? ['-f', options.format] : []);
@@ -34,10 +52,6 @@ function track<T extends ChildProcess>(child: T): T {
   running.add(child);
   child.once('close', () => running.delete(child));
   return child;
-}
-
-function seconds(ms: number): string {
-  return `${+(ms / 1000).toFixed(3)} s`;
 }
 
 export interface VideoInfo {
@@ -105,33 +119,11 @@ function stderrOf(child: ChildProcess): () => string {
   return () => text;
 }
 
-/** Waits for the next chunk, but no longer than `timeoutMs`; null when the reading was aborted. */
-async function nextChunk(chunks: AsyncIterator<Buffer>, timeoutMs: number, signal: AbortSignal | undefined): Promise<IteratorResult<Buffer> | null> {
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
-  const aborted = new Promise<'abort'>((resolve) => {
-    onAbort = () => resolve('abort');
-    if (signal?.aborted) onAbort();
-    else signal?.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    const next = await Promise.race([chunks.next(), timedOut, aborted]);
-    if (next === 'abort') return null;
-    if (next === 'timeout') throw new Error(`no data for ${seconds(timeoutMs)}, giving up (the stream stalled)`);
-    return next;
-  } finally {
-    clearTimeout(timer);
-    signal?.removeEventListener('abort', onAbort!);
-  }
-}
-
 /**
- * Decoded frames of a video file or stream, in order, as RGB images of `info`'s size. Only the time spent waiting
- * for data counts against the timeout, not the time the consumer takes per frame.
+ * Decoded frames of a video file or stream, in order, as RGB images of `info`'s size, decoded ahead of the consumer.
+ * Only the time spent waiting for data counts against the timeout, not the time the consumer takes per frame.
  */
-export async function* readFrames(source: string, info: VideoInfo, options: ReadOptions = {}): AsyncGenerator<RgbImage> {
-  const timeoutMs = options.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
+export async function* readFrames(source: string, info: VideoInfo, options: FrameOptions = {}): AsyncGenerator<RgbImage> {
   const child = track(
     spawn('ffmpeg', ['-v', 'error', '-nostdin', ...inputFormat(options), '-i', source, '-map', '0:v:0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -141,36 +133,33 @@ export async function* readFrames(source: string, info: VideoInfo, options: Read
   const stderr = stderrOf(child);
   const exited = once(child, 'close') as Promise<[number | null, string | null]>;
   const spawnError = once(child, 'error').then(([e]) => e as Error);
-  const frameBytes = info.width * info.height * 3;
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
+  const frames = new FrameReader(child.stdout!, info.width * info.height * 3, {
+    ahead: options.ahead ?? FRAMES_AHEAD,
+    timeoutMs: options.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS,
+  });
+  const stop = () => frames.stop();
+  if (options.signal?.aborted) stop();
+  options.signal?.addEventListener('abort', stop, { once: true });
   let finished = false;
-  const chunks = (child.stdout as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   try {
     for (;;) {
-      let next: IteratorResult<Buffer> | null;
+      let frame: Uint8Array | null;
       try {
-        next = await nextChunk(chunks, timeoutMs, options.signal);
+        frame = await frames.next();
       } catch (error) {
         throw new Error(`${source}: ${(error as Error).message}`);
       }
-      if (next === null) return;
-      if (next.done) break;
-      const chunk = next.value;
-      pending.push(chunk);
-      pendingBytes += chunk.length;
-      while (pendingBytes >= frameBytes) {
-        const all = Buffer.concat(pending, pendingBytes);
-        const frame = new Uint8Array(all.subarray(0, frameBytes));
-        pending = pendingBytes > frameBytes ? [all.subarray(frameBytes)] : [];
-        pendingBytes -= frameBytes;
-        yield { data: frame, width: info.width, height: info.height };
-      }
+      if (frame === null) break;
+      yield { data: frame, width: info.width, height: info.height };
     }
+    if (options.signal?.aborted) return;
     const [code] = await Promise.race([exited, spawnError.then((e) => Promise.reject(missingTool('ffmpeg', e) ?? e))]);
     finished = true;
     if (code !== 0) throw new Error(`${source}: ffmpeg failed while decoding (exit code ${code}: ${lastLines(stderr())})`);
+    // At -v error, anything ffmpeg wrote is an error it decoded past.
+    if (stderr().trim()) options.warn?.(`${source}: ffmpeg reported errors while decoding, frames may be missing (${lastLines(stderr())})`);
   } finally {
+    options.signal?.removeEventListener('abort', stop);
     // Stopped early (error, timeout, abort, or the consumer broke off): its output is no longer wanted, and a
     // decoder blocked on a network read may ignore SIGTERM.
     if (!finished) child.kill('SIGKILL');

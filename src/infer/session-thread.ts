@@ -1,0 +1,102 @@
+// An ONNX Runtime session in a worker thread of its own. onnxruntime-node's run() computes on the thread that calls
+// it: on the main thread it would stop everything else for the length of an inference — reading the next video
+// frame from ffmpeg's pipe, pre-processing it, drawing and encoding the last one. In a worker those go on meanwhile,
+// and runs asked for while one computes wait in the worker, so that it starts the next as soon as one ends.
+import { Worker } from 'node:worker_threads';
+import type { InferenceSession } from 'onnxruntime-node';
+
+export type SessionRequest =
+  | { kind: 'create'; bytes: Uint8Array; options: InferenceSession.SessionOptions }
+  | { kind: 'run'; data: Float32Array; dims: number[] }
+  | { kind: 'release' };
+
+type SessionMetadata = Pick<InferenceSession, 'inputNames' | 'outputNames' | 'inputMetadata' | 'outputMetadata'>;
+
+/** The first output of a run, and the milliseconds ONNX Runtime computed for (not the time it waited its turn). */
+export interface SessionOutput {
+  data: Float32Array;
+  dims: number[];
+  ms: number;
+}
+
+export type SessionReply =
+  | ({ kind: 'created' } & SessionMetadata)
+  | ({ kind: 'ran' } & SessionOutput)
+  | { kind: 'released' }
+  | { kind: 'failed'; message: string };
+
+interface Waiting {
+  resolve: (reply: SessionReply) => void;
+  reject: (error: Error) => void;
+}
+
+export class SessionThread implements SessionMetadata {
+  private readonly waiting: Waiting[] = [];
+  private stopped: Error | null = null;
+  inputNames: readonly string[] = [];
+  outputNames: readonly string[] = [];
+  inputMetadata: SessionMetadata['inputMetadata'] = [];
+  outputMetadata: SessionMetadata['outputMetadata'] = [];
+
+  private constructor(private readonly worker: Worker) {
+    worker.on('message', (reply: SessionReply) => {
+      const next = this.waiting.shift()!;
+      this.idleUnlessWaiting();
+      next.resolve(reply);
+    });
+    worker.on('error', (error) => this.stop(new Error(`ONNX Runtime's thread failed: ${error.message}`)));
+    worker.on('exit', (code) => this.stop(new Error(`ONNX Runtime's thread ended (exit code ${code})`)));
+  }
+
+  /** A session over the model's bytes; throws ONNX Runtime's message when it cannot load them. */
+  static async create(bytes: Uint8Array, options: InferenceSession.SessionOptions): Promise<SessionThread> {
+    // None of node's own options: the worker needs none, and some that a program may be started with stop it from
+    // starting at all (`node --input-type=module -e …`).
+    const thread = new SessionThread(new Worker(new URL('./session-thread-worker.js', import.meta.url), { execArgv: [] }));
+    try {
+      const reply = (await thread.request({ kind: 'create', bytes, options })) as Extract<SessionReply, { kind: 'created' }>;
+      Object.assign(thread, { inputNames: reply.inputNames, outputNames: reply.outputNames, inputMetadata: reply.inputMetadata, outputMetadata: reply.outputMetadata });
+      return thread;
+    } catch (error) {
+      await thread.worker.terminate();
+      throw error;
+    }
+  }
+
+  /** Runs the model on one float32 input; the input is copied, the caller's array stays usable. */
+  async run(data: Float32Array, dims: number[]): Promise<SessionOutput> {
+    // A view is sent with all of the memory under it: only its own part is.
+    const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice();
+    const { data: output, dims: outputDims, ms } = (await this.request({ kind: 'run', data: own, dims })) as Extract<SessionReply, { kind: 'ran' }>;
+    return { data: output, dims: outputDims, ms };
+  }
+
+  /** Releases the session once the runs asked for before have ended, and ends the thread; later runs fail. */
+  async release(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      await this.request({ kind: 'release' });
+    } finally {
+      this.stop(new Error('the ONNX Runtime session was released'));
+      await this.worker.terminate();
+    }
+  }
+
+  private request(request: SessionRequest): Promise<SessionReply> {
+    if (this.stopped) return Promise.reject(this.stopped);
+    // Held by node only while it has work: a session nobody released must not keep the process from exiting.
+    this.worker.ref();
+    const reply = new Promise<SessionReply>((resolve, reject) => this.waiting.push({ resolve, reject }));
+    this.worker.postMessage(request);
+    return reply.then((r) => (r.kind === 'failed' ? Promise.reject(new Error(r.message)) : r));
+  }
+
+  private idleUnlessWaiting(): void {
+    if (this.waiting.length === 0) this.worker.unref();
+  }
+
+  private stop(reason: Error): void {
+    this.stopped ??= reason;
+    for (const waiting of this.waiting.splice(0)) waiting.reject(reason);
+  }
+}
