@@ -38,7 +38,8 @@ export interface AsyncDetector {
   readonly stride: number;
   /** Input sizes the model takes, null where free. A fixed height and width: every batch at that shape. */
   readonly input: { batch: number | null; height: number | null; width: number | null };
-  run(input: NetworkInput): Promise<Float32Array>;
+  /** Decoded predictions [batch, boxes, 5 + nc], flattened. */
+  run(input: NetworkInput): Promise<{ predictions: Float32Array }>;
 }
 
 const isAsync = (detector: Detector | AsyncDetector): detector is AsyncDetector => typeof (detector as Detector).infer !== 'function';
@@ -255,7 +256,7 @@ export async function validate(detector: Detector | AsyncDetector, options: Vali
 
 /** The output [B, N, 5 + nc] of a detector whose inference is awaited, as a tensor for NMS. */
 async function awaitOutput(detector: AsyncDetector, input: NetworkInput): Promise<Tensor> {
-  const values = await detector.run(input);
+  const { predictions: values } = await detector.run(input);
   const batch = input.shape[0];
   const columns = detector.names.length + 5;
   return tensor(values, [batch, values.length / (batch * columns), columns]);
