@@ -16,8 +16,7 @@ import { loadModel } from '../checkpoint/index.js';
 import { gflops } from '../model/summary.js';
 import { exportOnnxFile } from '../export/index.js';
 import { exportInt8File } from '../export/int8.js';
-import { OnnxBackend } from '../infer/backend.js';
-import { validate } from '../val/validator.js';
+import { validateOnnxFile } from '../infer/backend.js';
 import { compareOnnxLatency, type RuntimeBenchmark } from '../infer/benchmark.js';
 import { detectAndDraw, type DetectionRun } from './detections.js';
 import { BENCHMARK_IMGSZ, BENCHMARK_INPUT, FAST_PLAN, FULL_PLAN, type DemoPlan } from './plan.js';
@@ -220,14 +219,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   });
 
   const int8Metrics = await stage('validate INT8', 'the INT8 model in ONNX Runtime on the validation images', async () => {
-    const backend = await OnnxBackend.create(files.int8);
-    try {
-      const metrics = await validate(backend, { data: dataset.yaml, imgsz: plan.imgsz, batchSize: plan.batchSize, quiet: true });
-      log(`INT8: mAP50 ${metrics.map50.toFixed(3)}, mAP50-95 ${metrics.map.toFixed(3)}`);
-      return metrics;
-    } finally {
-      await backend.dispose();
-    }
+    const metrics = await validateOnnxFile(files.int8, { data: dataset.yaml, imgsz: plan.imgsz, batchSize: plan.batchSize, quiet: true });
+    log(`INT8: mAP50 ${metrics.map50.toFixed(3)}, mAP50-95 ${metrics.map.toFixed(3)}`);
+    return metrics;
   });
 
   const latency = await stage('benchmark', `ONNX Runtime latency, batch 1, 1280×720 frame letterboxed to ${BENCHMARK_INPUT[1]}×${BENCHMARK_INPUT[0]}`, async () => {

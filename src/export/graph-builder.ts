@@ -8,7 +8,7 @@
 //   - concatenation along channels concatenates the scales (ones for plain inputs), output deferred;
 //   - anything else (residual Add, activations, the graph output) gets the scaled tensor from one Mul node,
 //     created once per deferred tensor and shared by all such consumers.
-import { AttributeType, DataType, type AttributeMessage, type GraphMessage, type NodeMessage, type TensorMessage, valueInfo, type Dim } from './onnx-proto.js';
+import { AttributeType, DataType, tensorBytes, type AttributeMessage, type GraphMessage, type NodeMessage, type TensorMessage, valueInfo, type Dim } from './onnx-proto.js';
 
 export type AttributeValue = number | string | number[] | { ints: number[] } | { floats: number[] } | { float: number };
 
@@ -38,10 +38,6 @@ function attribute(name: string, value: AttributeValue): AttributeMessage {
   if ('ints' in value) return { name, type: AttributeType.INTS, ints: value.ints };
   if ('floats' in value) return { name, type: AttributeType.FLOATS, floats: value.floats };
   return { name, type: AttributeType.FLOAT, f: value.float };
-}
-
-function tensorBytes(data: Float32Array | BigInt64Array): Uint8Array {
-  return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
 }
 
 export class GraphBuilder {

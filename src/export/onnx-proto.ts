@@ -157,6 +157,11 @@ export interface ModelMessage {
   doc_string?: string;
 }
 
+/** A typed array's own bytes (not the rest of its buffer), as TensorProto.raw_data holds them (little-endian). */
+export function tensorBytes(data: Float32Array | BigInt64Array | Int8Array | Uint8Array | Int32Array): Uint8Array {
+  return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+}
+
 export function valueInfo(name: string, elemType: number, dims: Dim[]): ValueInfoMessage {
   return {
     name,

@@ -8,7 +8,7 @@
 // weights int8 symmetric per output channel, convolution biases int32 at the input scale × the weight scale.
 // The network body (everything the head convolutions depend on) is quantized; the Detect head's decode, which
 // turns logits into boxes and probabilities, stays in float.
-import { AttributeType, DataType, type GraphMessage, type NodeMessage, type TensorMessage } from './onnx-proto.js';
+import { AttributeType, DataType, tensorBytes, type GraphMessage, type NodeMessage, type TensorMessage } from './onnx-proto.js';
 
 /** A uint8 activation's encoding: real value = scale · (q − zeroPoint). */
 export interface QuantParams {
@@ -126,10 +126,6 @@ function floatsOf(t: TensorMessage): Float32Array {
   return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
 }
 
-function bytesOf(data: Float32Array | Int8Array | Uint8Array | Int32Array): Uint8Array {
-  return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
-}
-
 /** int8 weights, symmetric per output channel (dimension 0), and the per-channel scales. */
 export function quantizeWeights(weight: Float32Array, channels: number, minScale?: Float32Array): { q: Int8Array; scale: Float32Array } {
   const per = weight.length / channels;
@@ -173,7 +169,7 @@ export function quantizeGraph(graph: GraphMessage, params: Map<string, QuantPara
   const added: TensorMessage[] = [];
   const constant = (name: string, dataType: number, dims: number[], data: Float32Array | Int8Array | Uint8Array | Int32Array) => {
     const unique = fresh(name);
-    added.push({ name: unique, dims, data_type: dataType, raw_data: bytesOf(data) });
+    added.push({ name: unique, dims, data_type: dataType, raw_data: tensorBytes(data) });
     return unique;
   };
   const stats: QuantizedGraphStats = { activations: 0, dequantizers: 0, int8Convs: 0, floatConvs: 0, constants: 0 };
@@ -187,6 +183,24 @@ export function quantizeGraph(graph: GraphMessage, params: Map<string, QuantPara
     }
     return pair;
   };
+  const dequantizer = (input: string[], output: string, axis?: number): NodeMessage => ({
+    name: fresh(`${output}_DequantizeLinear`),
+    op_type: 'DequantizeLinear',
+    input,
+    output: [fresh(output)],
+    attribute: axis === undefined ? [] : [{ name: 'axis', type: AttributeType.INT, i: axis }],
+  });
+  /** A constant stored quantized (with its scales and zero points, one each or one per channel) and the DQ that restores it. */
+  const storedQuantized = (name: string, dims: number[], values: Int8Array | Uint8Array | Int32Array, scale: Float32Array, zeroPoint: Int8Array | Uint8Array | Int32Array): NodeMessage => {
+    const type = (a: Int8Array | Uint8Array | Int32Array) => (a instanceof Int8Array ? DataType.INT8 : a instanceof Uint8Array ? DataType.UINT8 : DataType.INT32);
+    const perChannel = scale.length > 1;
+    const scaleDims = perChannel ? [scale.length] : [];
+    return dequantizer(
+      [constant(`${name}_quantized`, type(values), dims, values), constant(`${name}_scale`, DataType.FLOAT, scaleDims, scale), constant(`${name}_zero_point`, type(zeroPoint), scaleDims, zeroPoint)],
+      `${name}_dequantized`,
+      perChannel ? 0 : undefined,
+    );
+  };
   const quantized = new Map<string, string>();
   const quantizer = (name: string): NodeMessage => {
     stats.activations++;
@@ -195,17 +209,14 @@ export function quantizeGraph(graph: GraphMessage, params: Map<string, QuantPara
   };
   const replaced = new Set<string>();
   const nodes: NodeMessage[] = graph.input.filter((i) => params.has(i.name)).map((i) => quantizer(i.name));
-  const readers = new Map<string, number>();
   for (const node of graph.node) {
     const before: NodeMessage[] = [];
     const inputs = node.input.map((input, slot) => {
       if (params.has(input) && !initializers.has(input)) {
         const earlier = node.input.indexOf(input);
         if (earlier < slot) return before.find((d) => d.input[0] === quantized.get(input))!.output[0]!;
-        const k = (readers.get(input) ?? 0) + 1;
-        readers.set(input, k);
         stats.dequantizers++;
-        const dq: NodeMessage = { name: fresh(`${input}_DequantizeLinear_${k}`), op_type: 'DequantizeLinear', input: [quantized.get(input)!, ...scalarsOf(input)], output: [fresh(`${input}_dequantized_${k}`)], attribute: [] };
+        const dq = dequantizer([quantized.get(input)!, ...scalarsOf(input)], `${input}_dequantized`);
         before.push(dq);
         return dq.output[0]!;
       }
@@ -221,24 +232,14 @@ export function quantizeGraph(graph: GraphMessage, params: Map<string, QuantPara
         // A bias must fit int32 at scale x·w: where a channel's weights are tiny, its weight scale grows instead.
         const minScale = bias && Float32Array.from(bias, (b) => Math.abs(b) / (x.scale * INT32_MAX));
         const { q, scale } = quantizeWeights(floatsOf(w), channels, minScale);
-        const zeros = new Int8Array(channels);
-        const wq = constant(`${weightName}_quantized`, DataType.INT8, w.dims, q);
-        const dq = (input: string[], output: string): NodeMessage => ({
-          name: fresh(`${output}_DequantizeLinear`),
-          op_type: 'DequantizeLinear',
-          input,
-          output: [fresh(output)],
-          attribute: [{ name: 'axis', type: AttributeType.INT, i: 0 }],
-        });
-        const weightDq = dq([wq, constant(`${weightName}_scale`, DataType.FLOAT, [channels], scale), constant(`${weightName}_zero_point`, DataType.INT8, [channels], zeros)], `${weightName}_dequantized`);
+        const weightDq = storedQuantized(weightName, w.dims, q, scale, new Int8Array(channels));
         before.push(weightDq);
         inputs[1] = weightDq.output[0]!;
         replaced.add(weightName);
         if (bias && biasName) {
           const biasScale = Float32Array.from(scale, (s) => s * x.scale);
           const bq = Int32Array.from(bias, (b, c) => Math.max(-INT32_MAX, Math.min(INT32_MAX, Math.round(b / biasScale[c]!))));
-          const qName = constant(`${biasName}_quantized`, DataType.INT32, [channels], bq);
-          const biasDq = dq([qName, constant(`${biasName}_scale`, DataType.FLOAT, [channels], biasScale), constant(`${biasName}_zero_point`, DataType.INT32, [channels], new Int32Array(channels))], `${biasName}_dequantized`);
+          const biasDq = storedQuantized(biasName, [channels], bq, biasScale, new Int32Array(channels));
           before.push(biasDq);
           inputs[2] = biasDq.output[0]!;
           replaced.add(biasName);
@@ -257,13 +258,7 @@ export function quantizeGraph(graph: GraphMessage, params: Map<string, QuantPara
         const values = floatsOf(t);
         const p = uint8Params({ min: Math.min(...values), max: Math.max(...values) });
         const q = Uint8Array.from(values, (v) => Math.max(0, Math.min(255, Math.round(v / p.scale) + p.zeroPoint)));
-        const dq: NodeMessage = {
-          name: fresh(`${input}_DequantizeLinear`),
-          op_type: 'DequantizeLinear',
-          input: [constant(`${input}_quantized`, DataType.UINT8, t.dims, q), constant(`${input}_scale`, DataType.FLOAT, [], Float32Array.of(p.scale)), constant(`${input}_zero_point`, DataType.UINT8, [], Uint8Array.of(p.zeroPoint))],
-          output: [fresh(`${input}_dequantized`)],
-          attribute: [],
-        };
+        const dq = storedQuantized(input, t.dims, q, Float32Array.of(p.scale), Uint8Array.of(p.zeroPoint));
         before.push(dq);
         inputs[slot] = dq.output[0]!;
         replaced.add(input);

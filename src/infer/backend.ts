@@ -13,6 +13,7 @@ import { Conv } from '../model/common.js';
 import { ModelEnsemble } from '../model/ensemble.js';
 import { DetectionModel } from '../model/yolo.js';
 import { noGrad, tensor, tidy } from '../torch/index.js';
+import { validate, type ValidateOptions, type ValidationResult } from '../val/validator.js';
 import { SessionThread, type SessionOutput } from './session-thread.js';
 
 export type RuntimeName = 'onnxruntime' | 'libtorch';
@@ -142,6 +143,16 @@ export class OnnxBackend implements Backend {
 
   async dispose(): Promise<void> {
     await this.session.release();
+  }
+}
+
+/** An ONNX file validated in ONNX Runtime (see validate()), its session released after. */
+export async function validateOnnxFile(file: string, options: ValidateOptions): Promise<ValidationResult> {
+  const backend = await OnnxBackend.create(file);
+  try {
+    return await validate(backend, options);
+  } finally {
+    await backend.dispose();
   }
 }
 

@@ -32,7 +32,7 @@ import { YoloLoss } from '../train/loss.js';
 import { checkImgSize } from '../data/letterbox.js';
 import { onnxLatencyOf, plotGateHistograms, writeReport, type Int8Figures, type ModelFigures, type OnnxLatency, type PruneReport, type RoundRecord } from './report.js';
 import { describeErrors, exportInt8File } from '../export/int8.js';
-import { OnnxBackend } from '../infer/backend.js';
+import { validateOnnxFile } from '../infer/backend.js';
 
 /**
  * Options of `yolov5 prune`. Those marked "chosen" are picked by the recipe (src/prune/recipe.ts) from the budget,
@@ -435,14 +435,9 @@ async function quantized(model: DetectionModel, s: Settings, log: (line: string)
   log(`\nINT8: quantizing the pruned model, activations calibrated on ${s.calibrationImages} training images...`);
   const result = await exportInt8File(model, file, { data: s.data, imgsz: s.imgsz, dynamic: true, calibImages: s.calibrationImages });
   log(`  output difference from the float model: ${describeErrors(result.errors)}`);
-  const backend = await OnnxBackend.create(file);
-  try {
-    const metrics = await validate(backend, { data: s.data, imgsz: s.imgsz, batchSize: s.batchSize, quiet: true, progress: true, log });
-    log(`  ${file}: mAP50 ${metrics.map50.toFixed(4)}, mAP50-95 ${metrics.map.toFixed(4)}`);
-    return { file, map50: metrics.map50, map: metrics.map };
-  } finally {
-    await backend.dispose();
-  }
+  const metrics = await validateOnnxFile(file, { data: s.data, imgsz: s.imgsz, batchSize: s.batchSize, quiet: true, progress: true, log });
+  log(`  ${file}: mAP50 ${metrics.map50.toFixed(4)}, mAP50-95 ${metrics.map.toFixed(4)}`);
+  return { file, map50: metrics.map50, map: metrics.map };
 }
 
 /** Deployment latency at the reference input (a 1280×720 frame letterboxed to 640×384, batch 1), runs alternating. */
