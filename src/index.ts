@@ -4,7 +4,7 @@ export { load, Detector, type DetectOptions, type LoadOptions } from './infer/pr
 export { Detections, type Box, type Size, type Timings, type LabelOptions } from './infer/results.js';
 export type { ImageInput, RawPixels } from './infer/input.js';
 export type { RuntimeName } from './infer/backend.js';
-export { annotateImage, annotationSvg, classColor, defaultLineWidth, type AnnotationBox, type DrawOptions } from './infer/draw.js';
+export { annotateImage, annotationSvg, classColor, defaultLineWidth, type AnnotationBox, type DrawOptions } from './plot/draw.js';
 export { runDetect, type DetectRunOptions, type DetectRunSummary } from './infer/detect-run.js';
 export { validate, type AsyncDetector, type ValidateOptions, type ValidationResult } from './val/validator.js';
 export { benchmarkModel, formatBenchmark, type BenchmarkOptions, type RuntimeBenchmark, type StageStats } from './infer/benchmark.js';

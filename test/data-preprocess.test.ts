@@ -13,7 +13,7 @@ import { decodeImage, type RgbImage } from '../src/data/image.js';
 import { fitLongSide, letterbox, letterboxInput } from '../src/data/letterbox.js';
 import { jsFallbackReason, jsPreprocessor, nativePreprocessor, preprocessor, type Placement, type Preprocessor } from '../src/data/preprocess.js';
 import { resizeImage, type Interpolation } from '../src/data/resize.js';
-import { createRng } from '../src/data/synth/random.js';
+import { createRng } from '../src/util/random.js';
 import { BUS, COCO32, ZIDANE } from './helpers/fixtures.js';
 
 const run = promisify(execFile);

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { incrementPath } from '../src/cli/run-dir.js';
+import { incrementPath } from '../src/io/run-dir.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'run-dir-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));

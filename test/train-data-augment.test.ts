@@ -12,7 +12,7 @@ import { buildTrainSample, type SampleSource } from '../src/data/augment/sample.
 import { warpImage, type Matrix3 } from '../src/data/augment/warp.js';
 import { createRgbImage, type RgbImage } from '../src/data/image.js';
 import { letterbox } from '../src/data/letterbox.js';
-import { createRng } from '../src/data/synth/random.js';
+import { createRng } from '../src/util/random.js';
 
 type Rgb = [number, number, number];
 

@@ -11,7 +11,7 @@ import sharp from 'sharp';
 import { loadDatasetConfig } from '../src/data/dataset-config.js';
 import { decodeImage } from '../src/data/image.js';
 import { fitLongSide, letterbox } from '../src/data/letterbox.js';
-import { drawBatch } from '../src/data/plot-batch.js';
+import { drawBatch } from '../src/plot/batch.js';
 import { planRectBatches } from '../src/data/rect-batches.js';
 import { createTrainLoader, type TrainBatch, type TrainLoader, type TrainLoaderOptions } from '../src/data/train-loader.js';
 import { COCO32 } from './helpers/fixtures.js';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { createRng } from '../src/data/synth/random.js';
+import { createRng } from '../src/util/random.js';
 import { generateSynthDataset } from '../src/data/synth.js';
 import { EVOLVE_METRICS, EVOLVE_SPACE, mutate, readGenerations, selectParent, type Generation } from '../src/train/evolve.js';
 import { loadHyp, type Hyp } from '../src/train/hyp.js';

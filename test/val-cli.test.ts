@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { parse, stringify } from 'yaml';
-import { incrementPath } from '../src/cli/run-dir.js';
+import { incrementPath } from '../src/io/run-dir.js';
 import { COCO32, WEIGHTS } from './helpers/fixtures.js';
 import { runVal } from './helpers/run-val.js';
 

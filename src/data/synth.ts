@@ -6,7 +6,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { createRng } from './synth/random.js';
+import { createRng } from '../util/random.js';
 import { encodeJpeg, renderScene } from './synth/render.js';
 import { sampleScene, type Scene } from './synth/scene.js';
 import { MAX_CLASSES, SHAPE_CLASSES } from './synth/shapes.js';

@@ -13,7 +13,7 @@ import { describeScan, instanceCount, scanDataset, type DatasetScan } from './da
 import { defaultCacheFile, scanDatasetCached, scanFingerprint } from './label-cache.js';
 import type { Size } from './letterbox.js';
 import { planRectBatches } from './rect-batches.js';
-import { createRng } from './synth/random.js';
+import { createRng } from '../util/random.js';
 import { empty, tensor, tidy, type Tensor } from '../torch/index.js';
 import { WorkerPool } from './workers/pool.js';
 import { loaderWorkerUrl, SHUFFLE_STREAM, type SampleResult, type SharedImage, type WorkerSetup } from './workers/protocol.js';

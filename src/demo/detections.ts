@@ -8,7 +8,7 @@ import { labelPathFor } from '../data/dataset-config.js';
 import { ROW, xywhnToPixelXyxy } from '../data/augment/boxes.js';
 import { boxIouAt } from '../val/boxes.js';
 import type { RgbImage } from '../data/image.js';
-import { annotateImage } from '../infer/draw.js';
+import { annotateImage } from '../plot/draw.js';
 import { load } from '../infer/predictor.js';
 import type { Box, Detections } from '../infer/results.js';
 

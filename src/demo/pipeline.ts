@@ -6,7 +6,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { generateSynthDataset, type SynthDataset } from '../data/synth.js';
+import { generateSynthDataset } from '../data/synth.js';
 import { loadDatasetConfig, splitImageFiles } from '../data/dataset-config.js';
 import { train } from '../train/trainer.js';
 import { DEFAULT_HYP, loadHyp } from '../train/hyp.js';
@@ -17,10 +17,11 @@ import { gflops } from '../model/summary.js';
 import { exportOnnxFile } from '../export/index.js';
 import { exportInt8File } from '../export/int8.js';
 import { validateOnnxFile } from '../infer/backend.js';
-import { compareOnnxLatency, type RuntimeBenchmark } from '../infer/benchmark.js';
-import { detectAndDraw, type DetectionRun } from './detections.js';
-import { BENCHMARK_IMGSZ, BENCHMARK_INPUT, FAST_PLAN, FULL_PLAN, type DemoPlan } from './plan.js';
+import { compareOnnxLatency } from '../infer/benchmark.js';
+import { detectAndDraw } from './detections.js';
+import { BENCHMARK_IMGSZ, BENCHMARK_INPUT, FAST_PLAN, FULL_PLAN } from './plan.js';
 import { formatSummary } from './summary.js';
+import type { DemoModel, DemoResult, StageTime } from './result.js';
 import { progress } from '../util/progress.js';
 
 export interface DemoOptions {
@@ -32,47 +33,6 @@ export interface DemoOptions {
   /** Progress of the long loops: a bar on a terminal, else a line every 10 s (util/progress); false: none. */
   progress?: boolean;
   log?: (line: string) => void;
-}
-
-export interface DemoModel {
-  parameters: number;
-  /** At the demo's image size (as the pruning report gives them). */
-  gflops: number;
-  /** At the benchmark input, 640×384. */
-  benchmarkGflops: number;
-  map50: number;
-  map: number;
-  onnx: string;
-  latency: RuntimeBenchmark;
-  detections: DetectionRun;
-}
-
-/** The pruned model quantized to INT8: the same network, so parameters and GFLOPs are the pruned model's. */
-export interface DemoInt8 {
-  map50: number;
-  map: number;
-  onnx: string;
-  latency: RuntimeBenchmark;
-}
-
-export interface StageTime {
-  stage: string;
-  seconds: number;
-}
-
-export interface DemoResult {
-  out: string;
-  plan: DemoPlan;
-  dataset: SynthDataset;
-  /** The trained (unpruned) checkpoint. */
-  trainWeights: string;
-  train: { map50: number; map: number };
-  prune: { saveDir: string; report: string; reportJson: string; plot: string; gates: string[]; weights: string };
-  original: DemoModel;
-  int8: DemoInt8;
-  pruned: DemoModel;
-  stages: StageTime[];
-  seconds: number;
 }
 
 /** Loader threads: the demo's images are small, so two keep the training step fed without crowding two cores. */

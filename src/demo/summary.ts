@@ -1,6 +1,6 @@
 // The demo's closing summary: original vs pruned side by side, where everything was written, how long each stage took.
 import { dirname, isAbsolute, join, relative } from 'node:path';
-import type { DemoModel, DemoResult } from './pipeline.js';
+import type { DemoModel, DemoResult } from './result.js';
 import { BENCHMARK_INPUT } from './plan.js';
 
 /** A path relative to the working directory when it lies below it (shorter to read), else absolute. */

@@ -6,7 +6,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { decodeImage, degenerateSize, type RgbImage } from '../data/image.js';
 import { checkImgSize } from '../data/letterbox.js';
-import { incrementPath } from '../cli/run-dir.js';
+import { incrementPath } from '../io/run-dir.js';
 import { mapAhead } from '../util/map-ahead.js';
 import { OrderedJobs } from '../util/ordered-jobs.js';
 import { load, type DetectOptions, type Detector } from './predictor.js';

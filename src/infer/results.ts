@@ -2,7 +2,7 @@
 import type { Sharp } from 'sharp';
 import type { RgbImage } from '../data/image.js';
 import { labelLine } from '../data/labels.js';
-import { annotateImage, annotatePixels, type AnnotationBox, type DrawOptions } from './draw.js';
+import { annotateImage, annotatePixels, type AnnotationBox, type DrawOptions } from '../plot/draw.js';
 
 export interface Box {
   /** Corners in original-image pixels. */

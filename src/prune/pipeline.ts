@@ -13,7 +13,7 @@ import type { EpochRecord } from '../train/results.js';
 import type { OptimizerName } from '../train/optimizer.js';
 import { loadDatasetConfig, splitImageFiles } from '../data/dataset-config.js';
 import { compareOnnxLatency } from '../infer/benchmark.js';
-import { incrementPath } from '../cli/run-dir.js';
+import { incrementPath } from '../io/run-dir.js';
 import { insertGates } from './gates.js';
 import { analyzeDependencies, type DependencyGraph } from './dependency.js';
 import { nextLambda, SparsityPenalty, type PenaltyTarget } from './sparsity.js';

@@ -2,7 +2,7 @@
 // (best possible recall: the share of labels that some anchor can take under the anchor_t ratio rule) and,
 // when that is under 0.98, replaces them by k-means anchors refined with a genetic search.
 import { noGrad, tensor, tidy } from '../torch/index.js';
-import { createRng, type Rng } from '../data/synth/random.js';
+import { createRng, type Rng } from '../util/random.js';
 import type { DetectionModel } from '../model/yolo.js';
 
 /** An image's size and its labels, rows of [class, cx, cy, w, h] normalised. */

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { createRng, type Rng } from '../data/synth/random.js';
+import { createRng, type Rng } from '../util/random.js';
 import { saveFigure } from '../plot/render.js';
 import type { Panel } from '../plot/figure.js';
 import { loadHyp, validateHyp, type Hyp } from './hyp.js';

@@ -3,7 +3,7 @@
 import { extent, padRange } from '../plot/axes.js';
 import { saveFigure } from '../plot/render.js';
 import type { Panel } from '../plot/figure.js';
-import { classColor } from '../infer/draw.js';
+import { classColor } from '../plot/draw.js';
 import { extraColumns, type EpochRecord } from './results.js';
 
 /** Gaussian smoothing with mirrored edges (scipy's gaussian_filter1d, mode 'reflect', truncate 4σ). */

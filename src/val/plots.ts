@@ -2,7 +2,7 @@
 // the F1-, precision- and recall-confidence curves, and the first batches with their labels and predictions.
 import { join } from 'node:path';
 import { tensor, tidy, type Tensor } from '../torch/index.js';
-import { drawBatch } from '../data/plot-batch.js';
+import { drawBatch } from '../plot/batch.js';
 import type { Size } from '../data/letterbox.js';
 import { legendWidth, SERIES_COLOURS, type Panel, type Series } from '../plot/figure.js';
 import { saveFigure } from '../plot/render.js';

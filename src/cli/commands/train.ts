@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { evolve } from '../../train/evolve.js';
 import { train, type TrainOptions } from '../../train/trainer.js';
-import { incrementPath } from '../run-dir.js';
+import { incrementPath } from '../../io/run-dir.js';
 import { OPTIMIZERS, type OptimizerName } from '../../train/optimizer.js';
 import { batchSizeOption, collect, deviceOption, fractionBelowOne, imgSizeOption, integer, integerInRange, nominalBatchOption, nonNegativeInteger, positiveInteger } from '../arguments.js';
 import { settingsLine } from '../settings-line.js';

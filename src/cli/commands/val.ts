@@ -6,7 +6,7 @@ import { validationWorkers } from '../../data/val-loader.js';
 import { load } from '../../infer/predictor.js';
 import { validate, type AsyncDetector, type Detector, type ValidateOptions } from '../../val/validator.js';
 import { plotStudy, STUDY_SIZES, writeStudy, type ModelStudy } from '../../val/study.js';
-import { incrementPath } from '../run-dir.js';
+import { incrementPath } from '../../io/run-dir.js';
 import { batchSizeOption, collect, deviceOption, fraction, imgSizeOption, nonNegativeInteger, positiveInteger } from '../arguments.js';
 import { settingsLine } from '../settings-line.js';
 import { summaryLine } from '../../model/summary.js';

@@ -1,7 +1,7 @@
 // YOLOv5's augment_hsv: random gains applied through lookup tables to an 8-bit HSV image (hue 0..179), converted
 // with OpenCV's 8-bit rules (fixed-point RGB→HSV, float HSV→RGB rounded back), so colours shift the same way.
 import type { RgbImage } from '../image.js';
-import type { Rng } from '../synth/random.js';
+import type { Rng } from '../../util/random.js';
 import type { AugmentHyp } from './hyp.js';
 
 export interface HsvGains {

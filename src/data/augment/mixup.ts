@@ -1,7 +1,7 @@
 // MixUp (YOLOv5 `mixup`): two training images blended with a Beta(32, 32) ratio (almost always near 0.5), labels of
 // both kept.
 import type { RgbImage } from '../image.js';
-import type { Rng } from '../synth/random.js';
+import type { Rng } from '../../util/random.js';
 
 /** Gamma(shape, 1) for shape ≥ 1, by Marsaglia and Tsang's method. */
 function sampleGamma(rng: Rng, shape: number): number {

@@ -3,7 +3,7 @@
 // too much of themselves are dropped (box_candidates).
 import type { RgbImage } from '../image.js';
 import type { Size } from '../letterbox.js';
-import type { Rng } from '../synth/random.js';
+import type { Rng } from '../../util/random.js';
 import { ROW } from './boxes.js';
 import type { AugmentHyp } from './hyp.js';
 import { isIdentity, multiply, warpImage, type Matrix3 } from './warp.js';

@@ -3,7 +3,7 @@
 // choice comes from the sample's own generator, in a fixed order, so a sample depends only on that generator's seed.
 import type { RgbImage } from '../image.js';
 import { letterbox, type Size } from '../letterbox.js';
-import type { Rng } from '../synth/random.js';
+import type { Rng } from '../../util/random.js';
 import { concatRows, pixelXyxyToXywhn, xywhnToPixelXyxy } from './boxes.js';
 import { flipLeftRight, flipUpDown } from './flip.js';
 import { augmentHsv, drawHsvGains } from './hsv.js';

@@ -1,5 +1,5 @@
 // Colours for the synthetic scenes, and the contrast rule that keeps every labelled object visible.
-import type { Rng } from './random.js';
+import type { Rng } from '../../util/random.js';
 
 export interface Rgb {
   r: number;

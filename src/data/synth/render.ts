@@ -1,6 +1,6 @@
 // Rasterises a scene: SVG through sharp, then Gaussian pixel noise from the scene's own seeded stream.
 import sharp from 'sharp';
-import { createRng } from './random.js';
+import { createRng } from '../../util/random.js';
 import type { Scene } from './scene.js';
 import { sceneToSvg } from './svg.js';
 

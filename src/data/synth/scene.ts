@@ -2,7 +2,7 @@
 // target class (thin lines, small dots, faint blobs), 1–6 shape objects that may overlap, and sensor noise.
 // A scene is plain data; svg.ts draws it and the label file is read straight off its object boxes.
 import { contrasting, hsv, mix, randomColour, shade, type Rgb } from './colour.js';
-import type { Rng } from './random.js';
+import type { Rng } from '../../util/random.js';
 import { insideOutline, outlineBox, placeOutline, SHAPE_CLASSES, type Box, type Outline, type Point } from './shapes.js';
 
 export type Background =

@@ -5,7 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { buildTrainSample, type LoadedImage, type SampleSource } from '../augment/sample.js';
 import { decodeImage, type RgbImage } from '../image.js';
 import { fitLongSide } from '../letterbox.js';
-import { createRng } from '../synth/random.js';
+import { createRng } from '../../util/random.js';
 import { SAMPLE_STREAM, type SampleResult, type SharedImage, type UseCacheMessage, type WorkerReply, type WorkerRequest, type WorkerSetup } from './protocol.js';
 
 const port = parentPort;

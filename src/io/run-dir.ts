@@ -2,7 +2,7 @@
 // A folder is locked while a run writes to it, so that two runs never mix their files in one folder.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isProcessRunning } from '../io/process-alive.js';
+import { isProcessRunning } from './process-alive.js';
 
 const MAX_RUNS = 9999;
 const LOCK_FILE = '.lock';

@@ -3,9 +3,9 @@
 // scaled to fit 1920 pixels.
 import { basename } from 'node:path';
 import sharp from 'sharp';
-import { annotationSvg, type AnnotationBox } from '../infer/draw.js';
+import { annotationSvg, type AnnotationBox } from './draw.js';
 import type { Tensor } from '../torch/index.js';
-import type { RgbImage } from './image.js';
+import type { RgbImage } from '../data/image.js';
 
 const MAX_SIZE = 1920;
 const MAX_IMAGES = 16;
