@@ -107,3 +107,16 @@ test('given options win, are reported as given, and a budget must add up with it
   assert.equal(exact.hyp.warmup_epochs, 3);
   assert.deepEqual(exact.sparsityHyp, exact.hyp);
 });
+
+test('the fade is on for the gate criterion with a budget and two or more epochs a round; given, it must be possible', () => {
+  const twelve = chooseRecipe({ epochs: 12 }, highway);
+  assert.equal(twelve.fade, true);
+  assert.match(twelve.reasons.join('\n'), /fade on: .* fade out over its last 2 of 3 epochs/);
+  assert.equal(chooseRecipe({ epochs: 3 }, highway).fade, false, 'one epoch a round has none left to fade in');
+  assert.equal(chooseRecipe({ epochs: 12 }, { ...highway, criterion: 'bn' }).fade, false);
+  assert.equal(chooseRecipe({ epochs: 12 }, { ...highway, budgeted: false }).fade, false);
+  const off = chooseRecipe({ epochs: 12, fade: false }, highway);
+  assert.equal(off.fade, false);
+  assert.match(off.reasons.join('\n'), /fade off \(given\)/);
+  assert.throws(() => chooseRecipe({ epochs: 3, fade: true }, highway), /--fade needs .* at least 2 --epochs-per-round/);
+});

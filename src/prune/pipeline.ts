@@ -8,7 +8,7 @@ import type { Tensor } from '../torch/index.js';
 import { gflops, latencyCost } from '../model/summary.js';
 import { loadModel, readCheckpoint, saveCheckpoint } from '../checkpoint/index.js';
 import { validate } from '../val/validator.js';
-import { train, type TrainHooks, type TrainOptions, type TrainResult } from '../train/trainer.js';
+import { train, type TrainContext, type TrainHooks, type TrainOptions, type TrainResult } from '../train/trainer.js';
 import type { EpochRecord } from '../train/results.js';
 import type { OptimizerName } from '../train/optimizer.js';
 import { loadDatasetConfig, splitImageFiles } from '../data/dataset-config.js';
@@ -19,9 +19,11 @@ import { analyzeDependencies, type DependencyGraph } from './dependency.js';
 import { nextLambda, SparsityPenalty, type PenaltyTarget } from './sparsity.js';
 import { measureActivationMagnitudes } from './calibrate.js';
 import { calibrationSource, type CalibrationSource } from './calibration-data.js';
-import { pruneStep, type PruneTarget } from './round.js';
+import { planFor, pruneStep, type PruneTarget } from './round.js';
+import { fadeCap, fadingChannels, GateFade, planFromFading, type FadingChannels } from './fade.js';
+import { groupImportance } from './plan.js';
 import { OutputDistillation } from './distill.js';
-import { chooseRecipe, type ImportanceMeasure, type Recipe, type RecipeFacts, type RecipeRequest } from './recipe.js';
+import { chooseRecipe, fadeStartEpoch, type ImportanceMeasure, type Recipe, type RecipeFacts, type RecipeRequest } from './recipe.js';
 import { channelBlock } from '../infer/channel-block.js';
 import type { CheckpointMeta } from '../checkpoint/index.js';
 import type { Criterion, Importance } from './plan.js';
@@ -53,6 +55,12 @@ export interface PruneOptions {
   epochsPerRound?: number;
   /** Fine-tuning epochs after the last round (chosen). */
   finetuneEpochs?: number;
+  /**
+   * Fade out the channels each round's plan removes during that round's later sparsity epochs, their gates capped
+   * by a bound falling linearly to zero (chosen: on for the gate criterion with a ratio, FLOPs or latency target
+   * and at least two sparsity epochs a round; see src/prune/fade.ts).
+   */
+  fade?: boolean;
   /** λ: the sparsity strength (also the starting value when a target sparsity adapts it; chosen). */
   sparsity?: number;
   /**
@@ -144,6 +152,8 @@ interface PipelineState {
   rounds: RoundRecord[];
   /** The checkpoint the next stage starts from. */
   current: string;
+  /** The channels fading in the round in progress, once its plan was made (so a resumed round fades the same). */
+  fade?: { round: number; channels: FadingChannels };
   /** The sparsity-trained checkpoint of the round in progress, once its training finished. */
   sparsityTrained?: { round: number; path: string };
   finetuned?: string;
@@ -194,6 +204,7 @@ function givenSettings(o: PruneOptions): Given {
     distill: optional(o.distill, (v) => nonNegative(v, '--distill')),
     round: optional(o.round, (v) => positiveInt(v, '--round')),
     importance,
+    fade: o.fade,
   };
   return {
     request,
@@ -333,8 +344,20 @@ function loadState(resumeFrom: string): PipelineState {
   return JSON.parse(readFileSync(path, 'utf8')) as PipelineState;
 }
 
-/** Sparsity training of one round; resumes its own interrupted run. The penalty binds to the model the trainer trains. */
-async function sparsityTraining(model: DetectionModel, s: Settings, state: PipelineState, r: number, share: number | undefined, log: (line: string) => void): Promise<TrainResult> {
+/**
+ * Sparsity training of one round; resumes its own interrupted run. The penalty binds to the model the trainer
+ * trains. With a fade target, the penalty ranks the channels over the round's first epochs, the plan for the target
+ * is made from that ranking, and its channels fade out over the remaining epochs (src/prune/fade.ts).
+ */
+async function sparsityTraining(
+  model: DetectionModel,
+  s: Settings,
+  state: PipelineState,
+  r: number,
+  share: number | undefined,
+  fadeTarget: PruneTarget | undefined,
+  log: (line: string) => void,
+): Promise<TrainResult> {
   const calibration = await calibrationSource(s.data, { imgsz: s.imgsz, stride: Math.max(...model.stride, 32), maxImages: s.calibrationImages });
   const images = splitImageFiles(loadDatasetConfig(s.data), 'train').length;
   const batchesPerEpoch = Math.max(1, Math.ceil(images / s.batchSize));
@@ -344,12 +367,25 @@ async function sparsityTraining(model: DetectionModel, s: Settings, state: Pipel
   const teacher = await distillation(s, log);
   let steps = 0;
   let paused = 0;
+  const fadeStart = fadeTarget ? fadeStartEpoch(s.epochsPerRound) : Infinity;
+  let fade: GateFade | undefined;
+  const startFade = (channels: FadingChannels, ctx: TrainContext) => {
+    fade = new GateFade(channels, ctx.model);
+    const { channels: count, layers } = fade.size;
+    log(`fade: ${count} channels of ${layers} layers (the round's plan) fade out over epochs ${fadeStart + 1}–${s.epochsPerRound}; the penalty stops`);
+  };
   const hooks: TrainHooks = {
     beforeTrainingStarts: async (ctx) => {
       penalty = new SparsityPenalty(await penaltyTargets(ctx.model, s.criterion, calibration, s.calibrationImages), state.lambda, s.criterion === 'gate');
       if (share !== undefined) penalty.target = { share, threshold: statThreshold(s) };
+      if (state.fade?.round === r) startFade(state.fade.channels, ctx);
+    },
+    afterOptimizerStep: (ctx) => {
+      fade?.apply(fadeCap(ctx.iteration, fadeStart * batchesPerEpoch, s.epochsPerRound * batchesPerEpoch), [ctx.model, ctx.ema.ema]);
     },
     extraLoss: (_model, ctx, batch) => {
+      const learned = teacher?.loss(batch.images, batch.predictions) ?? null;
+      if (fade) return learned;
       // λ ramps in over the first epoch, so the task separates the gates before the penalty dominates. The
       // detection loss sums over the batch's images (YOLOv5 scales it by the batch size), so λ is per image too.
       penalty!.lambda = state.lambda * s.batchSize * Math.min(1, (ctx.iteration + 1) / batchesPerEpoch);
@@ -358,17 +394,20 @@ async function sparsityTraining(model: DetectionModel, s: Settings, state: Pipel
       steps++;
       const loss = penalty!.loss();
       if (!loss && penalty!.lambda > 0) paused++;
-      const learned = teacher?.loss(batch.images, batch.predictions) ?? null;
       return loss && learned ? loss.add(learned) : (loss ?? learned);
     },
-    onEpochEnd: (ctx) => {
+    onEpochEnd: async (ctx) => {
+      // The last step's cap is 0 already unless the epoch ended between optimizer steps: the checkpoint saved
+      // after this hook must hold exact zeros.
+      if (fade && ctx.epoch + 1 === s.epochsPerRound) fade.apply(0, [ctx.model, ctx.ema.ema]);
       const stats = penalty!.stats(statThreshold(s));
       const before = state.lambda;
       const trainLoss = (record: EpochRecord) => record.train.reduce((a, b) => a + b, 0);
       const loss = trainLoss(ctx.record);
       const bestLoss = Math.min(loss, ...ctx.history.map(trainLoss));
       let backedOff = false;
-      if (share !== undefined) {
+      const fadesNext = !fade && ctx.epoch + 1 === fadeStart;
+      if (share !== undefined && !fade && !fadesNext) {
         // Adjust gradually: a λ strong enough to move gates in a few steps wrecks the model.
         ({ lambda: state.lambda, backedOff } = nextLambda({ lambda: before, below: stats.below, target: share, loss, bestLoss }));
       }
@@ -381,14 +420,25 @@ async function sparsityTraining(model: DetectionModel, s: Settings, state: Pipel
           (share !== undefined ? ` (target ${(share * 100).toFixed(0)}%, met in ${(pausedShare * 100).toFixed(0)}% of steps)` : ''),
       );
       steps = paused = 0;
+      if (fadesNext) {
+        const graph = analyzeDependencies(ctx.model);
+        const importance = s.importance === 'taylor' ? await taylorImportance(ctx.model, graph, s, log) : groupImportance(graph, 'gate');
+        const plan = planFor(ctx.model, graph, importance, fadeTarget!, { minChannels: s.minChannels, round: s.round, imgsz: s.imgsz });
+        state.fade = { round: r, channels: fadingChannels(plan) };
+        startFade(state.fade.channels, ctx);
+      }
       saveState(s.saveDir, state);
       return { 'sparsity/below': stats.below, 'sparsity/mean_abs': stats.meanAbs, 'sparsity/lambda': before, 'sparsity/paused': pausedShare };
     },
   };
   const runDir = join(s.saveDir, `round${r}`);
   const last = join(runDir, 'weights', 'last.safetensors');
-  if (existsSync(last)) return train({ resume: last, log }, hooks);
-  return train({ ...stageOptions(model, s, runDir, s.epochsPerRound, log), hyp: s.sparsityHyp, gateLr: s.gateLr, freezeBatchNormStats: true }, hooks);
+  try {
+    if (existsSync(last)) return await train({ resume: last, log }, hooks);
+    return await train({ ...stageOptions(model, s, runDir, s.epochsPerRound, log), hyp: s.sparsityHyp, gateLr: s.gateLr, freezeBatchNormStats: true }, hooks);
+  } finally {
+    fade?.dispose();
+  }
 }
 
 /** Training settings shared by sparsity training and fine-tuning: the given model, exactly; anchors as they are. */
@@ -495,8 +545,9 @@ export async function prunePipeline(options: PruneOptions): Promise<PruneResult>
     if (s.criterion === 'gate') insertGates(model);
     if (s.epochsPerRound > 0) {
       if (state.sparsityTrained?.round !== r) {
-        const share = s.adaptLambda ? roundSparsity(s, roundTarget(s, r, state.original, model)) : undefined;
-        const trained = await sparsityTraining(model, s, state, r, share, log);
+        const target = roundTarget(s, r, state.original, model);
+        const share = s.adaptLambda ? roundSparsity(s, target) : undefined;
+        const trained = await sparsityTraining(model, s, state, r, share, s.fade && !('threshold' in target) ? target : undefined, log);
         if (trained.interrupted) throw new Error(`sparsity training interrupted; continue with: yolov5 prune --resume ${s.saveDir}`);
         state.sparsityTrained = { round: r, path: trained.lastPath };
         saveState(s.saveDir, state);
@@ -516,6 +567,8 @@ export async function prunePipeline(options: PruneOptions): Promise<PruneResult>
       calibration,
       calibrationImages: s.calibrationImages,
       ...(s.importance === 'taylor' ? { importance: (graph: DependencyGraph) => taylorImportance(model, graph, s, log) } : {}),
+      // After a fade, exactly its channels go: a fresh plan might keep some of them (zeros that still cost).
+      ...(state.fade?.round === r ? { plan: (graph: DependencyGraph) => planFromFading(graph, state.fade!.channels) } : {}),
     });
     const path = join(s.saveDir, `round${r}.safetensors`);
     await saveCheckpoint(path, step.model);

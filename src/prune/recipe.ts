@@ -45,6 +45,7 @@ export interface RecipeRequest {
   distill?: number;
   round?: number;
   importance?: ImportanceMeasure;
+  fade?: boolean;
 }
 
 export interface Recipe {
@@ -64,6 +65,8 @@ export interface Recipe {
   distill: number;
   round: number;
   importance: ImportanceMeasure;
+  /** Whether each round's planned channels fade out over its later sparsity epochs (src/prune/fade.ts). */
+  fade: boolean;
   /** One line per choice: the value and why ("given" for what the user set). */
   reasons: string[];
 }
@@ -123,6 +126,11 @@ export function roundPressure(epochs: number, hyp: Pick<Hyp, 'lrf'>): number {
 }
 
 const fmt = (v: number) => (Math.abs(v) < 1e-2 && v !== 0 ? v.toExponential(1) : String(+v.toPrecision(3)));
+
+/** The round's epoch (0-based) at which its channels start to fade: after the first half of its epochs, at least one. */
+export function fadeStartEpoch(epochsPerRound: number): number {
+  return Math.max(1, Math.floor(epochsPerRound / 2));
+}
 
 export function chooseRecipe(request: RecipeRequest, facts: RecipeFacts): Recipe {
   const reasons: string[] = [];
@@ -241,5 +249,18 @@ export function chooseRecipe(request: RecipeRequest, facts: RecipeFacts): Recipe
   if (request.importance !== undefined) given('importance', importance);
   else if (importance === 'taylor') reasons.push('importance taylor: without sparsity training every gate is 1 and ranks nothing; the first-order estimate of the loss change does');
 
-  return { epochs, rounds, epochsPerRound, finetuneEpochs, optimizer, sparsityHyp, hyp, nominalBatch, gateLr, sparsity, minWarmup, distill, round, importance, reasons };
+  // The fade needs a plan (a budget) made from gates the penalty has ranked (an epoch before it) and gates to cap.
+  const canFade = facts.criterion === 'gate' && facts.budgeted && epochsPerRound >= 2;
+  if (request.fade && !canFade) {
+    throw new Error('--fade needs --criterion gate, a --ratio, --target-flops or --target-latency, and at least 2 --epochs-per-round (one ranks the channels, the rest fade them)');
+  }
+  const fade = request.fade ?? canFade;
+  if (request.fade !== undefined) given('fade', fade ? 'on' : 'off');
+  else if (fade) {
+    reasons.push(
+      `fade on: the channels each round's plan removes fade out over its last ${epochsPerRound - fadeStartEpoch(epochsPerRound)} of ${epochsPerRound} epochs, so pruning removes channels that contribute nothing`,
+    );
+  }
+
+  return { epochs, rounds, epochsPerRound, finetuneEpochs, optimizer, sparsityHyp, hyp, nominalBatch, gateLr, sparsity, minWarmup, distill, round, importance, fade, reasons };
 }

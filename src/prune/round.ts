@@ -3,7 +3,7 @@ import type { DetectionModel } from '../model/yolo.js';
 import { gflops } from '../model/summary.js';
 import { Conv } from '../model/common.js';
 import { analyzeDependencies, type DependencyGraph } from './dependency.js';
-import { groupImportance, planByBudget, planByRatio, planByThreshold, type Criterion, type Importance, type PrunePlan } from './plan.js';
+import { groupImportance, planByBudget, planByRatio, planByThreshold, type Criterion, type Importance, type PlanOptions, type PrunePlan } from './plan.js';
 import { applyPlan } from './surgery.js';
 import { measureBatchNormInputs, measureInputStatistics, shiftBatchNormStatistics } from './calibrate.js';
 import type { CalibrationSource } from './calibration-data.js';
@@ -20,6 +20,8 @@ export interface PruneStepOptions {
   calibration: CalibrationSource;
   /** Images for the input statistics of the reconstruction and for the BatchNorm statistics (default 256). */
   calibrationImages?: number;
+  /** The plan itself, made before this step (a fade's): then importance and target only describe it. */
+  plan?: (graph: DependencyGraph) => PrunePlan;
   /** Channel importance per group of the model's graph; by default the criterion's coefficients. */
   importance?: (graph: DependencyGraph) => Importance | Promise<Importance>;
 }
@@ -45,20 +47,20 @@ export function convChannels(model: DetectionModel): Map<string, number> {
   );
 }
 
+/** The channels a target keeps, given each group's importance. */
+export function planFor(model: DetectionModel, graph: DependencyGraph, importance: Importance, target: PruneTarget, options: PlanOptions & { imgsz: number }): PrunePlan {
+  const { imgsz, ...planOptions } = options;
+  if ('threshold' in target) return planByThreshold(importance, target.threshold, planOptions);
+  if ('ratio' in target) return planByRatio(importance, target.ratio, planOptions);
+  if ('flopsFraction' in target) return planByBudget(model, graph, importance, target.flopsFraction, { ...planOptions, imgsz });
+  return planByBudget(model, graph, importance, target.latencyFraction, { ...planOptions, imgsz, measure: 'latency' });
+}
+
 export async function pruneStep(model: DetectionModel, options: PruneStepOptions): Promise<PruneStepResult> {
   const imgsz = options.imgsz ?? 640;
   const graph = analyzeDependencies(model);
-  const importance = options.importance ? await options.importance(graph) : groupImportance(graph, options.criterion);
-  const planOptions = { minChannels: options.minChannels ?? 8, round: options.round ?? 1 };
-  const target = options.target;
-  const plan =
-    'threshold' in target
-      ? planByThreshold(importance, target.threshold, planOptions)
-      : 'ratio' in target
-        ? planByRatio(importance, target.ratio, planOptions)
-        : 'flopsFraction' in target
-          ? planByBudget(model, graph, importance, target.flopsFraction, { ...planOptions, imgsz })
-          : planByBudget(model, graph, importance, target.latencyFraction, { ...planOptions, imgsz, measure: 'latency' });
+  const importance = options.plan ? undefined : options.importance ? await options.importance(graph) : groupImportance(graph, options.criterion);
+  const plan = options.plan ? options.plan(graph) : planFor(model, graph, importance!, options.target, { minChannels: options.minChannels ?? 8, round: options.round ?? 1, imgsz });
   const images = options.calibrationImages ?? 256;
   const inputStatistics = await measureInputStatistics(model, options.calibration(), images);
   const statsBefore = await measureBatchNormInputs(model, options.calibration(), images);

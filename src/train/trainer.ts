@@ -152,6 +152,8 @@ export interface TrainHooks {
    * `batch` holds the images as trained on and the model's raw outputs for them.
    */
   extraLoss?(model: DetectionModel, ctx: StepContext, batch: { images: Tensor; predictions: Tensor[] }): Tensor | null;
+  /** After each optimizer step and the EMA's update (a constraint on parameters, applied to both). */
+  afterOptimizerStep?(ctx: StepContext): void;
   /** Parameters (by name) to exempt from weight decay, besides biases, BatchNorm and channel-gate weights. */
   noDecay?(name: string): boolean;
   /** After validation of each epoch; the values become results.csv columns and results.png panels. */
@@ -474,6 +476,7 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
               reduce.steps++;
             }
             optimizerStep(optimizer, clipSets, main ? ema : undefined, model);
+            hooks.afterOptimizerStep?.({ ...context, epoch, batch: i, iteration: ni });
             lastOptStep = ni;
           }
           items.forEach((v, k) => (sums[k]! += v));

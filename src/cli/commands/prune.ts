@@ -29,6 +29,7 @@ interface PruneCliOptions {
   round?: number;
   criterion: 'gate' | 'bn';
   importance?: ImportanceMeasure;
+  fade?: boolean;
   hyp?: string;
   optimizer?: OptimizerName;
   cache: boolean;
@@ -75,6 +76,8 @@ export function pruneCommand(): Command {
       new Option('--importance <m>', 'how the gate criterion ranks channels: |gate|, or the Taylor estimate of the loss change (gate × gradient, on training batches) (chosen: taylor for one-shot pruning, else magnitude)')
         .choices(['magnitude', 'taylor']),
     )
+    .option('--fade', 'fade out the channels each round\'s plan removes over its later sparsity epochs, gates capped by a bound falling to zero (chosen: on for the gate criterion with a target and ≥ 2 epochs a round)')
+    .option('--no-fade', 'prune each round\'s channels at once after its sparsity training')
     .option('--hyp <yaml>', 'hyperparameters for sparsity training and fine-tuning, used as given (chosen: the checkpoint\'s, or hyp.scratch-low, with a one-epoch warmup)')
     .addOption(new Option('--optimizer <name>', 'optimizer of sparsity training and fine-tuning; the gates share it (chosen: the checkpoint\'s, or SGD)').choices([...OPTIMIZERS]))
     .option('--no-cache', 'do not cache decoded training images in RAM (by default they are, when they fit)')
@@ -114,6 +117,7 @@ export function pruneCommand(): Command {
         round: o.round,
         criterion: o.criterion,
         importance: o.importance,
+        ...(o.fade !== undefined ? { fade: o.fade } : {}),
         ...(o.hyp ? { hyp: o.hyp } : {}),
         optimizer: o.optimizer,
         cache: o.cache,
