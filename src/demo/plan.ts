@@ -3,7 +3,7 @@
 import type { Hyp } from '../train/hyp.js';
 import type { OptimizerName } from '../train/optimizer.js';
 import type { Criterion } from '../prune/plan.js';
-import type { ImportanceMeasure } from '../prune/pipeline.js';
+import type { ImportanceMeasure } from '../prune/recipe.js';
 
 /** Batch 1, a 1280×720 frame letterboxed to 640×384: the deployment case the latency is quoted for. */
 export const BENCHMARK_IMGSZ = 640;

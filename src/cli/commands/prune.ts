@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
-import { prunePipeline, type ImportanceMeasure } from '../../prune/pipeline.js';
+import { prunePipeline } from '../../prune/pipeline.js';
+import type { ImportanceMeasure } from '../../prune/recipe.js';
 import { OPTIMIZERS, type OptimizerName } from '../../train/optimizer.js';
 import { batchSizeOption, deviceOption, fraction, imgSizeOption, nonNegativeInteger, nonNegativeNumber, positiveInteger } from '../arguments.js';
 import { settingsLine } from '../settings-line.js';
