@@ -11,6 +11,7 @@ import {
   SPPF,
   activationFactory,
   subPlan,
+  type ActivationFactory,
   type ChannelPlan,
 } from './common.js';
 import { Detect } from './detect.js';
@@ -197,6 +198,98 @@ export class DetectionModel extends nn.Module {
   }
 }
 
+/** What a block's builder knows about its row. */
+interface RowContext {
+  /** "file: layer i (Type)", for messages. */
+  where: string;
+  config: ModelConfig;
+  /** The row's arguments with None/nc/anchors/True/False resolved. */
+  args: unknown[];
+  /** Repeats after depth scaling. */
+  n: number;
+  /** Layers feeding the row (-1: the previous one). */
+  from: number[];
+  /** Input channels from the first source, as built and in the unpruned architecture. */
+  c1: number;
+  c1n: number;
+  inActual(from: number): number;
+  inNominal(from: number): number;
+  /** Output channels of the row's width argument, scaled by the width multiple. */
+  scaled(c2: unknown): number;
+  plan: ChannelPlan;
+  act: ActivationFactory;
+  /** Outputs per anchor of each Detect level. */
+  no: number;
+  /** n copies of a plain module in a Sequential (one copy: the module itself). */
+  repeated(make: (i: number, plan: ChannelPlan, cin: number) => nn.Module & { outChannels: number }): nn.Module & { outChannels: number };
+}
+
+/** A built row: its module, output channels as built and unpruned, arguments as the summary prints them. */
+interface BuiltRow {
+  module: nn.Module;
+  out: number;
+  outNominal: number;
+  args: unknown[];
+  /** Repeats the summary shows (default: the row's n). */
+  repeats?: number;
+}
+
+/** A block with a width argument first, built from (input, scaled output) channels. */
+function widthBlock(make: (row: RowContext, c2: number) => { module: nn.Module & { outChannels: number }; args: unknown[]; repeats?: number }) {
+  return (row: RowContext): BuiltRow => {
+    const c2 = row.scaled(row.args[0]);
+    const { module, args, repeats } = make(row, c2);
+    return { module, out: module.outChannels, outNominal: c2, args, ...(repeats !== undefined ? { repeats } : {}) };
+  };
+}
+
+/** The blocks a config may name, each one entry: a new block is a new row of this table. */
+const BLOCKS: Record<string, (row: RowContext) => BuiltRow> = {
+  Conv: widthBlock((row, c2) => {
+    const [, k = 1, s = 1, p = null, g = 1, d = 1, useAct = true] = row.args as [number, number?, number?, (number | null)?, number?, number?, boolean?];
+    return { module: row.repeated((_i, pl, cin) => new Conv(cin, pl('', c2), k, s, p, g, d, useAct ? row.act : null)), args: [row.c1n, c2, ...row.args.slice(1)] };
+  }),
+  Bottleneck: widthBlock((row, c2) => {
+    const [, shortcut = true, g = 1, e = 0.5] = row.args as [number, boolean?, number?, number?];
+    const module = row.repeated((i, pl, cin) => new Bottleneck(cin, c2, shortcut && (i > 0 ? c2 : row.c1n) === c2, g, e, pl, row.act));
+    return { module, args: [row.c1n, c2, ...row.args.slice(1)] };
+  }),
+  C3: widthBlock((row, c2) => {
+    const [, shortcut = true, g = 1, e = 0.5] = row.args as [number, boolean?, number?, number?];
+    return { module: new C3(row.c1, c2, row.n, shortcut, g, e, row.plan, row.act), args: [row.c1n, c2, row.n, ...row.args.slice(1)], repeats: 1 };
+  }),
+  SPPF: widthBlock((row, c2) => {
+    const [, k = 5] = row.args as [number, number?];
+    return { module: new SPPF(row.c1, c2, k, row.c1n, row.plan, row.act), args: [row.c1n, c2, k] };
+  }),
+  SPP: widthBlock((row, c2) => {
+    const [, k = [5, 9, 13]] = row.args as [number, number[]?];
+    return { module: new SPP(row.c1, c2, k, row.c1n, row.plan, row.act), args: [row.c1n, c2, k] };
+  }),
+  Focus: widthBlock((row, c2) => {
+    const [, k = 1, s = 1, p = null, g = 1] = row.args as [number, number?, number?, (number | null)?, number?];
+    return { module: new Focus(row.c1, c2, k, s, p, g, row.plan, row.act), args: [row.c1n, c2, ...row.args.slice(1)] };
+  }),
+  Concat: (row) => {
+    const [dimension = 1] = row.args as [number?];
+    if (dimension !== 1) throw new Error(`${row.where}: only channel concatenation (dimension 1) is supported`);
+    const sum = (channels: (f: number) => number) => row.from.reduce((total, f) => total + channels(f), 0);
+    return { module: new Concat(dimension), out: sum(row.inActual), outNominal: sum(row.inNominal), args: row.args };
+  },
+  'nn.Upsample': (row) => {
+    const [size, scale = 2, mode = 'nearest'] = row.args as [unknown, number?, string?];
+    if (size !== null) throw new Error(`${row.where}: only scale_factor upsampling is supported (size must be None)`);
+    return { module: new nn.Upsample(scale, mode as 'nearest'), out: row.c1, outNominal: row.c1n, args: row.args };
+  },
+  Detect: (row) => {
+    const [ncArg, anchorsArg] = row.args as [number, number[][] | number];
+    const nc = row.config.nc;
+    if (ncArg !== nc) throw new Error(`${row.where}: Detect nc ${ncArg} differs from the config's nc ${nc}`);
+    const levelAnchors = anchorList(anchorsArg, row.from.length);
+    return { module: new Detect(nc, levelAnchors, row.from.map(row.inActual)), out: row.no, outNominal: row.no, args: [nc, levelAnchors, row.from.map(row.inNominal)] };
+  },
+};
+
 /** parse_model: scales depth and width, wires `from` indices, and builds each row's module. */
 function buildLayers(config: ModelConfig, source: string): { layers: Layer[]; saved: Set<number> } {
   const rows = [...config.backbone, ...config.head];
@@ -219,124 +312,49 @@ function buildLayers(config: ModelConfig, source: string): { layers: Layer[]; sa
     if (from.some((f) => f < -1 || f >= index) || (index === 0 && from.some((f) => f !== -1))) {
       throw new Error(`${where}: 'from' ${JSON.stringify(fromRaw)} must refer to earlier layers`);
     }
+    const build = Object.hasOwn(BLOCKS, type) ? BLOCKS[type]! : undefined;
+    if (!build) throw new Error(`${where}: unknown module '${type}' (supported: ${Object.keys(BLOCKS).join(', ')})`);
     const inActual = (f: number) => (f === -1 ? inputChannels : actual[f]!);
     const inNominal = (f: number) => (f === -1 ? inputChannels : nominal[f]!);
-    const args = argsRaw.map((a) => resolveArg(a, config));
     const n = nRaw > 1 ? Math.max(Math.round(nRaw * gd), 1) : nRaw;
     const explicit = config.channels?.[String(index)] ?? {};
     const plan: ChannelPlan = (path, value) => explicit[path] ?? value;
     const c1 = inActual(from[0]!);
-    const c1n = inNominal(from[0]!);
-    const scaled = (c: unknown) => {
-      if (typeof c !== 'number' || !Number.isInteger(c) || c < 1) throw new Error(`${where}: output channels must be a positive integer, got ${JSON.stringify(c)}`);
-      return c === no ? c : makeDivisible(c * gw, 8);
+    const row: RowContext = {
+      where,
+      config,
+      args: argsRaw.map((a) => resolveArg(a, config)),
+      n,
+      from,
+      c1,
+      c1n: inNominal(from[0]!),
+      inActual,
+      inNominal,
+      scaled: (c) => {
+        if (typeof c !== 'number' || !Number.isInteger(c) || c < 1) throw new Error(`${where}: output channels must be a positive integer, got ${JSON.stringify(c)}`);
+        return c === no ? c : makeDivisible(c * gw, 8);
+      },
+      plan,
+      act,
+      no,
+      repeated: (make) => {
+        // A row with n > 1 of a plain module is a Sequential of n copies, named 0..n-1 as in PyTorch.
+        if (n === 1) return make(0, plan, c1);
+        const parts: (nn.Module & { outChannels: number })[] = [];
+        let cin = c1;
+        for (let i = 0; i < n; i++) {
+          const part = make(i, subPlan(plan, String(i)), cin);
+          parts.push(part);
+          cin = part.outChannels;
+        }
+        return Object.assign(new nn.Sequential(...parts), { outChannels: cin });
+      },
     };
-    let module: nn.Module;
-    let out: number;
-    let outNominal: number;
-    let rowArgs: unknown[] = args;
-    let repeats = n;
-    const repeated = (make: (i: number, plan: ChannelPlan, cin: number) => nn.Module & { outChannels: number }) => {
-      // A row with n > 1 of a plain module is a Sequential of n copies, named 0..n-1 as in PyTorch.
-      if (n === 1) return make(0, plan, c1);
-      const parts: (nn.Module & { outChannels: number })[] = [];
-      let cin = c1;
-      for (let i = 0; i < n; i++) {
-        const part = make(i, subPlan(plan, String(i)), cin);
-        parts.push(part);
-        cin = part.outChannels;
-      }
-      return Object.assign(new nn.Sequential(...parts), { outChannels: cin });
-    };
-    switch (type) {
-      case 'Conv': {
-        const [c2raw, k = 1, s = 1, p = null, g = 1, d = 1, useAct = true] = args as [number, number?, number?, (number | null)?, number?, number?, boolean?];
-        outNominal = scaled(c2raw);
-        rowArgs = [c1n, outNominal, ...args.slice(1)];
-        const built = repeated((_i, pl, cin) => new Conv(cin, pl('', outNominal), k, s, p, g, d, useAct ? act : null));
-        module = built;
-        out = built.outChannels;
-        break;
-      }
-      case 'Bottleneck': {
-        const [c2raw, shortcut = true, g = 1, e = 0.5] = args as [number, boolean?, number?, number?];
-        outNominal = scaled(c2raw);
-        rowArgs = [c1n, outNominal, ...args.slice(1)];
-        const built = repeated((i, pl, cin) => new Bottleneck(cin, outNominal, shortcut && (i > 0 ? outNominal : c1n) === outNominal, g, e, pl, act));
-        module = built;
-        out = built.outChannels;
-        break;
-      }
-      case 'C3': {
-        const [c2raw, shortcut = true, g = 1, e = 0.5] = args as [number, boolean?, number?, number?];
-        outNominal = scaled(c2raw);
-        rowArgs = [c1n, outNominal, n, ...args.slice(1)];
-        const c3 = new C3(c1, outNominal, n, shortcut, g, e, plan, act);
-        module = c3;
-        out = c3.outChannels;
-        repeats = 1;
-        break;
-      }
-      case 'SPPF': {
-        const [c2raw, k = 5] = args as [number, number?];
-        outNominal = scaled(c2raw);
-        rowArgs = [c1n, outNominal, k];
-        const sppf = new SPPF(c1, outNominal, k, c1n, plan, act);
-        module = sppf;
-        out = sppf.outChannels;
-        break;
-      }
-      case 'SPP': {
-        const [c2raw, k = [5, 9, 13]] = args as [number, number[]?];
-        outNominal = scaled(c2raw);
-        rowArgs = [c1n, outNominal, k];
-        const spp = new SPP(c1, outNominal, k, c1n, plan, act);
-        module = spp;
-        out = spp.outChannels;
-        break;
-      }
-      case 'Focus': {
-        const [c2raw, k = 1, s = 1, p = null, g = 1] = args as [number, number?, number?, (number | null)?, number?];
-        outNominal = scaled(c2raw);
-        rowArgs = [c1n, outNominal, ...args.slice(1)];
-        const focus = new Focus(c1, outNominal, k, s, p, g, plan, act);
-        module = focus;
-        out = focus.outChannels;
-        break;
-      }
-      case 'Concat': {
-        const [dimension = 1] = args as [number?];
-        if (dimension !== 1) throw new Error(`${where}: only channel concatenation (dimension 1) is supported`);
-        module = new Concat(dimension);
-        out = from.reduce((sum, f) => sum + inActual(f), 0);
-        outNominal = from.reduce((sum, f) => sum + inNominal(f), 0);
-        break;
-      }
-      case 'nn.Upsample': {
-        const [size, scale = 2, mode = 'nearest'] = args as [unknown, number?, string?];
-        if (size !== null) throw new Error(`${where}: only scale_factor upsampling is supported (size must be None)`);
-        module = new nn.Upsample(scale, mode as 'nearest');
-        out = c1;
-        outNominal = c1n;
-        break;
-      }
-      case 'Detect': {
-        const [ncArg, anchorsArg] = args as [number, number[][] | number];
-        if (ncArg !== config.nc) throw new Error(`${where}: Detect nc ${ncArg} differs from the config's nc ${config.nc}`);
-        const levelAnchors = anchorList(anchorsArg, from.length);
-        module = new Detect(config.nc, levelAnchors, from.map(inActual));
-        rowArgs = [config.nc, levelAnchors, from.map(inNominal)];
-        out = no;
-        outNominal = no;
-        break;
-      }
-      default:
-        throw new Error(`${where}: unknown module '${type}' (supported: Conv, Bottleneck, C3, SPPF, SPP, Focus, Concat, nn.Upsample, Detect)`);
-    }
+    const built = build(row);
     for (const f of from) if (f !== -1 && f !== index - 1) saved.add(f);
-    actual.push(out);
-    nominal.push(outNominal);
-    layers.push({ index, from: from.map((f) => (f === -1 ? index - 1 : f)), type, module, outChannels: out, args: rowArgs, repeats });
+    actual.push(built.out);
+    nominal.push(built.outNominal);
+    layers.push({ index, from: from.map((f) => (f === -1 ? index - 1 : f)), type, module: built.module, outChannels: built.out, args: built.args, repeats: built.repeats ?? n });
   });
   if (!(layers[layers.length - 1]?.module instanceof Detect)) throw new Error(`${source}: the last layer must be Detect`);
   return { layers, saved };
