@@ -1,8 +1,10 @@
 // What a detector accepts as an image: a file path, an http(s) URL, an encoded file in memory, or raw pixels.
+import { basename, extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { decodeImage, type RgbImage } from '../data/image.js';
 import { fetchImageBytes, isHttpUrl, type FetchOptions } from './fetch-image.js';
+import { streamStem } from './sources.js';
 
 /** Raw 8-bit pixels, rows of interleaved RGB (or RGBA, alpha ignored). */
 export interface RawPixels {
@@ -84,4 +86,14 @@ export async function decodeInput(input: ImageInput, options: { fetch?: FetchOpt
   if (Buffer.isBuffer(input)) return { image: await decodeBuffer(input, BUFFER_SOURCE), source: BUFFER_SOURCE };
   if (isRawPixels(input)) return { image: fromRawPixels(input), source: RAW_SOURCE };
   throw new Error('an image input must be a file path, an http(s) URL, a Buffer holding an encoded image, or raw pixels {data, width, height}');
+}
+
+/**
+ * The file name stem of a result's source, for files saved from it (crops): a path's or URL's last name without its
+ * extension (`bus.jpg`, `https://host/img/bus.jpg?s=1` → `bus`), `image` for in-memory inputs.
+ */
+export function sourceStem(source: string): string {
+  if (source === BUFFER_SOURCE || source === RAW_SOURCE) return 'image';
+  if (/^[a-z][a-z\d+.-]*:\/\//i.test(source)) return streamStem(source);
+  return basename(source, extname(source)) || 'image';
 }
