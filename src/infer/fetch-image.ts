@@ -40,6 +40,8 @@ async function readCapped(response: Response, url: string, maxBytes: number): Pr
 export async function fetchImageBytes(url: string, options: FetchOptions = {}): Promise<{ bytes: Buffer; contentType: string | null }> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new RangeError(`fetch.timeoutMs must be a positive whole number of milliseconds, got ${timeoutMs}`);
+  if (!Number.isInteger(maxBytes) || maxBytes < 1) throw new RangeError(`fetch.maxBytes must be a positive whole number of bytes, got ${maxBytes}`);
   // One signal for the answer and the body: a server that trickles its body is cut off at the same deadline.
   const signal = AbortSignal.timeout(timeoutMs);
   try {

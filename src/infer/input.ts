@@ -35,8 +35,8 @@ function isRawPixels(input: unknown): input is RawPixels {
   return typeof input === 'object' && input !== null && !Buffer.isBuffer(input) && 'width' in input && 'height' in input && 'data' in input;
 }
 
-/** `source` names the bytes in errors; `what` says more about them (where they came from) when decoding fails. */
-async function decodeBuffer(buffer: Buffer, source: string, what = ''): Promise<RgbImage> {
+/** `source` names the bytes in errors; `detail` says more about them (where they came from) when decoding fails. */
+async function decodeBuffer(buffer: Buffer, source: string, detail = ''): Promise<RgbImage> {
   try {
     const { data, info } = await sharp(buffer, { failOn: 'warning', ignoreIcc: true })
       .autoOrient()
@@ -46,7 +46,7 @@ async function decodeBuffer(buffer: Buffer, source: string, what = ''): Promise<
       .toBuffer({ resolveWithObject: true });
     return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
   } catch (error) {
-    throw new Error(`${source} (${buffer.length} bytes${what}): cannot decode image (${(error as Error).message})`);
+    throw new Error(`${source} (${buffer.length} bytes${detail}): cannot decode image (${(error as Error).message})`);
   }
 }
 

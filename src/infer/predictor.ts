@@ -89,8 +89,9 @@ export class Detector {
   detect(input: ImageInput, options?: DetectOptions): Promise<Detections>;
   detect(inputs: readonly ImageInput[], options?: DetectOptions): Promise<Detections[]>;
   async detect(input: ImageInput | readonly ImageInput[], options: DetectOptions = {}): Promise<Detections | Detections[]> {
-    if (!isInputList(input)) return (await this.detectImages([await decodeTimed(input, options)], options))[0]!;
+    // Before anything is read or downloaded.
     this.checkOptions(options);
+    if (!isInputList(input)) return (await this.detectImages([await decodeTimed(input, options)], options))[0]!;
     const results: Detections[] = [];
     // Decoded a batch at a time, so a model that takes one image at a time holds one image at a time.
     for (const chunk of this.batches(input.map((one, i) => ({ one, i })))) {
