@@ -1,8 +1,9 @@
 // yolov5-ts as a library: `const model = await load('yolov5n.pt' | 'model.onnx' | 'ours.safetensors')`, then
 // `await model.detect(image)`. Also the ONNX exporter, the detect run, validation and the benchmark behind the CLI.
-export { load, Detector, type DetectOptions, type LoadOptions } from './infer/predictor.js';
-export { Detections, type Box, type Size, type Timings, type LabelOptions } from './infer/results.js';
+export { load, Detector, type DecodedImage, type DetectOptions, type LoadOptions } from './infer/predictor.js';
+export { Detections, type Box, type Crop, type CropOptions, type Size, type Timings, type LabelOptions } from './infer/results.js';
 export type { ImageInput, RawPixels } from './infer/input.js';
+export type { FetchOptions } from './infer/fetch-image.js';
 export type { RuntimeName } from './infer/backend.js';
 export { annotateImage, annotationSvg, classColor, defaultLineWidth, type AnnotationBox, type DrawOptions } from './plot/draw.js';
 export { runDetect, type DetectRunOptions, type DetectRunSummary } from './infer/detect-run.js';

@@ -34,8 +34,10 @@ test('a path, an encoded Buffer and raw RGB / RGBA pixels give the same detectio
 });
 
 test('options: several inputs, class filter, max detections, thresholds, image size', async () => {
+  // One batch, padded to 640x640: the bus sees more grey than alone (480x640), and its fourth person (0.52 alone)
+  // falls to 0.16, as in YOLOv5's AutoShape (test/infer-batch.test.ts).
   const [bus, zidane] = await detector.detect([BUS, ZIDANE], { classes: [0] });
-  assert.ok(bus!.boxes.length === 4 && bus!.boxes.every((b) => b.className === 'person'));
+  assert.ok(bus!.boxes.length === 3 && bus!.boxes.every((b) => b.className === 'person'));
   assert.equal(zidane!.boxes.length, 2);
   assert.equal((await detector.detect(BUS, { maxDet: 2 })).boxes.length, 2);
   const strict = await detector.detect(BUS, { conf: 0.8 });

@@ -3,14 +3,13 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
-import sharp from 'sharp';
 import { decodeImage, degenerateSize, type RgbImage } from '../data/image.js';
 import { checkImgSize } from '../data/letterbox.js';
 import { incrementPath } from '../io/run-dir.js';
 import { mapAhead } from '../util/map-ahead.js';
 import { OrderedJobs } from '../util/ordered-jobs.js';
 import { load, type DetectOptions, type Detector } from './predictor.js';
-import type { Box, Detections, LabelOptions } from './results.js';
+import type { Detections, LabelOptions } from './results.js';
 import { resolveSource, streamStem, type MediaEntry } from './sources.js';
 import { VideoWriter, probeVideo, readFrames } from './video.js';
 
@@ -66,24 +65,6 @@ function outputImageName(path: string): string {
   return WRITABLE.has(ext) ? basename(path) : `${basename(path, extname(path))}.png`;
 }
 
-/** `dir/stem.jpg`, or the first free `dir/stem2.jpg`, `dir/stem3.jpg`, ... (official save_one_box naming). */
-function freeFile(dir: string, stem: string, ext: string): string {
-  for (let n = 1; ; n++) {
-    const file = join(dir, `${stem}${n === 1 ? '' : n}${ext}`);
-    if (!existsSync(file)) return file;
-  }
-}
-
-/** A box grown like detect.py's crops (size × 1.02 + 10 px), clipped to the image, in whole pixels. */
-function cropRegion(b: Box, image: RgbImage): { left: number; top: number; width: number; height: number } | null {
-  const [cx, cy] = [(b.x1 + b.x2) / 2, (b.y1 + b.y2) / 2];
-  const [w, h] = [(b.x2 - b.x1) * 1.02 + 10, (b.y2 - b.y1) * 1.02 + 10];
-  const clip = (v: number, max: number) => Math.min(Math.max(Math.trunc(v), 0), max);
-  const [x1, y1] = [clip(cx - w / 2, image.width), clip(cy - h / 2, image.height)];
-  const [x2, y2] = [clip(cx + w / 2, image.width), clip(cy + h / 2, image.height)];
-  return x2 > x1 && y2 > y1 ? { left: x1, top: y1, width: x2 - x1, height: y2 - y1 } : null;
-}
-
 class RunOutputs {
   private readonly labelsDir: string;
   constructor(
@@ -104,18 +85,7 @@ class RunOutputs {
   }
 
   async crops(result: Detections, stem: string): Promise<void> {
-    if (!this.options.saveCrop) return;
-    const { image } = result;
-    for (const box of result.boxes) {
-      const region = cropRegion(box, image);
-      if (!region) continue;
-      const dir = join(this.saveDir, 'crops', box.className);
-      await mkdir(dir, { recursive: true });
-      await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
-        .extract(region)
-        .jpeg({ quality: 95 })
-        .toFile(freeFile(dir, stem, '.jpg'));
-    }
+    if (this.options.saveCrop) await result.crop({ save: join(this.saveDir, 'crops'), stem });
   }
 
   async image(result: Detections, path: string): Promise<void> {

@@ -8,6 +8,8 @@ import { loadEnsemble } from '../checkpoint/index.js';
 import { scaleBoxesToOriginal } from '../val/boxes.js';
 import { DETECTION_COLUMNS, nmsImage } from '../val/nms.js';
 import { OnnxBackend, TorchBackend, type Backend, type BackendOptions, type RuntimeName } from './backend.js';
+import { stackInputs, type Offset } from './batch-input.js';
+import type { FetchOptions } from './fetch-image.js';
 import { decodeInput, type ImageInput } from './input.js';
 import { Detections, type Box, type Size, type Timings } from './results.js';
 
@@ -24,6 +26,17 @@ export interface DetectOptions {
   maxDet?: number;
   /** Inference size: one number (long side) or [height, width]. Default 640; ignored by fixed-size ONNX models. */
   imgsz?: number | [number, number];
+  /** Bounds on downloading URL inputs: `timeoutMs` (default 30 000) and `maxBytes` (default 64 MiB). */
+  fetch?: FetchOptions;
+}
+
+/** An image decoded for detection, with what its results report of it. */
+export interface DecodedImage {
+  image: RgbImage;
+  /** The path or URL, or a description for in-memory inputs. */
+  source: string;
+  /** Milliseconds spent reading and decoding it. */
+  decodeMs: number;
 }
 
 export interface LoadOptions extends BackendOptions {
@@ -68,35 +81,75 @@ export class Detector {
     return this.backend.runtime;
   }
 
-  /** Detects objects in one image or several (processed one by one). */
+  /**
+   * Detects objects in one image, or in several at once: a list runs as one batch (as YOLOv5's AutoShape), every
+   * image letterboxed at its own scale and padded to the batch's largest input shape, and gives one result per image,
+   * in order. A model exported with a fixed batch size takes the images that many at a time.
+   */
   detect(input: ImageInput, options?: DetectOptions): Promise<Detections>;
-  detect(inputs: ImageInput[], options?: DetectOptions): Promise<Detections[]>;
-  async detect(input: ImageInput | ImageInput[], options: DetectOptions = {}): Promise<Detections | Detections[]> {
-    if (Array.isArray(input)) {
-      const results: Detections[] = [];
-      for (const one of input) results.push(await this.detect(one, options));
-      return results;
+  detect(inputs: readonly ImageInput[], options?: DetectOptions): Promise<Detections[]>;
+  async detect(input: ImageInput | readonly ImageInput[], options: DetectOptions = {}): Promise<Detections | Detections[]> {
+    // Before anything is read or downloaded.
+    this.checkOptions(options);
+    if (!isInputList(input)) return (await this.detectImages([await decodeTimed(input, options)], options))[0]!;
+    const results: Detections[] = [];
+    // Decoded a batch at a time, so a model that takes one image at a time holds one image at a time.
+    for (const chunk of this.batches(input.map((one, i) => ({ one, i })))) {
+      const decoded = await Promise.all(
+        chunk.map(({ one, i }) =>
+          decodeTimed(one, options).catch((error: Error) => {
+            throw new Error(`inputs[${i}]: ${error.message}`);
+          }),
+        ),
+      );
+      results.push(...(await this.detectImages(decoded, options)));
     }
-    const lap = stopwatch();
-    const { image, source } = await decodeInput(input);
-    return this.detectImage(image, source, options, lap());
+    return results;
   }
 
   /** Detection on an already decoded image (`decodeMs` is reported as its decode time). */
   async detectImage(image: RgbImage, source: string, options: DetectOptions = {}, decodeMs = 0): Promise<Detections> {
+    return (await this.detectImages([{ image, source, decodeMs }], options))[0]!;
+  }
+
+  /**
+   * Detection on decoded images, one forward per batch (see detect). In a batch, pre-processing and inference times
+   * are the batch's shared equally among its images.
+   */
+  async detectImages(images: readonly DecodedImage[], options: DetectOptions = {}): Promise<Detections[]> {
     this.checkOptions(options);
+    const results: Detections[] = [];
+    for (const batch of this.batches(images)) results.push(...(await this.detectBatch(batch, options)));
+    return results;
+  }
+
+  /** The items in runs of the model's fixed batch size, or all in one. */
+  private batches<T>(items: readonly T[]): T[][] {
+    const size = this.backend.input.batch ?? Math.max(items.length, 1);
+    const batches: T[][] = [];
+    for (let i = 0; i < items.length; i += size) batches.push(items.slice(i, i + size));
+    return batches;
+  }
+
+  private async detectBatch(images: readonly DecodedImage[], options: DetectOptions): Promise<Detections[]> {
     const lap = stopwatch();
+    const count = images.length;
     // As in YOLOv5, pre-processing ends with the float network input; inference is the network alone.
-    const batch = this.networkInput(image, options.imgsz ?? 640);
-    const [, , height, width] = batch.shape;
-    const input = { width, height };
-    const preprocess = lap();
-    const { predictions, ms: inference } = await this.backend.run(batch);
-    // The time the run waited for its turn, or for this thread to take its result, is no stage of this image.
+    const own = images.map(({ image }) => this.networkInput(image, options.imgsz ?? 640));
+    const { input, offsets } = stackInputs(own);
+    const [, , height, width] = input.shape;
+    const preprocess = lap() / count;
+    const { predictions, ms } = await this.backend.run(input);
+    // The time the run waited for its turn, or for this thread to take its result, is no stage of these images.
     lap();
-    const boxes = this.postprocess(predictions, image, input, options);
-    const timings: Timings = { decode: decodeMs, preprocess, inference, nms: lap() };
-    return new Detections(source, boxes, { width: image.width, height: image.height }, input, timings, image);
+    const perImage = predictions.length / count;
+    return images.map(({ image, source, decodeMs }, b) => {
+      const [, , ownHeight, ownWidth] = own[b]!.shape;
+      const rows = predictions.subarray(b * perImage, (b + 1) * perImage);
+      const boxes = this.postprocess(rows, image, { width: ownWidth, height: ownHeight }, offsets[b]!, options);
+      const timings: Timings = { decode: decodeMs, preprocess, inference: ms / count, nms: lap() };
+      return new Detections(source, boxes, { width: image.width, height: image.height }, { width, height }, timings, image);
+    });
   }
 
   /**
@@ -122,7 +175,8 @@ export class Detector {
     }
   }
 
-  private postprocess(predictions: Float32Array, image: RgbImage, input: Size, options: DetectOptions): Box[] {
+  /** Boxes of one image's predictions; `input` is its own letterboxed size, placed at `offset` in the batch's input. */
+  private postprocess(predictions: Float32Array, image: RgbImage, input: Size, offset: Offset, options: DetectOptions): Box[] {
     const rows = nmsImage(predictions, this.names.length + 5, {
       confThres: options.conf ?? 0.25,
       iouThres: options.iou ?? 0.45,
@@ -132,7 +186,7 @@ export class Detector {
     });
     // The gain and centred padding of the letterbox, recomputed from the two sizes as YOLOv5's scale_boxes does.
     const gain = Math.min(input.height / image.height, input.width / image.width);
-    const pad: [number, number] = [(input.width - image.width * gain) / 2, (input.height - image.height * gain) / 2];
+    const pad: [number, number] = [(input.width - image.width * gain) / 2 + offset.left, (input.height - image.height * gain) / 2 + offset.top];
     scaleBoxesToOriginal(rows, { gain, pad }, image, DETECTION_COLUMNS);
     const boxes: Box[] = [];
     for (let r = 0; r < rows.length; r += DETECTION_COLUMNS) {
@@ -146,6 +200,16 @@ export class Detector {
   async dispose(): Promise<void> {
     await this.backend.dispose();
   }
+}
+
+function isInputList(input: ImageInput | readonly ImageInput[]): input is readonly ImageInput[] {
+  return Array.isArray(input);
+}
+
+async function decodeTimed(input: ImageInput, options: DetectOptions): Promise<DecodedImage> {
+  const started = performance.now();
+  const { image, source } = await decodeInput(input, { fetch: options.fetch });
+  return { image, source, decodeMs: performance.now() - started };
 }
 
 /**

@@ -1,8 +1,11 @@
 // Detections of one image as plain data, plus what detect.py prints and saves for them.
+import { join } from 'node:path';
 import type { Sharp } from 'sharp';
 import type { RgbImage } from '../data/image.js';
 import { labelLine } from '../data/labels.js';
 import { annotateImage, annotatePixels, type AnnotationBox, type DrawOptions } from '../plot/draw.js';
+import { checkCropOptions, cropPixels, cropRegion, safeName, saveCrop, type CropRegionOptions } from './crop.js';
+import { sourceStem } from './input.js';
 
 export interface Box {
   /** Corners in original-image pixels. */
@@ -37,6 +40,22 @@ export interface LabelOptions extends DrawOptions {
   hideConf?: boolean;
 }
 
+export interface CropOptions extends CropRegionOptions {
+  /** Also write each crop as a JPEG, `save/<class name>/<stem>.jpg` (then `<stem>2.jpg`, ...), as YOLOv5's crops folder. */
+  save?: string;
+  /** The file name stem of saved crops. Default: the source's (`bus` for `bus.jpg` or a URL ending in it), else `image`. */
+  stem?: string;
+}
+
+/** One detected object cut out of its image. */
+export interface Crop {
+  box: Box;
+  /** The region's pixels, a copy. */
+  image: RgbImage;
+  /** The JPEG written, when saving. */
+  file?: string;
+}
+
 export class Detections {
   constructor(
     /** Path of the image, or a description for in-memory inputs. */
@@ -47,7 +66,7 @@ export class Detections {
     /** The letterboxed network input. */
     readonly inputSize: Size,
     readonly timings: Timings,
-    /** The decoded original image (for drawing). */
+    /** The decoded original image (for drawing and cropping; kept by reference, not copied). */
     readonly image: RgbImage,
   ) {}
 
@@ -83,6 +102,25 @@ export class Detections {
   /** The image with the boxes drawn, as raw RGB pixels (video frames). */
   drawPixels(options: LabelOptions = {}): Promise<RgbImage> {
     return annotatePixels(this.image, this.drawingOrder(options), options);
+  }
+
+  /**
+   * Each box's region of the image (YOLOv5's `crop()` / `save_one_box`): the box's width and height times `gain`
+   * (1.02) plus `pad` (10 px), around its centre, optionally squared, clipped to the image; best box first. A box
+   * that keeps no pixel after clipping gives no crop.
+   */
+  async crop(options: CropOptions = {}): Promise<Crop[]> {
+    checkCropOptions(options);
+    const stem = safeName(options.stem ?? sourceStem(this.source));
+    const crops: Crop[] = [];
+    for (const box of this.boxes) {
+      const region = cropRegion(box, this.image, options);
+      if (!region) continue;
+      const image = cropPixels(this.image, region);
+      const file = options.save === undefined ? undefined : await saveCrop(image, join(options.save, safeName(box.className)), stem);
+      crops.push(file === undefined ? { box, image } : { box, image, file });
+    }
+    return crops;
   }
 
   /** Weakest first, so the most confident boxes end up on top, as detect.py draws them. */
