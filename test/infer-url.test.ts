@@ -3,9 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { load, type Detector } from '../src/index.js';
+import { load, runDetect, type Detector } from '../src/index.js';
 import { BUS, WEIGHTS, ZIDANE } from './helpers/fixtures.js';
 import { freePort } from './helpers/free-port.js';
 
@@ -86,4 +88,21 @@ test('HTTP errors, pages that are no image, timeouts and absent servers are name
   await assert.rejects(detector.detect(new URL('ftp://127.0.0.1/bus.jpg')), /^Error: ftp:\/\/127\.0\.0\.1\/bus\.jpg: only http, https and file URLs can be read$/);
   await assert.rejects(detector.detect(`${base}/absent.jpg`, { fetch: { timeoutMs: -1 } }), /fetch\.timeoutMs must be a positive whole number of milliseconds, got -1/);
   await assert.rejects(detector.detect([BUS, `${base}/absent.jpg`]), /^Error: inputs\[1\]: http:\/\/127\.0\.0\.1:\d+\/absent\.jpg: HTTP 404 Not Found$/);
+});
+
+test('detect --source with an image URL fetches it as a file (as YOLOv5 does), names its outputs after the URL path', async () => {
+  const project = mkdtempSync(join(tmpdir(), 'detect-url-'));
+  try {
+    const lines: string[] = [];
+    const summary = await runDetect({ weights: WEIGHTS, source: `${base}/images/bus.jpg?size=full`, project, saveTxt: true, log: (line) => lines.push(line) });
+    assert.equal(summary.processed, 1);
+    assert.deepEqual(summary.skipped, []);
+    assert.match(lines.join('\n'), /image 1\/1 http:\/\/127\.0\.0\.1:\d+\/images\/bus\.jpg\?size=full: \d+x\d+ 4 persons, 1 bus/);
+    assert.ok(existsSync(join(summary.saveDir, 'bus.jpg')));
+    assert.ok(existsSync(join(summary.saveDir, 'labels', 'bus.txt')));
+    // A missing image is skipped with the HTTP status, and nothing else to process is an error naming the source.
+    await assert.rejects(runDetect({ weights: WEIGHTS, source: `${base}/missing.jpg`, project, log: () => undefined }), /no image or video frame of http:\/\/127\.0\.0\.1:\d+\/missing\.jpg could be processed/);
+  } finally {
+    rmSync(project, { recursive: true, force: true });
+  }
 });

@@ -3,12 +3,14 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
-import { decodeImage, degenerateSize, type RgbImage } from '../data/image.js';
+import { degenerateSize, type RgbImage } from '../data/image.js';
 import { checkImgSize } from '../data/letterbox.js';
 import { incrementPath } from '../io/run-dir.js';
 import { mapAhead } from '../util/map-ahead.js';
 import { OrderedJobs } from '../util/ordered-jobs.js';
 import { load, type DetectOptions, type Detector } from './predictor.js';
+import { decodeInput, sourceStem } from './input.js';
+import { isHttpUrl } from './fetch-image.js';
 import type { Detections, LabelOptions } from './results.js';
 import { resolveSource, streamStem, type MediaEntry } from './sources.js';
 import { VideoWriter, probeVideo, readFrames } from './video.js';
@@ -61,8 +63,9 @@ export interface DetectRunSummary {
 const WRITABLE = new Set(['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff']);
 
 function outputImageName(path: string): string {
-  const ext = extname(path).toLowerCase();
-  return WRITABLE.has(ext) ? basename(path) : `${basename(path, extname(path))}.png`;
+  const name = isHttpUrl(path) ? basename(new URL(path).pathname) : basename(path);
+  const ext = extname(name).toLowerCase();
+  return WRITABLE.has(ext) ? name : `${sourceStem(path)}.png`;
 }
 
 class RunOutputs {
@@ -137,11 +140,11 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunSum
         continue;
       }
       if (entry.kind === 'image') {
-        const path = resolve(entry.path);
+        const path = localOrUrl(entry.path);
         let image: RgbImage;
         const started = performance.now();
         try {
-          image = await decodeImage(path);
+          image = (await decodeInput(path)).image;
         } catch (error) {
           skip(path, (error as Error).message.replace(`${path}: `, ''));
           continue;
@@ -154,7 +157,7 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunSum
         const result = await detector.detectImage(image, path, detectOptions, performance.now() - started);
         account(result);
         log(`image ${counter} ${path}: ${describe(result)}`);
-        const stem = basename(path, extname(path));
+        const stem = sourceStem(path);
         await outputs.image(result, path);
         await outputs.labels(result, stem);
         await outputs.crops(result, stem);
@@ -203,8 +206,8 @@ async function countLabels(dir: string): Promise<number> {
 function videoSource(entry: VideoEntry): { source: string; stem: string; label: string; format?: string } {
   switch (entry.kind) {
     case 'video': {
-      const source = resolve(entry.path);
-      return { source, stem: basename(source, extname(source)), label: 'video' };
+      const source = localOrUrl(entry.path);
+      return { source, stem: sourceStem(source), label: 'video' };
     }
     case 'stream':
       return { source: entry.url, stem: streamStem(entry.url), label: 'stream' };
@@ -278,4 +281,9 @@ async function detectVideo(
     await saving.settle();
     await writer?.close().catch((error: unknown) => log(`WARNING: ${(error as Error).message}`));
   }
+}
+
+/** A file's absolute path, or a URL as it is. */
+function localOrUrl(path: string): string {
+  return isHttpUrl(path) ? path : resolve(path);
 }

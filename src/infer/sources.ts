@@ -10,7 +10,9 @@ export const IMAGE_FORMATS = ['bmp', 'jpeg', 'jpg', 'png', 'tif', 'tiff', 'webp'
 export const VIDEO_FORMATS = ['asf', 'avi', 'gif', 'm4v', 'mkv', 'mov', 'mp4', 'mpeg', 'mpg', 'ts', 'wmv'];
 
 export type MediaEntry =
+  /** A file, or an http(s) URL whose path ends in an image suffix (fetched). */
   | { kind: 'image'; path: string }
+  /** A file, or an http(s) URL whose path ends in a video suffix (read by ffmpeg). */
   | { kind: 'video'; path: string }
   | { kind: 'stream'; url: string }
   /** A local camera, read through ffmpeg's video4linux2 input; `number` as given (`0`). */
@@ -105,7 +107,13 @@ export function expandGlob(pattern: string): string[] {
 /** Resolves a --source argument to media entries, in order. Throws when it names nothing usable at all. */
 export function resolveSource(source: string): MediaEntry[] {
   const trimmed = source.trim();
-  if (STREAM_URL.test(trimmed)) return [{ kind: 'stream', url: trimmed }];
+  if (STREAM_URL.test(trimmed)) {
+    // As YOLOv5: a URL naming an image or video file by its suffix is that file, fetched; any other is a stream.
+    const named = /^https?:/i.test(trimmed) ? suffix(new URL(trimmed).pathname) : '';
+    if (IMAGE_FORMATS.includes(named)) return [{ kind: 'image', path: trimmed }];
+    if (VIDEO_FORMATS.includes(named)) return [{ kind: 'video', path: trimmed }];
+    return [{ kind: 'stream', url: trimmed }];
+  }
   if (CAMERA_NUMBER.test(trimmed)) {
     const device = `/dev/video${Number(trimmed)}`;
     if (!existsSync(device)) throw new Error(`--source ${source}: no camera ${device} on this machine`);
