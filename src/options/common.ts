@@ -15,8 +15,8 @@ export const imgszPair = (help: string) =>
   ({ type: imageSize, default: [640, 640] as [number, number], flags: IMG_FLAGS, argument: '<size...>', help }) as const;
 
 /** argparse takes `--batch` as an abbreviation of `--batch-size`, and tutorials write it so. */
-export const batchSize = <N extends number>(help: string, defaultValue: N) =>
-  ({ type: positiveInteger, default: defaultValue as number, flags: ['--batch', '--batch-size'], argument: '<n>', help }) as const;
+export const batchSize = (help: string, defaultValue: number) =>
+  ({ type: positiveInteger, default: defaultValue, flags: ['--batch', '--batch-size'], argument: '<n>', help }) as const;
 
 /** Accepted by every command that runs a model, so that pasted YOLOv5 commands work. */
 export const device = { type: cpuDevice, default: 'cpu', argument: '<device>', help: 'cpu (the only device of this build; cuda devices and mps are refused)' } as const satisfies OptionSpec<'cpu', string>;

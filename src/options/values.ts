@@ -66,12 +66,13 @@ export function choice<const W extends string>(words: readonly W[]): ValueType<W
   return { parse: (word) => check(word as W), check, choices: words };
 }
 
-/** Several values (`--classes 0 2`; `classes: [0, 2]`). */
-export function listOf<T>(type: ValueType<T>, minLength = 1): ValueType<T[]> {
+/** Several values (`--classes 0 2`; `classes: [0, 2]`, or one value alone: `weights: 'yolov5n.pt'`). */
+export function listOf<T, In>(type: ValueType<T, In>): ValueType<T[], In | In[]> {
   return {
     parse: type.parse,
-    check: (values) => {
-      if (!Array.isArray(values) || values.length < minLength) refuse(`expected a list of at least ${minLength} value${minLength > 1 ? 's' : ''}`);
+    check: (value) => {
+      const values = Array.isArray(value) ? value : [value];
+      if (values.length === 0) refuse('expected at least one value');
       return values.map((v) => type.check(v));
     },
     ...(type.choices ? { choices: type.choices } : {}),
