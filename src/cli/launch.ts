@@ -4,6 +4,8 @@
 // it stops the others at once instead of leaving them waiting for a peer that will never answer.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
+import { spellings, type Declaration } from '../options/declare.js';
+import { trainOptions } from '../options/train.js';
 
 export interface LaunchOptions {
   nprocPerNode: number;
@@ -14,7 +16,7 @@ export interface LaunchOptions {
 }
 
 /** The launcher's own flags: they are not passed on to the workers. */
-export const LAUNCH_FLAGS = ['--nproc-per-node', '--nnodes', '--node-rank', '--master-addr', '--master-port'] as const;
+const LAUNCH_FLAGS = ['nprocPerNode', 'nnodes', 'nodeRank', 'masterAddr', 'masterPort'].flatMap((name) => spellings(name, (trainOptions as Declaration).specs[name]!));
 
 /** Seconds a worker has to exit after SIGTERM before it is killed. */
 const GRACE_SECONDS = 5;
@@ -24,7 +26,7 @@ export function workerArgs(args: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
-    const flag = (LAUNCH_FLAGS as readonly string[]).find((f) => arg === f || arg.startsWith(`${f}=`));
+    const flag = LAUNCH_FLAGS.find((f) => arg === f || arg.startsWith(`${f}=`));
     if (!flag) out.push(arg);
     else if (arg === flag) i++;
   }
