@@ -4,6 +4,8 @@
 // it stops the others at once instead of leaving them waiting for a peer that will never answer.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
+import { spellings, type Declaration } from '../options/declare.js';
+import { trainOptions } from '../options/train.js';
 
 export interface LaunchOptions {
   nprocPerNode: number;
@@ -13,46 +15,18 @@ export interface LaunchOptions {
   masterPort: number;
 }
 
-/** What a worker learns from its environment. */
-export interface WorkerPlace {
-  rank: number;
-  localRank: number;
-  worldSize: number;
-  masterAddr: string;
-  masterPort: number;
-}
-
 /** The launcher's own flags: they are not passed on to the workers. */
-export const LAUNCH_FLAGS = ['--nproc-per-node', '--nnodes', '--node-rank', '--master-addr', '--master-port'] as const;
+const LAUNCH_FLAGS = ['nprocPerNode', 'nnodes', 'nodeRank', 'masterAddr', 'masterPort'].flatMap((name) => spellings(name, (trainOptions as Declaration).specs[name]!));
 
 /** Seconds a worker has to exit after SIGTERM before it is killed. */
 const GRACE_SECONDS = 5;
-
-function envInteger(env: NodeJS.ProcessEnv, name: string, min: number): number | undefined {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return undefined;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name}=${raw}: expected an integer ≥ ${min}`);
-  return value;
-}
-
-/** This process's place in a multi-process training, or undefined when it trains alone (no WORLD_SIZE > 1). */
-export function workerPlace(env: NodeJS.ProcessEnv = process.env): WorkerPlace | undefined {
-  const worldSize = envInteger(env, 'WORLD_SIZE', 1);
-  if (worldSize === undefined || worldSize === 1) return undefined;
-  const rank = envInteger(env, 'RANK', 0);
-  if (rank === undefined || rank >= worldSize) throw new Error(`WORLD_SIZE=${worldSize} needs RANK in 0..${worldSize - 1}, got ${env.RANK ?? 'none'}`);
-  const masterPort = envInteger(env, 'MASTER_PORT', 1) ?? 29500;
-  if (masterPort > 65535) throw new Error(`MASTER_PORT=${masterPort}: not a port`);
-  return { rank, localRank: envInteger(env, 'LOCAL_RANK', 0) ?? 0, worldSize, masterAddr: env.MASTER_ADDR || '127.0.0.1', masterPort };
-}
 
 /** `args` without the launcher's flags and their values (`--flag v` and `--flag=v` alike). */
 export function workerArgs(args: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
-    const flag = (LAUNCH_FLAGS as readonly string[]).find((f) => arg === f || arg.startsWith(`${f}=`));
+    const flag = LAUNCH_FLAGS.find((f) => arg === f || arg.startsWith(`${f}=`));
     if (!flag) out.push(arg);
     else if (arg === flag) i++;
   }

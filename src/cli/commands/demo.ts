@@ -1,7 +1,9 @@
 import { Command } from 'commander';
 import { runDemo } from '../../demo/pipeline.js';
 import { FAST_PLAN, FULL_PLAN } from '../../demo/plan.js';
-import { nonNegativeInteger } from '../arguments.js';
+import { resolveOptions, type OptionsOf } from '../../options/declare.js';
+import { demoOptions } from '../../options/dataset.js';
+import { declaredCommand } from '../declared-options.js';
 
 const STAGES = `
 Stages (everything from data the project makes itself: no downloads, no pretrained weights):
@@ -17,13 +19,10 @@ The full demo takes about five minutes on two CPU cores; --fast runs every stage
 (${FAST_PLAN.images} images, ${FAST_PLAN.epochs} epochs) to check the pipeline, not to get a useful model.`;
 
 export function demoCommand(): Command {
-  return new Command('demo')
-    .description('the whole promise in one run: train a small YOLOv5 on synthetic data, prune it, export and compare both in ONNX Runtime')
-    .option('--out <dir>', 'output folder (replaced if it holds an earlier demo)', 'runs/demo')
-    .option('--fast', 'reduced plan: every stage, tiny sizes', false)
-    .option('--seed <n>', 'random seed of the dataset and training', nonNegativeInteger, 0)
+  const description = 'the whole promise in one run: train a small YOLOv5 on synthetic data, prune it, export and compare both in ONNX Runtime';
+  return declaredCommand(demoOptions, description)
     .addHelpText('after', STAGES)
-    .action(async (options: { out: string; fast: boolean; seed: number }) => {
-      await runDemo({ out: options.out, fast: options.fast, seed: options.seed });
+    .action(async (options: OptionsOf<typeof demoOptions>) => {
+      await runDemo(resolveOptions(demoOptions, options));
     });
 }

@@ -1,0 +1,80 @@
+// train(): `yolov5 train` as a library call, with the same options, defaults, messages and run folders.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { prepareDataset } from '../data/dataset-download.js';
+import { incrementPath } from '../io/run-dir.js';
+import { resolveOptions, settingsLine } from '../options/declare.js';
+import { EVOLVE_GENERATIONS, trainOptions, type TrainOptions } from '../options/train.js';
+import { ProcessGroup } from '../torch/distributed.js';
+import { evolve, type EvolveResult } from '../train/evolve.js';
+import { train as runTraining, type TrainResult } from '../train/trainer.js';
+import { workerPlace } from '../train/worker-place.js';
+import { defaultLog, type RunControl } from './run-control.js';
+
+export type { TrainOptions };
+
+/** What train() returns: the training's run, or with `evolve` the search's. */
+export type TrainRun = ({ evolved: false } & TrainResult) | ({ evolved: true; saveDir: string } & EvolveResult);
+
+/**
+ * Trains a detector, as `yolov5 train` (YOLOv5's train.py): the options are the command's flags in camelCase
+ * with the same defaults (`batchSize` for `--batch-size`, `cosLr` for `--cos-lr`, ...), checked with the same
+ * messages. Writes `runs/train/exp` (or `project/name`) with opt.yaml, results.csv, pictures and
+ * `weights/last.safetensors` and `best.safetensors`.
+ *
+ * A process started by torchrun (WORLD_SIZE, RANK, ... set) trains as one of the group; `nprocPerNode` is the
+ * command line's launcher and is refused here.
+ *
+ * @example
+ * const run = await train({ data: 'data.yaml', weights: 'yolov5n.pt', epochs: 3, batchSize: 8 });
+ * if (!run.evolved) console.log(run.bestPath, run.final?.map);
+ */
+export async function train(options: TrainOptions & RunControl): Promise<TrainRun> {
+  const { log = defaultLog, signal, ...given } = options;
+  const o = resolveOptions(trainOptions, given);
+  if (o.nprocPerNode !== undefined) {
+    throw new Error("option '--nproc-per-node <n>' starts processes of the yolov5 command; a library caller is started by torchrun (or another launcher) instead");
+  }
+  const place = workerPlace();
+  const project = o.project ?? (o.evolve === undefined ? 'runs/train' : 'runs/evolve');
+  const generations = o.evolve === true ? EVOLVE_GENERATIONS : o.evolve;
+  // Of several processes, rank 0 alone speaks.
+  if (!place || place.rank === 0) log(settingsLine(trainOptions, { ...o, project, evolve: generations }));
+  if (!o.resume && !o.data) throw new Error('--data is required (unless resuming)');
+  let group: ProcessGroup | undefined;
+  try {
+    if (place) {
+      if (generations !== undefined) throw new Error('--evolve trains one generation at a time: run it in one process');
+      group = await ProcessGroup.create({
+        ...place,
+        timeoutMs: o.ddpTimeout * 1000,
+        ...(process.env.GLOO_SOCKET_IFNAME ? { iface: process.env.GLOO_SOCKET_IFNAME } : {}),
+      });
+    }
+    // The trainer takes the options it knows by the same names; the launcher's and --device are done with here.
+    const settings = {
+      ...o,
+      data: o.data ? await prepareDataset(o.data) : o.data,
+      cache: o.cache ? ('ram' as const) : (false as const),
+      project,
+      signal,
+      log,
+      group,
+    };
+    if (generations === undefined) return { evolved: false, ...(await runTraining(settings)) };
+    if (o.resume) throw new Error('--evolve continues by itself: rerun the same command instead of --resume');
+    // An existing search in project/name is continued; otherwise a new folder (exp, exp2, ...) starts one.
+    const continuing = existsSync(join(project, o.name, 'evolve.csv'));
+    const saveDir = incrementPath(project, o.name, continuing || o.existOk);
+    const result = await evolve({ ...settings, saveDir, generations });
+    log(`\nHyperparameter evolution finished: ${generations} generations in ${result.csv}, the best (mAP50-95 ${result.best.metrics[3].toFixed(4)}) in ${result.yaml}`);
+    log(`Use it with: yolov5 train --hyp ${result.yaml}`);
+    return { evolved: true, saveDir, ...result };
+  } catch (error) {
+    // Which process failed matters when several share a terminal.
+    if (place) throw new Error(`rank ${place.rank}: ${(error as Error).message}`, { cause: error });
+    throw error;
+  } finally {
+    group?.destroy();
+  }
+}

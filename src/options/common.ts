@@ -1,0 +1,38 @@
+// Options several commands share, declared once: YOLOv5's spellings of the size and batch flags, --device, and
+// the run folder.
+import { NOMINAL_BATCH } from '../train/schedule.js';
+import type { OptionSpec } from './declare.js';
+import { cpuDevice, flag, imageSize, positiveInteger, text } from './values.js';
+
+/** YOLOv5's argparse declares `--imgsz`, `--img` and `--img-size` as one option, and pasted commands use all three. */
+export const IMG_FLAGS = ['--img', '--imgsz', '--img-size'] as const;
+
+/** One size in pixels (train, val, prune, benchmark). */
+export const imgsz = (help: string) => ({ type: positiveInteger, default: 640, flags: IMG_FLAGS, argument: '<pixels>', help }) as const;
+
+/** One size (square) or height and width (detect, export). */
+export const imgszPair = (help: string) =>
+  ({ type: imageSize, default: [640, 640] as [number, number], flags: IMG_FLAGS, argument: '<size...>', help }) as const;
+
+/** argparse takes `--batch` as an abbreviation of `--batch-size`, and tutorials write it so. */
+export const batchSize = (help: string, defaultValue: number) =>
+  ({ type: positiveInteger, default: defaultValue, flags: ['--batch', '--batch-size'], argument: '<n>', help }) as const;
+
+/** Accepted by every command that runs a model, so that pasted YOLOv5 commands work. */
+export const device = { type: cpuDevice, default: 'cpu', argument: '<device>', help: 'cpu (the only device of this build; cuda devices and mps are refused)' } as const satisfies OptionSpec<'cpu', string>;
+
+/** Shared by train and prune. */
+export const nominalBatch = {
+  type: positiveInteger,
+  default: NOMINAL_BATCH,
+  argument: '<n>',
+  help: 'images per optimizer step: batches accumulate gradients up to it (64 as YOLOv5; on a small dataset a smaller one gives more steps per epoch)',
+} as const;
+
+/** Where a run writes: project/name, then name2, name3, ... unless existOk. */
+export const runFolder = (project: string) =>
+  ({
+    project: { type: text, default: project, argument: '<dir>', help: 'save to project/name' },
+    name: { type: text, default: 'exp', argument: '<name>', help: 'save to project/name' },
+    existOk: { type: flag, default: false, help: 'reuse an existing project/name instead of incrementing' },
+  }) as const;
