@@ -45,13 +45,16 @@ test('every declared option is a flag of its command: camelCase ↔ kebab-case, 
     const command = cliCommand(path);
     const help = command.helpInformation().replace(/\s+/g, ' ');
     const specs: [string, OptionSpec][] = Object.entries(declaration.specs);
-    assert.deepEqual(command.options.map((o) => o.attributeName()), specs.map(([name]) => name), `${path.join(' ')}: the options in the order declared`);
+    // A switch spelled both ways (--fade, --no-fade) is two commander options under one name.
+    const names = command.options.map((o) => o.attributeName()).filter((name, i, all) => all[i - 1] !== name);
+    assert.deepEqual(names, specs.map(([name]) => name), `${path.join(' ')}: the options in the order declared`);
     for (const [name, spec] of specs) {
-      const option = command.options.find((o) => o.attributeName() === name)!;
-      assert.equal(option.flags, flagsText(name, spec), `${name}`);
+      const options = command.options.filter((o) => o.attributeName() === name);
+      const option = options[0]!;
+      assert.equal(options.map((o) => o.flags).join(', '), flagsText(name, spec), `${name}`);
       assert.ok(option.flags.split(/[ ,]+/).includes(kebab(name)) || option.negate, `${name}: its flag is ${kebab(name)} (or an alias of it)`);
       assert.deepEqual(option.defaultValue, spec.default, `${path.join(' ')} ${name}: the same default`);
-      assert.ok(help.includes(option.flags), `${name} in help`);
+      for (const each of options) assert.ok(help.includes(each.flags), `${each.flags} in help`);
       if (spec.default !== undefined && !option.negate) {
         assert.ok(help.includes(`default: ${JSON.stringify(spec.default)})`), `${path.join(' ')} --help shows ${name}'s default ${JSON.stringify(spec.default)}`);
       }
@@ -127,4 +130,16 @@ test('the declarations sit below the library and the command line: nothing under
     if (layer === 'options') assert.ok(!imports.some((i) => /\/(api|cli)\//.test(i)), `${file} imports the library or the command line`);
     else if (!['api', 'cli', 'index.ts'].includes(layer)) assert.ok(!imports.some((i) => /\/(options|api|cli)\//.test(i)), `${file} imports a layer above it`);
   }
+});
+
+test('a switch spelled both ways stays undefined when neither is given: prune --fade / --no-fade', () => {
+  const parsed = (...words: string[]) => {
+    const command = cliCommand(['prune']).exitOverride();
+    command.action(() => undefined).parse(['--weights', 'w.pt', '--data', 'd.yaml', ...words], { from: 'user' });
+    return command.opts().fade as boolean | undefined;
+  };
+  assert.equal(parsed(), undefined, 'left to the recipe');
+  assert.equal(parsed('--fade'), true);
+  assert.equal(parsed('--no-fade'), false);
+  assert.equal(resolveOptions(pruneOptions, { weights: 'w.pt', data: 'd.yaml' }).fade, undefined);
 });
