@@ -63,7 +63,7 @@ export const pruneOptions = defineOptions('prune', {
   fade: {
     type: flag,
     flags: ['--fade', '--no-fade'],
-    help: "fade out the channels each round's plan removes over its later sparsity epochs, gates capped by a bound falling to zero, so pruning removes channels that contribute nothing (chosen: on for the gate criterion with a target and ≥ 2 epochs a round)",
+    help: "fade out the channels each round's plan removes over its later sparsity epochs, gates capped by a bound falling to zero, so pruning removes channels that contribute nothing (default off: measured worse than pruning at once on Highway; needs the gate criterion, a target and ≥ 2 epochs a round)",
   },
   hyp: {
     type: text,

@@ -127,6 +127,9 @@ export function roundPressure(epochs: number, hyp: Pick<Hyp, 'lrf'>): number {
 
 const fmt = (v: number) => (Math.abs(v) < 1e-2 && v !== 0 ? v.toExponential(1) : String(+v.toPrecision(3)));
 
+/** What decided the fade's default (docs/pruning.md §5). */
+const FADE_MEASURED = 'round 1 to 70.7% of the GFLOPs: mAP50-95 0.239 faded, 0.406 pruned at once';
+
 /** The round's epoch (0-based) at which its channels start to fade: after the first half of its epochs, at least one. */
 export function fadeStartEpoch(epochsPerRound: number): number {
   return Math.max(1, Math.floor(epochsPerRound / 2));
@@ -254,11 +257,12 @@ export function chooseRecipe(request: RecipeRequest, facts: RecipeFacts): Recipe
   if (request.fade && !canFade) {
     throw new Error('--fade needs --criterion gate, a --ratio, --target-flops or --target-latency, and at least 2 --epochs-per-round (one ranks the channels, the rest fade them)');
   }
-  const fade = request.fade ?? canFade;
+  const fade = request.fade ?? false;
   if (request.fade !== undefined) given('fade', fade ? 'on' : 'off');
-  else if (fade) {
+  else if (canFade) {
     reasons.push(
-      `fade on: the channels each round's plan removes fade out over its last ${epochsPerRound - fadeStartEpoch(epochsPerRound)} of ${epochsPerRound} epochs, so pruning removes channels that contribute nothing`,
+      `no fade: on Highway, channels faded out over a round's last ${epochsPerRound - fadeStartEpoch(epochsPerRound)} epochs left the model worse than removing them at once ` +
+        `with least-squares reconstruction (${FADE_MEASURED})`,
     );
   }
 

@@ -34,8 +34,8 @@ export interface PruneOptions {
   finetuneEpochs?: number;
   /**
    * Fade out the channels each round's plan removes during that round's later sparsity epochs, their gates capped
-   * by a bound falling linearly to zero (chosen: on for the gate criterion with a ratio, FLOPs or latency target
-   * and at least two sparsity epochs a round; see src/prune/fade.ts).
+   * by a bound falling linearly to zero (default off: measured worse than pruning at once on Highway; needs the gate
+   * criterion, a ratio, FLOPs or latency target and at least two sparsity epochs a round; see src/prune/fade.ts).
    */
   fade?: boolean;
   /** λ: the sparsity strength (also the starting value when a target sparsity adapts it; chosen). */
