@@ -260,8 +260,9 @@ export function chooseRecipe(request: RecipeRequest, facts: RecipeFacts): Recipe
   const fade = request.fade ?? false;
   if (request.fade !== undefined) given('fade', fade ? 'on' : 'off');
   else if (canFade) {
+    const fading = epochsPerRound - fadeStartEpoch(epochsPerRound);
     reasons.push(
-      `no fade: on Highway, channels faded out over a round's last ${epochsPerRound - fadeStartEpoch(epochsPerRound)} epochs left the model worse than removing them at once ` +
+      `no fade: on Highway, channels faded out over a round's last ${fading === 1 ? 'epoch' : `${fading} epochs`} left the model worse than removing them at once ` +
         `with least-squares reconstruction (${FADE_MEASURED})`,
     );
   }
