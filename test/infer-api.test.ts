@@ -53,8 +53,8 @@ test('bad inputs and options give clear errors', async () => {
   await assert.rejects(detector.detect('absent.jpg'), /absent\.jpg: cannot decode image/);
   await assert.rejects(detector.detect(Buffer.from('garbage')), /image buffer \(7 bytes\): cannot decode image/);
   await assert.rejects(detector.detect({ data: new Uint8Array(10), width: 4, height: 4 }), /raw pixels: 10 bytes for 4x4x3 \(expected 48\)/);
-  await assert.rejects(detector.detect(BUS, { classes: [80] }), /class filter 80 is not a class index of this model \(0\.\.79\)/);
-  await assert.rejects(detector.detect(BUS, { conf: 2 }), /confidence threshold 2 must be between 0 and 1/);
+  await assert.rejects(detector.detect(BUS, { classes: [80] }), /class filter must be an integer from 0 to 79 \(a class index of this model\), got 80/);
+  await assert.rejects(detector.detect(BUS, { conf: 2 }), /confidence threshold must be a number from 0 to 1, got 2/);
   await assert.rejects(load('absent.pt'), /cannot open weights absent\.pt: ENOENT/);
 });
 

@@ -117,5 +117,5 @@ test('lists: types per overload, the empty list, timings shared, a bad image nam
   assert.equal(a!.timings.inference, b!.timings.inference);
   assert.ok(a!.timings.decode > 0);
   await assert.rejects(detector.detect([BUS, Buffer.from('garbage')]), /^Error: inputs\[1\]: image buffer \(7 bytes\): cannot decode image/);
-  await assert.rejects(detector.detect([BUS, ZIDANE], { classes: [99] }), /class filter 99 is not a class index/);
+  await assert.rejects(detector.detect([BUS, ZIDANE], { classes: [99] }), /class filter must be an integer from 0 to 79 \(a class index of this model\), got 99/);
 });

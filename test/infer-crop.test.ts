@@ -84,7 +84,7 @@ test('stems from the source; bad options are named', async () => {
   assert.equal(sourceStem('raw pixels'), 'image');
   const result = detections([box(10, 10, 40, 50)]);
   await assert.rejects(result.crop({ gain: 0 }), /crop gain must be a positive number, got 0/);
-  await assert.rejects(result.crop({ pad: -1 }), /crop pad must be a number of pixels >= 0, got -1/);
+  await assert.rejects(result.crop({ pad: -1 }), /crop pad must be a number ≥ 0, got -1/);
   await assert.rejects(result.crop({ gain: Number.NaN }), /crop gain must be a positive number, got NaN/);
 });
 

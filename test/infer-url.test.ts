@@ -86,7 +86,7 @@ test('HTTP errors, pages that are no image, timeouts and absent servers are name
   const closed = `http://127.0.0.1:${await freePort()}/bus.jpg`;
   await assert.rejects(detector.detect(closed), new RegExp(`^Error: ${closed.replace(/[.?]/g, '\\$&')}: cannot fetch \\(ECONNREFUSED\\)$`));
   await assert.rejects(detector.detect(new URL('ftp://127.0.0.1/bus.jpg')), /^Error: ftp:\/\/127\.0\.0\.1\/bus\.jpg: only http, https and file URLs can be read$/);
-  await assert.rejects(detector.detect(`${base}/absent.jpg`, { fetch: { timeoutMs: -1 } }), /fetch\.timeoutMs must be a positive whole number of milliseconds, got -1/);
+  await assert.rejects(detector.detect(`${base}/absent.jpg`, { fetch: { timeoutMs: -1 } }), /fetch\.timeoutMs must be a positive integer, got -1/);
   await assert.rejects(detector.detect([BUS, `${base}/absent.jpg`]), /^Error: inputs\[1\]: http:\/\/127\.0\.0\.1:\d+\/absent\.jpg: HTTP 404 Not Found$/);
 });
 

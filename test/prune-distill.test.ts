@@ -51,5 +51,5 @@ test('distillation from a teacher with other outputs fails clearly', () => {
   const student = model(2);
   const images = rand([1, 3, 64, 64]);
   assert.throws(() => tidy(() => distill.loss(images, student.forward(images))), /teacher's outputs .* do not match the model's/);
-  assert.throws(() => new OutputDistillation(model(), -1), /weight must be ≥ 0/);
+  assert.throws(() => new OutputDistillation(model(), -1), /weight must be a number ≥ 0/);
 });

@@ -99,7 +99,7 @@ test('NMS details: objectness gate, score = obj × cls, class filter, suppressio
   assert.equal(strict.length, 2, 'IoU 1/3 > 0.3 now suppresses the third class-0 box');
   const multi = asRows(nmsImage(rows, 5 + nc, { confThres: 0.15, iouThres: 0.45, multiLabel: true }));
   assert.ok(multi.some((r) => r[5] === 1 && Math.abs(r[4]! - 0.35) < 1e-6), 'multi-label adds the second class (0.7 × 0.5) of the last box');
-  assert.throws(() => nmsImage(rows, 5 + nc, { confThres: 1.5 }), /confidence threshold 1\.5/);
+  assert.throws(() => nmsImage(rows, 5 + nc, { confThres: 1.5 }), /confidence threshold must be a number from 0 to 1, got 1\.5/);
   assert.throws(() => nmsImage(rows, 6, {}), /rows of 6 values/);
 });
 

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { packageRoot } from '../io/package-root.js';
 import { createRgbImage, type RgbImage } from './image.js';
 import { resizeImage, type Interpolation } from './resize.js';
+import { integer } from '../util/check.js';
 
 /** Where a resized image goes: a `width`×`height` output holding it with its top-left corner at (left, top), the rest `pad`. */
 export interface Placement {
@@ -55,7 +56,8 @@ const isCount = (n: number, min: number): boolean => Number.isInteger(n) && n >=
 
 /** The placement, checked: the image must fit in it (the addon checks the same; this keeps the JS path's errors alike). */
 function placed(image: RgbImage, width: number, height: number, placement: Placement | undefined): Placement {
-  if (!isCount(width, 1) || !isCount(height, 1)) throw new RangeError(`resize: target size ${width}x${height} must be positive integers`);
+  integer('resize: target width', width, { min: 1 });
+  integer('resize: target height', height, { min: 1 });
   if (image.data.length !== 3 * image.width * image.height) {
     throw new RangeError(`resize: a ${image.width}x${image.height} RGB image needs ${3 * image.width * image.height} bytes, it has ${image.data.length}`);
   }
@@ -63,7 +65,7 @@ function placed(image: RgbImage, width: number, height: number, placement: Place
   if (!isCount(at.left, 0) || !isCount(at.top, 0) || !isCount(at.width, 1) || !isCount(at.height, 1) || at.left + width > at.width || at.top + height > at.height) {
     throw new RangeError(`resize: a ${width}x${height} image at (${at.left}, ${at.top}) does not fit in a ${at.width}x${at.height} output`);
   }
-  if (!isCount(at.pad, 0) || at.pad > 255) throw new RangeError(`resize: the padding value must be an integer from 0 to 255, got ${at.pad}`);
+  integer('resize: the padding value', at.pad, { min: 0, max: 255 });
   return at;
 }
 

@@ -2,6 +2,7 @@
 // each batch gets the smallest stride-multiple shape that holds its images at the inference size.
 import { numpyArgsort } from './argsort.js';
 import type { Size } from './letterbox.js';
+import { integer } from '../util/check.js';
 
 export interface RectBatch {
   /** Indices into the input list, in the order they appear in the batch. */
@@ -21,7 +22,7 @@ export interface RectBatchOptions {
 
 export function planRectBatches(sizes: readonly Size[], options: RectBatchOptions): RectBatch[] {
   const { imgsz, batchSize, stride, pad = 0.5 } = options;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batch size must be a positive integer, got ${batchSize}`);
+  integer('batch size', batchSize, { min: 1 });
   const aspect = sizes.map((s) => s.height / s.width);
   // Images of equal ratio fall into batches as in YOLOv5 only in numpy's (unstable) order.
   const order = numpyArgsort(aspect);

@@ -17,6 +17,7 @@ import { createRng } from '../util/random.js';
 import { empty, tensor, tidy, type Tensor } from '../torch/index.js';
 import { WorkerPool } from './workers/pool.js';
 import { loaderWorkerUrl, SHUFFLE_STREAM, type SampleResult, type SharedImage, type WorkerSetup } from './workers/protocol.js';
+import { integer, number } from '../util/check.js';
 
 export interface TrainLoaderOptions {
   /** The images to train on: a list of image files, or `dataset` with `split` (one of the two). */
@@ -100,11 +101,6 @@ interface Lookahead {
   epoch: number;
   group: object;
   batches: Promise<SampleResult>[][];
-}
-
-function positiveInteger(value: number, what: string): number {
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${what} must be a positive integer, got ${value}`);
-  return value;
 }
 
 function resolveImageFiles(options: TrainLoaderOptions): string[] {
@@ -242,7 +238,7 @@ export class TrainLoader {
    * that epoch (if asked for next) begins without a wait. Leaving the loop early cancels the work queued for it.
    */
   async *epoch(epochIndex: number): AsyncGenerator<TrainBatch> {
-    if (!Number.isInteger(epochIndex) || epochIndex < 0) throw new RangeError(`epoch must be a non-negative integer, got ${epochIndex}`);
+    integer('epoch', epochIndex, { min: 0 });
     const plan = this.plan(epochIndex);
     const adopted = this.lookahead?.epoch === epochIndex ? this.lookahead : undefined;
     if (this.lookahead && !adopted) this.pool.cancel(this.lookahead.group);
@@ -359,22 +355,20 @@ export function trainingWorkers(requested: number, batchSize: number): number {
 
 /** Checks the labels (once per process, and via the `.cache` file), starts the workers, optionally caches images. */
 export async function createTrainLoader(options: TrainLoaderOptions): Promise<TrainLoader> {
-  const imgsz = positiveInteger(options.imgsz, 'imgsz');
-  const stride = positiveInteger(options.stride ?? 32, 'stride');
+  const imgsz = integer('imgsz', options.imgsz, { min: 1 });
+  const stride = integer('stride', options.stride ?? 32, { min: 1 });
   if (imgsz % stride !== 0) throw new Error(`imgsz ${imgsz} must be a multiple of the stride ${stride}`);
-  const requestedBatch = positiveInteger(options.batchSize, 'batch size');
-  const workers = positiveInteger(options.workers ?? Math.min(availableParallelism(), 8), 'workers');
-  const seed = options.seed ?? 0;
-  if (!Number.isSafeInteger(seed)) throw new Error(`seed must be an integer, got ${seed}`);
-  const pad = options.pad ?? 0;
-  if (!Number.isFinite(pad) || pad < 0) throw new Error(`pad must be a non-negative number, got ${pad}`);
-  if (options.prefetch !== undefined) positiveInteger(options.prefetch, 'prefetch');
+  const requestedBatch = integer('batch size', options.batchSize, { min: 1 });
+  const workers = integer('workers', options.workers ?? Math.min(availableParallelism(), 8), { min: 1 });
+  const seed = integer('seed', options.seed ?? 0);
+  const pad = number('pad', options.pad ?? 0, { min: 0 });
+  if (options.prefetch !== undefined) integer('prefetch', options.prefetch, { min: 1 });
   const augment = options.augment ?? true;
   const rect = options.rect ?? false;
   const hyp = resolveAugmentHyp(options.hyp);
   const nc = options.nc ?? options.dataset?.nc;
   if (nc === undefined) throw new Error('train loader: nc is required with imagePaths (labels are checked against it)');
-  positiveInteger(nc, 'nc');
+  integer('nc', nc, { min: 1 });
 
   const messages: string[] = [];
   if (rect && options.shuffle) messages.push('--rect is incompatible with shuffling, not shuffling');

@@ -9,6 +9,7 @@ import { fitLongSide, letterbox, type Size } from './letterbox.js';
 import { planRectBatches, type RectBatch } from './rect-batches.js';
 import { WorkerPool } from './workers/pool.js';
 import { loaderWorkerUrl, type SharedImage, type WorkerSetup } from './workers/protocol.js';
+import { integer } from '../util/check.js';
 
 export interface ValItem {
   source: LabelledImage;
@@ -67,7 +68,7 @@ function decodeSetup(images: readonly LabelledImage[], imgsz: number): WorkerSet
 
 /** Batches of `shape` in dataset order (YOLOv5's val loader without rect). */
 function orderedBatches(count: number, batchSize: number, shape: Size): RectBatch[] {
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batch size must be a positive integer, got ${batchSize}`);
+  integer('batch size', batchSize, { min: 1 });
   const batches: RectBatch[] = [];
   for (let start = 0; start < count; start += batchSize) {
     const indices = Array.from({ length: Math.min(batchSize, count - start) }, (_, k) => start + k);

@@ -12,6 +12,7 @@ import { calibrateActivations, DEFAULT_PERCENTILE, type CalibrationMethod } from
 import { normalizeImageSize, onnxGraph, type OnnxExportOptions, type OnnxModel } from './onnx-export.js';
 import { encodeModel } from './onnx-proto.js';
 import { activationParams, activationsToQuantize, quantizeGraph, type QuantizedGraphStats, type QuantizeScope } from './quantize.js';
+import { integer } from '../util/check.js';
 
 /** DequantizeLinear's per-channel `axis` needs opset 13. */
 export const INT8_MIN_OPSET = 13;
@@ -109,10 +110,8 @@ async function compareOutputs(floatBytes: Uint8Array, int8Bytes: Uint8Array, col
 
 /** Exports `model` to ONNX and quantizes it to INT8 (QDQ), calibrated on `options.data`'s training images. */
 export async function exportInt8(model: DetectionModel, options: Int8ExportOptions): Promise<Int8Model> {
-  const opset = options.opset ?? INT8_MIN_OPSET;
-  if (opset < INT8_MIN_OPSET) throw new Error(`INT8 export needs opset ${INT8_MIN_OPSET} or later (per-channel DequantizeLinear), got ${opset}`);
-  const calibImages = options.calibImages ?? DEFAULT_INT8.calibImages;
-  if (!Number.isInteger(calibImages) || calibImages < 1) throw new Error(`--calib-images must be a positive integer, got ${calibImages}`);
+  const opset = integer('INT8 export: opset', options.opset ?? INT8_MIN_OPSET, { min: INT8_MIN_OPSET, why: 'per-channel DequantizeLinear' });
+  const calibImages = integer('--calib-images', options.calibImages ?? DEFAULT_INT8.calibImages, { min: 1 });
   const method = options.method ?? DEFAULT_INT8.method;
   const config = loadDatasetConfig(options.data);
   if (config.names.length !== model.names.length) {

@@ -8,6 +8,7 @@ import { GraphBuilder } from './graph-builder.js';
 import { emitModel, type GraphShape } from './model-graph.js';
 import { metadataProps } from './metadata.js';
 import { encodeModel, type Dim, type ModelMessage } from './onnx-proto.js';
+import { fail, integer } from '../util/check.js';
 
 export const DEFAULT_OPSET = 12;
 /** The IR version each supported opset requires (onnx/onnx docs/Versioning.md). */
@@ -71,11 +72,9 @@ export function onnxGraph(model: DetectionModel, options: OnnxExportOptions = {}
   const sizeMultiple = Math.max(maxStride, 32);
   checkOpset(opset);
   for (const [what, size] of [['height', height], ['width', width]] as const) {
-    if (!Number.isInteger(size) || size <= 0 || size % sizeMultiple) {
-      throw new Error(`ONNX export: image ${what} ${size} must be a positive multiple of ${sizeMultiple} (the model's largest stride, at least 32)`);
-    }
+    if (!Number.isInteger(size) || size <= 0 || size % sizeMultiple) fail(`ONNX export: image ${what}`, `a positive multiple of ${sizeMultiple} (the model's largest stride, at least 32)`, size);
   }
-  if (!Number.isInteger(batch) || batch < 1) throw new Error(`ONNX export: batch size ${batch} must be a positive integer`);
+  integer('ONNX export: batch size', batch, { min: 1 });
   if (model.inputChannels !== 3) throw new Error(`ONNX export: the model reads ${model.inputChannels} channels; only RGB (3) models are supported`);
 
   const shape: GraphShape = dynamic ? { batch: null, height: null, width: null } : { batch, height, width };

@@ -8,6 +8,7 @@ import type { DetectionModel } from '../model/yolo.js';
 import { getNumThreads, setNumThreads } from '../torch/index.js';
 import { OnnxBackend, TorchBackend, inferenceCopy, type Backend, type RuntimeName } from './backend.js';
 import { Detector } from './predictor.js';
+import { integer } from '../util/check.js';
 
 export interface BenchmarkOptions {
   /** Inference size (long side). Default 640. */
@@ -137,11 +138,9 @@ async function onnxAtInputSize(model: DetectionModel, image: RgbImage, imgsz: nu
 /** Checked run counts and threads, and the image to run on. */
 async function prepare(options: BenchmarkOptions) {
   const settings = { imgsz: options.imgsz ?? 640, runs: options.runs ?? 50, warmup: options.warmup ?? 5 };
-  if (!Number.isInteger(settings.runs) || settings.runs < 1 || !Number.isInteger(settings.warmup) || settings.warmup < 0) {
-    throw new RangeError(`benchmark: runs (${settings.runs}) must be ≥ 1 and warmup (${settings.warmup}) ≥ 0, both integers`);
-  }
-  const threads = options.threads ?? availableParallelism();
-  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`benchmark: threads must be a positive integer, got ${threads}`);
+  integer('benchmark: runs', settings.runs, { min: 1 });
+  integer('benchmark: warmup', settings.warmup, { min: 0 });
+  const threads = integer('benchmark: threads', options.threads ?? availableParallelism(), { min: 1 });
   const image = typeof options.image === 'string' ? await decodeImage(options.image) : (options.image ?? syntheticImage());
   return { settings, image, threads };
 }

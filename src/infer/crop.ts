@@ -3,6 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { RgbImage } from '../data/image.js';
+import { number } from '../util/check.js';
 
 export interface CropRegionOptions {
   /** Factor on the box's width and height. Default 1.02, as YOLOv5. */
@@ -29,8 +30,8 @@ interface Corners {
 
 export function checkCropOptions(options: CropRegionOptions): void {
   const { gain = 1.02, pad = 10 } = options;
-  if (!(gain > 0) || !Number.isFinite(gain)) throw new RangeError(`crop gain must be a positive number, got ${gain}`);
-  if (!(pad >= 0) || !Number.isFinite(pad)) throw new RangeError(`crop pad must be a number of pixels >= 0, got ${pad}`);
+  number('crop gain', gain, { min: 0, minExclusive: true });
+  number('crop pad', pad, { min: 0 });
 }
 
 /**

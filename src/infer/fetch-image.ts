@@ -1,5 +1,7 @@
 // Image inputs given as http(s) URLs: the bytes fetched with Node's fetch, bounded in time and size.
 
+import { integer } from '../util/check.js';
+
 export interface FetchOptions {
   /** The whole download, answer and body, must end within this many milliseconds. Default 30 000. */
   timeoutMs?: number;
@@ -38,10 +40,8 @@ async function readCapped(response: Response, url: string, maxBytes: number): Pr
  * a size over the cap, or the network error.
  */
 export async function fetchImageBytes(url: string, options: FetchOptions = {}): Promise<{ bytes: Buffer; contentType: string | null }> {
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
-  if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new RangeError(`fetch.timeoutMs must be a positive whole number of milliseconds, got ${timeoutMs}`);
-  if (!Number.isInteger(maxBytes) || maxBytes < 1) throw new RangeError(`fetch.maxBytes must be a positive whole number of bytes, got ${maxBytes}`);
+  const timeoutMs = integer('fetch.timeoutMs', options.timeoutMs ?? DEFAULT_TIMEOUT_MS, { min: 1 });
+  const maxBytes = integer('fetch.maxBytes', options.maxBytes ?? DEFAULT_MAX_BYTES, { min: 1 });
   // One signal for the answer and the body: a server that trickles its body is cut off at the same deadline.
   const signal = AbortSignal.timeout(timeoutMs);
   try {

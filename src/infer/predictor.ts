@@ -12,6 +12,7 @@ import { stackInputs, type Offset } from './batch-input.js';
 import type { FetchOptions } from './fetch-image.js';
 import { decodeInput, type ImageInput } from './input.js';
 import { Detections, type Box, type Size, type Timings } from './results.js';
+import { fail, integer } from '../util/check.js';
 
 export interface DetectOptions {
   /** Minimum confidence (objectness × class probability). Default 0.25. */
@@ -166,13 +167,9 @@ export class Detector {
 
   private checkOptions(options: DetectOptions): void {
     const nc = this.names.length;
-    for (const c of options.classes ?? []) {
-      if (!Number.isInteger(c) || c < 0 || c >= nc) throw new RangeError(`class filter ${c} is not a class index of this model (0..${nc - 1})`);
-    }
+    for (const c of options.classes ?? []) integer('class filter', c, { min: 0, max: nc - 1, why: 'a class index of this model' });
     const sizes = options.imgsz === undefined ? [] : typeof options.imgsz === 'number' ? [options.imgsz] : options.imgsz;
-    if (sizes.length > 2 || sizes.some((s) => !Number.isInteger(s) || s < 1)) {
-      throw new RangeError(`imgsz must be a positive integer or [height, width], got ${JSON.stringify(options.imgsz)}`);
-    }
+    if (sizes.length > 2 || sizes.some((s) => !Number.isInteger(s) || s < 1)) fail('imgsz', 'a positive integer or [height, width]', options.imgsz);
   }
 
   /** Boxes of one image's predictions; `input` is its own letterboxed size, placed at `offset` in the batch's input. */

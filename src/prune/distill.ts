@@ -4,6 +4,7 @@
 // σ(teacher), vanishes where the two agree.
 import { F, noGrad, type Tensor } from '../torch/index.js';
 import type { DetectionModel } from '../model/yolo.js';
+import { number } from '../util/check.js';
 
 export class OutputDistillation {
   /**
@@ -15,7 +16,7 @@ export class OutputDistillation {
     private readonly teacher: DetectionModel,
     private readonly weight: number,
   ) {
-    if (!(weight >= 0)) throw new RangeError(`distillation weight must be ≥ 0, got ${weight}`);
+    number('distillation weight', weight, { min: 0 });
     teacher.eval();
   }
 

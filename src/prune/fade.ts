@@ -9,6 +9,7 @@ import type { DetectionModel } from '../model/yolo.js';
 import type { DependencyGraph } from './dependency.js';
 import type { PrunePlan } from './plan.js';
 import { gateLayers } from './gates.js';
+import { number } from '../util/check.js';
 
 /** Channel indices that fade out, per gate layer (the Conv's module name). */
 export type FadingChannels = Record<string, number[]>;
@@ -69,7 +70,7 @@ export class GateFade {
 
   /** |gate| ≤ cap for every fading channel, in place. */
   apply(cap: number, models: DetectionModel[]): void {
-    if (!(cap >= 0 && cap <= 1)) throw new RangeError(`fade cap must be in [0, 1], got ${cap}`);
+    number('fade cap', cap, { min: 0, max: 1 });
     noGrad(() =>
       tidy(() => {
         for (const model of models) {

@@ -5,6 +5,7 @@ import { nn } from '../torch/index.js';
 import { convFlops, convLatencyCost, convOutputSizes } from '../model/summary.js';
 import type { DetectionModel } from '../model/yolo.js';
 import type { ChannelGroup, DependencyGraph } from './dependency.js';
+import { number } from '../util/check.js';
 
 export type Criterion = 'gate' | 'bn';
 
@@ -74,7 +75,7 @@ export function planByThreshold(importance: Importance, threshold: number, optio
 
 /** Removes `ratio` of all prunable channels (ties aside), the globally least important first. */
 export function planByRatio(importance: Importance, ratio: number, options: PlanOptions = {}): PrunePlan {
-  if (!(ratio >= 0 && ratio < 1)) throw new RangeError(`--ratio must be in [0, 1), got ${ratio}`);
+  number('--ratio', ratio, { min: 0, max: 1, maxExclusive: true });
   const all = [...importance.values()].flatMap((s) => Array.from(s)).sort((a, b) => a - b);
   const cut = Math.floor(all.length * ratio);
   return planByThreshold(importance, cut === 0 ? -Infinity : all[cut]!, options);
@@ -127,7 +128,7 @@ export interface BudgetOptions extends PlanOptions {
 export function planByBudget(model: DetectionModel, graph: DependencyGraph, importance: Importance, fraction: number, options: BudgetOptions = {}): PrunePlan {
   const measure = options.measure ?? 'flops';
   const flag = measure === 'flops' ? '--target-flops' : '--target-latency';
-  if (!(fraction > 0 && fraction <= 1)) throw new RangeError(`${flag} must be in (0, 1], got ${fraction}`);
+  number(flag, fraction, { min: 0, minExclusive: true, max: 1 });
   const pixels = convOutputSizes(model, options.imgsz ?? 640);
   const cost = (plan: PrunePlan) => planCost(graph, plan, pixels, measure);
   const full = cost({ keep: new Map() });

@@ -12,6 +12,7 @@ import type { CheckpointMeta } from '../checkpoint/index.js';
 import type { Criterion } from './plan.js';
 import { DEFAULT_HYP, loadHyp, type Hyp } from '../train/hyp.js';
 import type { ModelFigures } from './report.js';
+import { integer, number } from '../util/check.js';
 
 /**
  * Options of `yolov5 prune`. Those marked "chosen" are picked by the recipe (src/prune/recipe.ts) from the budget,
@@ -134,34 +135,24 @@ export function givenSettings(o: PruneOptions): Given {
     throw new Error('--importance taylor ranks channels by an estimated loss change, which a --threshold on |gate| does not apply to: give --ratio, --target-flops or --target-latency');
   }
   if (o.targetSparsity !== undefined) {
-    const max = criterion === 'gate' ? 0.5 : 1;
-    if (!(o.targetSparsity > 0 && o.targetSparsity <= max)) {
-      throw new Error(`--target-sparsity must be in (0, ${max}]${criterion === 'gate' ? ': the penalty presses only the smaller half of each layer' : ''}, got ${o.targetSparsity}`);
-    }
+    const upper = criterion === 'gate' ? { max: 0.5, why: 'the penalty presses only the smaller half of each layer' } : { max: 1 };
+    number('--target-sparsity', o.targetSparsity, { min: 0, minExclusive: true, ...upper });
   }
-  const positiveInt = (v: number, what: string, min = 1) => {
-    if (!Number.isInteger(v) || v < min) throw new Error(`${what} must be an integer ≥ ${min}, got ${v}`);
-    return v;
-  };
-  const nonNegative = (v: number, what: string) => {
-    if (!(v >= 0)) throw new Error(`${what} must be ≥ 0, got ${v}`);
-    return v;
-  };
   const useFlops = o.targetFlops ?? (o.ratio === undefined && o.threshold === undefined && o.targetLatency === undefined ? 0.6 : undefined);
   const optional = <T>(v: T | undefined, check: (v: T) => T) => (v === undefined ? undefined : check(v));
   const request: RecipeRequest = {
-    epochs: optional(o.epochs, (v) => positiveInt(v, '--epochs', 0)),
-    rounds: optional(o.rounds, (v) => positiveInt(v, '--rounds')),
-    epochsPerRound: optional(o.epochsPerRound, (v) => positiveInt(v, '--epochs-per-round', 0)),
-    finetuneEpochs: optional(o.finetuneEpochs, (v) => positiveInt(v, '--finetune-epochs', 0)),
+    epochs: optional(o.epochs, (v) => integer('--epochs', v, { min: 0 })),
+    rounds: optional(o.rounds, (v) => integer('--rounds', v, { min: 1 })),
+    epochsPerRound: optional(o.epochsPerRound, (v) => integer('--epochs-per-round', v, { min: 0 })),
+    finetuneEpochs: optional(o.finetuneEpochs, (v) => integer('--finetune-epochs', v, { min: 0 })),
     optimizer: o.optimizer,
     ...(o.hyp !== undefined ? { hyp: loadHyp(o.hyp), hypGiven: true } : {}),
-    nominalBatch: optional(o.nominalBatch, (v) => positiveInt(v, '--nominal-batch')),
-    gateLr: optional(o.gateLr, (v) => nonNegative(v, '--gate-lr')),
-    sparsity: optional(o.sparsity, (v) => nonNegative(v, '--sparsity')),
-    minWarmup: optional(o.minWarmup, (v) => positiveInt(v, '--min-warmup', 0)),
-    distill: optional(o.distill, (v) => nonNegative(v, '--distill')),
-    round: optional(o.round, (v) => positiveInt(v, '--round')),
+    nominalBatch: optional(o.nominalBatch, (v) => integer('--nominal-batch', v, { min: 1 })),
+    gateLr: optional(o.gateLr, (v) => number('--gate-lr', v, { min: 0 })),
+    sparsity: optional(o.sparsity, (v) => number('--sparsity', v, { min: 0 })),
+    minWarmup: optional(o.minWarmup, (v) => integer('--min-warmup', v, { min: 0 })),
+    distill: optional(o.distill, (v) => number('--distill', v, { min: 0 })),
+    round: optional(o.round, (v) => integer('--round', v, { min: 1 })),
     importance,
     fade: o.fade,
   };
@@ -169,21 +160,21 @@ export function givenSettings(o: PruneOptions): Given {
     request,
     weights: o.weights,
     data: resolve(o.data),
-    imgsz: positiveInt(o.imgsz ?? 640, '--img', 32),
-    batchSize: positiveInt(o.batchSize ?? 16, '--batch-size'),
+    imgsz: integer('--img', o.imgsz ?? 640, { min: 32 }),
+    batchSize: integer('--batch-size', o.batchSize ?? 16, { min: 1 }),
     ...(o.targetSparsity !== undefined ? { targetSparsity: o.targetSparsity } : {}),
     ...(o.threshold !== undefined ? { threshold: o.threshold } : {}),
     ...(o.ratio !== undefined ? { ratio: o.ratio } : {}),
     ...(useFlops !== undefined ? { targetFlops: useFlops } : {}),
     ...(o.targetLatency !== undefined ? { targetLatency: o.targetLatency } : {}),
-    minChannels: positiveInt(o.minChannels ?? 8, '--min-channels', 0),
+    minChannels: integer('--min-channels', o.minChannels ?? 8, { min: 0 }),
     criterion,
     cache: o.cache ?? true,
-    workers: positiveInt(o.workers ?? 8, '--workers'),
-    seed: positiveInt(o.seed ?? 0, '--seed', 0),
+    workers: integer('--workers', o.workers ?? 8, { min: 1 }),
+    seed: integer('--seed', o.seed ?? 0, { min: 0 }),
     project: o.project ?? 'runs/prune',
     existOk: o.existOk ?? false,
-    calibrationImages: positiveInt(o.calibrationImages ?? 256, '--calibration-images'),
+    calibrationImages: integer('--calibration-images', o.calibrationImages ?? 256, { min: 1 }),
     benchmark: o.benchmark ?? true,
     int8: o.int8 ?? false,
   };

@@ -4,6 +4,7 @@
 // are broken by a measured importance, so the first penalised half is the least useful half, not the first indices.
 // BN criterion (network slimming, for comparison): λ · Σ|γ| over all BatchNorm scales.
 import { tensor, type Tensor } from '../torch/index.js';
+import { number } from '../util/check.js';
 
 export interface PenaltyTarget {
   name: string;
@@ -41,8 +42,7 @@ export class SparsityPenalty {
     lambda: number,
     readonly smallestHalf = true,
   ) {
-    if (!(lambda >= 0)) throw new RangeError(`sparsity λ must be ≥ 0, got ${lambda}`);
-    this.lambda = lambda;
+    this.lambda = number('sparsity λ', lambda, { min: 0 });
     this.layers = targets.map((target) => {
       const channels = target.weight.numel;
       return { target, tie: tieBreaker(target.importance, channels), k: smallestHalf ? Math.floor(channels / 2) : channels };

@@ -35,6 +35,7 @@ import {
   type RunSettings,
   type TrainingState,
 } from './train-checkpoint.js';
+import { integer, number } from '../util/check.js';
 
 export interface TrainOptions {
   /** Dataset yaml (path or parsed); required unless resuming. */
@@ -203,20 +204,15 @@ function settingsFrom(options: TrainOptions, data: DatasetConfig, hyp: Hyp, save
 }
 
 function checkSettings(s: RunSettings): void {
-  const positive = (v: number, what: string) => {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`${what} must be a positive integer, got ${v}`);
-  };
-  positive(s.imgsz, 'image size');
-  positive(s.batchSize, 'batch size');
-  positive(s.nominalBatch, 'nominal batch size');
-  positive(s.epochs, 'epochs');
-  if (s.gateLr !== undefined && !(s.gateLr >= 0)) throw new Error(`gate learning rate must be ≥ 0, got ${s.gateLr}`);
-  if (s.minWarmupIterations !== undefined && !(Number.isInteger(s.minWarmupIterations) && s.minWarmupIterations >= 0)) {
-    throw new Error(`minimum warmup iterations must be an integer ≥ 0, got ${s.minWarmupIterations}`);
-  }
-  positive(s.workers, 'workers');
-  if (!Number.isInteger(s.seed) || s.seed < 0) throw new Error(`seed must be a non-negative integer, got ${s.seed}`);
-  if (!s.freeze.every((f) => Number.isInteger(f) && f >= 0)) throw new Error(`freeze must list non-negative layer indices, got ${s.freeze.join(' ')}`);
+  integer('image size', s.imgsz, { min: 1 });
+  integer('batch size', s.batchSize, { min: 1 });
+  integer('nominal batch size', s.nominalBatch, { min: 1 });
+  integer('epochs', s.epochs, { min: 1 });
+  if (s.gateLr !== undefined) number('gate learning rate', s.gateLr, { min: 0 });
+  if (s.minWarmupIterations !== undefined) integer('minimum warmup iterations', s.minWarmupIterations, { min: 0 });
+  integer('workers', s.workers, { min: 1 });
+  integer('seed', s.seed, { min: 0 });
+  for (const f of s.freeze) integer('freeze layer index', f, { min: 0 });
 }
 
 /** Resizes a batch by a random factor in [0.5, 1.5] (stride multiples), as --multi-scale does. */

@@ -2,6 +2,8 @@
 // that stages on different threads overlap (pre-processing the next video frame while ONNX Runtime infers this one),
 // and the results still come in the source's order.
 
+import { integer } from './check.js';
+
 /**
  * `task(item)` for each item of `source`, yielded in the source's order, with at most `depth` tasks started and not
  * yet yielded. The source is read only while a task may start, so a consumer that stops taking results stops the
@@ -10,7 +12,7 @@
  * and the source is closed after it.
  */
 export async function* mapAhead<T, R>(source: AsyncIterator<T>, task: (item: T) => Promise<R>, depth: number): AsyncGenerator<R> {
-  if (!Number.isInteger(depth) || depth < 1) throw new RangeError(`mapAhead: depth must be a positive integer, got ${depth}`);
+  integer('mapAhead: depth', depth, { min: 1 });
   const started: Promise<R>[] = [];
   const state: { reading: Promise<void> | null; done: boolean; failure: { error: unknown } | null; closed: boolean } = {
     reading: null,

@@ -1,6 +1,8 @@
 // Jobs run one at a time in the order they were added, in the background of the code that adds them, with a bound
 // on how many may wait: the producer goes on while they run, and is held back when it gets that far ahead.
 
+import { integer } from './check.js';
+
 export class OrderedJobs {
   /** The promises of the jobs added and not finished, oldest first; none rejects. */
   private readonly queued: Promise<void>[] = [];
@@ -8,7 +10,7 @@ export class OrderedJobs {
 
   /** `limit`: jobs waiting or running before add() waits for the oldest to finish. */
   constructor(private readonly limit: number) {
-    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`OrderedJobs: limit must be a positive integer, got ${limit}`);
+    integer('OrderedJobs: limit', limit, { min: 1 });
   }
 
   /**

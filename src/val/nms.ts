@@ -2,6 +2,7 @@
 // objectness × class probability, per-class suppression (boxes of different classes never suppress each other
 // unless agnostic), at most `maxNms` boxes considered and `maxDet` kept. Plain typed arrays: no tensor round trips.
 import { tidy, type Tensor } from '../torch/index.js';
+import { integer, number } from '../util/check.js';
 
 export interface NmsOptions {
   /** Minimum objectness and minimum score. */
@@ -40,9 +41,9 @@ const MAX_NMS = 30000;
 const CLASS_OFFSET = 7680;
 
 function checkOptions(o: Required<Omit<NmsOptions, 'classes'>>): void {
-  if (!(o.confThres >= 0 && o.confThres <= 1)) throw new RangeError(`confidence threshold ${o.confThres} must be between 0 and 1`);
-  if (!(o.iouThres >= 0 && o.iouThres <= 1)) throw new RangeError(`IoU threshold ${o.iouThres} must be between 0 and 1`);
-  if (!Number.isInteger(o.maxDet) || o.maxDet < 1) throw new RangeError(`maxDet must be a positive integer, got ${o.maxDet}`);
+  number('confidence threshold', o.confThres, { min: 0, max: 1 });
+  number('IoU threshold', o.iouThres, { min: 0, max: 1 });
+  integer('maxDet', o.maxDet, { min: 1 });
 }
 
 /**

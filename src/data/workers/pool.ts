@@ -2,6 +2,7 @@
 // keeps augmenting while decodes wait in sharp's thread pool. Idle workers are unref'd: a pool nobody closed does
 // not keep the process alive, and a busy one does.
 import { Worker, type TransferListItem } from 'node:worker_threads';
+import { integer } from '../../util/check.js';
 
 interface Task {
   message: { id: number };
@@ -35,7 +36,7 @@ export class WorkerPool {
     workerData: unknown,
     private readonly tasksPerWorker = 2,
   ) {
-    if (!Number.isInteger(size) || size < 1) throw new RangeError(`worker count must be a positive integer, got ${size}`);
+    integer('worker count', size, { min: 1 });
     this.slots = Array.from({ length: size }, () => {
       // Node flags pass on to workers, except one that only makes sense for the main script's source.
       const execArgv = process.execArgv.filter((flag) => !flag.startsWith('--input-type'));
