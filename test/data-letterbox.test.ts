@@ -39,7 +39,7 @@ test('linear resize uses half-pixel centres and clamps at the edges', () => {
   assert.deepEqual(reds(resizeImage(grey(2, 1, [0, 100]), 4, 1, 'linear')), [0, 25, 75, 100]);
   assert.deepEqual(reds(resizeImage(grey(1, 2, [0, 100]), 1, 4, 'linear')), [0, 25, 75, 100]);
   assert.deepEqual(reds(resizeImage(grey(2, 1, [0, 100]), 4, 1, 'area')), [0, 25, 75, 100], 'area enlarges like linear');
-  assert.throws(() => resizeImage(grey(2, 1, [0, 0]), 0, 1, 'linear'), /target size 0x1/);
+  assert.throws(() => resizeImage(grey(2, 1, [0, 0]), 0, 1, 'linear'), /target width must be a positive integer, got 0/);
 });
 
 test('letterbox: aspect kept, grey padding split top/bottom, ratio and padding reported', () => {

@@ -156,11 +156,11 @@ test('label boxes hug the drawn objects (rendering with and without the top obje
 });
 
 test('bad arguments and a foreign output folder give clear errors; an earlier synthetic dataset is replaced', async () => {
-  await assert.rejects(generate('bad', { images: 0 }), /images must be an integer ≥ 1, got 0/);
+  await assert.rejects(generate('bad', { images: 0 }), /images must be a positive integer, got 0/);
   await assert.rejects(generate('bad', { classes: 0 }), /classes must be an integer from 1 to 8, got 0/);
   await assert.rejects(generate('bad', { classes: 9 }), /classes must be an integer from 1 to 8, got 9/);
   await assert.rejects(generate('bad', { imgsz: 16 }), /image size must be an integer from 32 to 4096, got 16/);
-  await assert.rejects(generate('bad', { valImages: 0 }), /val images must be an integer ≥ 1, got 0/);
+  await assert.rejects(generate('bad', { valImages: 0 }), /val images must be a positive integer, got 0/);
   await assert.rejects(generate('bad', { seed: 1.5 }), /seed must be an integer/);
 
   const foreign = join(temp, 'foreign');

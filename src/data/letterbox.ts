@@ -2,6 +2,7 @@
 import type { NetworkInput } from './batch-tensor.js';
 import type { RgbImage } from './image.js';
 import { preprocessor, uninitialisedFloats, type Placement, type Preprocessor } from './preprocess.js';
+import { number } from '../util/check.js';
 
 export interface Size {
   width: number;
@@ -105,7 +106,8 @@ export function fitLongSide(image: RgbImage, imgsz: number, options: { augment?:
 
 /** The smallest multiple of `stride` not below `imgsz` (inputs must divide by the model's largest stride). */
 export function strideMultiple(imgsz: number, stride: number): number {
-  if (!(imgsz > 0) || !(stride > 0)) throw new RangeError(`image size ${imgsz} and stride ${stride} must be positive`);
+  number('image size', imgsz, { min: 0, minExclusive: true });
+  number('stride', stride, { min: 0, minExclusive: true });
   return Math.ceil(imgsz / stride) * stride;
 }
 

@@ -3,6 +3,7 @@
 // This is the JS path of preprocess.ts; the image addon (native/image/image.cc) repeats its arithmetic step for step
 // and must give the same pixels (test/data-preprocess.test.ts): a change here is a change there.
 import type { RgbImage } from './image.js';
+import { integer } from '../util/check.js';
 
 export type Interpolation = 'area' | 'linear';
 
@@ -93,9 +94,8 @@ function halve(image: RgbImage): RgbImage {
 
 /** Resizes an RGB image. 'area' is meant for shrinking; when enlarging it behaves like 'linear', as in OpenCV. */
 export function resizeImage(image: RgbImage, width: number, height: number, interpolation: Interpolation): RgbImage {
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
-    throw new RangeError(`resizeImage: target size ${width}x${height} must be positive integers`);
-  }
+  integer('resizeImage: target width', width, { min: 1 });
+  integer('resizeImage: target height', height, { min: 1 });
   if (width === image.width && height === image.height) return { data: image.data.slice(), width, height };
   if (interpolation === 'area' && image.width === 2 * width && image.height === 2 * height) return halve(image);
   const tapsFor = (src: number, dst: number): AxisTaps =>

@@ -10,6 +10,7 @@ import { createRng } from '../util/random.js';
 import { encodeJpeg, renderScene } from './synth/render.js';
 import { sampleScene, type Scene } from './synth/scene.js';
 import { MAX_CLASSES, SHAPE_CLASSES } from './synth/shapes.js';
+import { integer } from '../util/check.js';
 
 export { MAX_CLASSES, SHAPE_CLASSES } from './synth/shapes.js';
 
@@ -41,13 +42,6 @@ export const MIN_IMGSZ = 32;
 export const MAX_IMGSZ = 4096;
 const YAML_MARKER = '# Synthetic shapes dataset made by `yolov5 dataset synth`';
 const SPLITS = ['train', 'val'] as const;
-
-function requireInteger(name: string, value: number, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): void {
-  if (Number.isSafeInteger(value) && value >= min && value <= max) return;
-  const range =
-    max !== Number.MAX_SAFE_INTEGER ? `an integer from ${min} to ${max}` : min !== Number.MIN_SAFE_INTEGER ? `an integer ≥ ${min}` : 'an integer';
-  throw new Error(`synthetic dataset: ${name} must be ${range}, got ${value}`);
-}
 
 /** One label line per object: `class cx cy w h`, normalised to the image side, 6 decimals. */
 export function labelLines(scene: Scene): string {
@@ -82,11 +76,11 @@ async function prepareOutput(out: string): Promise<void> {
 export async function generateSynthDataset(options: SynthDatasetOptions): Promise<SynthDataset> {
   const { images, classes, imgsz, seed } = options;
   const valImages = options.valImages ?? Math.max(1, Math.round(images * 0.2));
-  requireInteger('images', images, 1);
-  requireInteger('val images', valImages, 1);
-  requireInteger('classes', classes, 1, MAX_CLASSES);
-  requireInteger('image size', imgsz, MIN_IMGSZ, MAX_IMGSZ);
-  requireInteger('seed', seed);
+  integer('synthetic dataset: images', images, { min: 1 });
+  integer('synthetic dataset: val images', valImages, { min: 1 });
+  integer('synthetic dataset: classes', classes, { min: 1, max: MAX_CLASSES });
+  integer('synthetic dataset: image size', imgsz, { min: MIN_IMGSZ, max: MAX_IMGSZ });
+  integer('synthetic dataset: seed', seed);
   const out = resolve(options.out);
   await prepareOutput(out);
   for (const split of SPLITS) {

@@ -5,6 +5,7 @@ import sharp from 'sharp';
 import { decodeImage, type RgbImage } from '../data/image.js';
 import { fetchImageBytes, isHttpUrl, type FetchOptions } from './fetch-image.js';
 import { streamStem } from './sources.js';
+import { fail, integer } from '../util/check.js';
 
 /** Raw 8-bit pixels, rows of interleaved RGB (or RGBA, alpha ignored). */
 export interface RawPixels {
@@ -53,10 +54,9 @@ async function decodeBuffer(buffer: Buffer, source: string, detail = ''): Promis
 function fromRawPixels(input: RawPixels): RgbImage {
   const { width, height, data } = input;
   const channels = input.channels ?? 3;
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
-    throw new Error(`raw pixels: width and height must be positive integers, got ${width}x${height}`);
-  }
-  if (channels !== 3 && channels !== 4) throw new Error(`raw pixels: channels must be 3 (RGB) or 4 (RGBA), got ${String(channels)}`);
+  integer('raw pixels: width', width, { min: 1 });
+  integer('raw pixels: height', height, { min: 1 });
+  if (channels !== 3 && channels !== 4) fail('raw pixels: channels', '3 (RGB) or 4 (RGBA)', channels);
   if (data.length !== width * height * channels) {
     throw new Error(`raw pixels: ${data.length} bytes for ${width}x${height}x${channels} (expected ${width * height * channels})`);
   }

@@ -1,6 +1,8 @@
-// A small seeded PRNG so the synthetic dataset is reproducible byte for byte (Math.random cannot be seeded).
-// sfc32 for the stream, seeded through a splitmix32-style mixer so nearby keys (image 7 vs image 8) give
-// unrelated streams; every image gets its own stream, so the images do not depend on generation order.
+// A small seeded PRNG, so what is random here is reproducible (the synthetic dataset byte for byte, augmentation,
+// AutoAnchor, evolution), which Math.random cannot be. sfc32 for the stream, seeded through a splitmix32-style mixer
+// so nearby keys (image 7 vs image 8) give unrelated streams; every image gets its own stream, so the images do not
+// depend on generation order.
+import { number } from './check.js';
 
 export interface Rng {
   /** Uniform 32-bit unsigned integer. */
@@ -28,7 +30,7 @@ function mix32(x: number): number {
 export function createRng(...keys: number[]): Rng {
   let h = 0x9e3779b9;
   for (const key of keys) {
-    if (!Number.isFinite(key)) throw new Error(`random seed key must be a finite number, got ${key}`);
+    number('random seed key', key);
     // Fold in both 32-bit halves so seeds beyond 2^32 still differ.
     h = mix32(h ^ mix32(key >>> 0));
     h = mix32(h ^ Math.floor(key / 4294967296));

@@ -4,6 +4,7 @@
 import { contrasting, hsv, mix, randomColour, shade, type Rgb } from './colour.js';
 import type { Rng } from '../../util/random.js';
 import { insideOutline, outlineBox, placeOutline, SHAPE_CLASSES, type Box, type Outline, type Point } from './shapes.js';
+import { integer } from '../../util/check.js';
 
 export type Background =
   | { kind: 'flat'; colour: Rgb }
@@ -74,7 +75,7 @@ const COLOUR_PRIOR = 0.5;
 const VISIBILITY_GRID = 16;
 
 export function sampleScene(rng: Rng, { size, classes }: SceneOptions): Scene {
-  if (classes < 1 || classes > SHAPE_CLASSES.length) throw new Error(`classes must be 1..${SHAPE_CLASSES.length}, got ${classes}`);
+  integer('classes', classes, { min: 1, max: SHAPE_CLASSES.length });
   const background = sampleBackground(rng, size);
   const below = sampleClutter(rng, size);
   const objects = sampleObjects(rng, size, classes, background, below);
