@@ -1,7 +1,8 @@
 // Video detection speed (`node dist-test/bench/detect-video.js [--hold 3] [--threads 1,2] [--rounds 3] [--runs 30]
-// [--baseline <another build's dist-test>]`): a 1280×720 H.264 video made with ffmpeg from the fixture photos (bus,
-// zidane and 32 COCO images, each held `hold` frames at 30 fps) and the fixture yolov5n exported to ONNX at 384×640,
-// the size detect letterboxes 1280×720 to. `runDetect` runs on the video without and with the annotated video saved,
+// [--baseline <another build's dist-test>] [--weights <model>]`): a 1280×720 H.264 video made with ffmpeg from the
+// fixture photos (bus, zidane and 32 COCO images, each held `hold` frames at 30 fps) and the fixture yolov5n (or
+// --weights: a checkpoint, or an ONNX file of that size or with dynamic axes, INT8 ones included) exported to ONNX at
+// 384×640, the size detect letterboxes 1280×720 to. `runDetect` runs on the video without and with the annotated video saved,
 // for each ONNX Runtime thread count; before each run, ONNX Runtime's inference alone is timed (a session made as
 // detect makes it, the video's letterboxed frames in turn, `runs` times). Prints frames per second from the first
 // frame's log line to the end of the run (start-up excluded, the last frames' encoding included) and their ratio to
@@ -12,7 +13,7 @@
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -32,6 +33,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     runs: { type: 'string', default: '30' },
     baseline: { type: 'string' },
+    weights: { type: 'string' },
   },
 });
 const [hold, rounds, runs] = [Number(values.hold), Number(values.rounds), Number(values.runs)];
@@ -61,10 +63,11 @@ execFileSync('ffmpeg', [
 ]);
 const info = await probeVideo(video);
 
-const { model } = await loadModel(WEIGHTS);
-const { bytes } = exportOnnx(model, { imgsz: [384, 640] });
-const weights = join(tmp, 'yolov5n-384x640.onnx');
+const given = values.weights;
+const bytes = given?.endsWith('.onnx') ? readFileSync(given) : exportOnnx((await loadModel(given ?? WEIGHTS)).model, { imgsz: [384, 640] }).bytes;
+const weights = join(tmp, 'model-384x640.onnx');
 writeFileSync(weights, bytes);
+const modelName = given ? basename(given) : 'yolov5n';
 
 const inputs: Float32Array[] = [];
 for await (const frame of readFrames(video, info)) {
@@ -143,7 +146,7 @@ for (let round = 0; round < rounds; round++) {
 }
 for (const session of sessions.values()) await session.release();
 
-console.log(`\ndetect on a ${info.width}×${info.height} H.264 video, ${frameCount} frames, yolov5n ONNX 384×640, medians of ${rounds} rounds`);
+console.log(`\ndetect on a ${info.width}×${info.height} H.264 video, ${frameCount} frames, ${modelName} ONNX 384×640, medians of ${rounds} rounds`);
 console.log('ORT threads  inference ms  inference FPS  build       saving  detect FPS  ratio  CPU ms/frame: node  ffmpeg  node page faults/frame');
 for (const threads of threadCounts) {
   const ms = taken(`inference ${threads}`);
