@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
+import { Command } from 'commander';
 import { commands } from '../src/cli/commands/index.js';
+import { expandAbbreviations } from '../src/cli/abbreviations.js';
 import { generateSynthDataset } from '../src/data/synth.js';
 import { BUS, COCO32, WEIGHTS } from './helpers/fixtures.js';
 
@@ -60,6 +62,19 @@ test('--batch and --batch-size are one option; --device cpu is accepted everywhe
     assert.equal((await parsed(name, [...args, '--device', 'cpu'])).device, 'cpu', name);
     assert.equal((await parsed(name, args)).device, 'cpu', `${name}: cpu by default`);
   }
+});
+
+test('flags shortened as argparse allows: a unique prefix is the option, an ambiguous one an error naming the candidates', async () => {
+  const program = new Command('yolov5');
+  for (const make of commands) program.addCommand(make());
+  const expand = (...args: string[]) => expandAbbreviations(program, args);
+  assert.deepEqual(expand('detect', '--conf', '0.5', '--iou=0.4', '--agnostic'), ['detect', '--conf-thres', '0.5', '--iou-thres=0.4', '--agnostic-nms']);
+  assert.deepEqual(expand('train', '--batch', '8', '--epo', '3'), ['train', '--batch', '8', '--epochs', '3'], 'exact spellings stay');
+  assert.deepEqual(expand('dataset', 'synth', '--ima', '8'), ['dataset', 'synth', '--images', '8']);
+  assert.deepEqual(expand('detect', '--source', 'x', '--', '--conf'), ['detect', '--source', 'x', '--', '--conf'], 'nothing after --');
+  assert.throws(() => expand('val', '--save'), /ambiguous option: --save could match --save-txt, --save-conf, --save-hybrid/);
+  assert.deepEqual((await parsed('detect', expand('detect', '--weights', 'w.pt', '--sou', 'x', '--conf', '0.5').slice(1))).confThres, 0.5);
+  await assert.rejects(run(process.execPath, [CLI, 'val', '--save']), /yolov5: ambiguous option: --save could match/);
 });
 
 test('--device 0, cuda:0 or mps fails on every command, saying the build is CPU-only', async () => {

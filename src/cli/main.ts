@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { commands } from './commands/index.js';
+import { expandAbbreviations } from './abbreviations.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -17,7 +18,12 @@ for (const make of commands) program.addCommand(make());
 process.once('SIGTERM', () => process.exit(143));
 process.once('SIGHUP', () => process.exit(129));
 
-program.parseAsync(process.argv).catch((error: unknown) => {
+const fail = (error: unknown) => {
   console.error(`yolov5: ${error instanceof Error ? error.message : String(error)}`);
   process.exitCode = 1;
-});
+};
+try {
+  program.parseAsync(expandAbbreviations(program, process.argv.slice(2)), { from: 'user' }).catch(fail);
+} catch (error) {
+  fail(error);
+}
