@@ -322,12 +322,14 @@ try {
     };
     const yaml = { ours: yamlFor('ours'), theirs: yamlFor('theirs') };
     notes.push(`val/train: on copies of ${dirname(data)} in ${tmpdir()}, one per tool (each writes its own labels cache there; the first round creates it)`);
+    // A config folder of our own: run.py puts a font there that the checkout would otherwise download.
+    const theirsCommandEnv = { ...theirsEnv, YOLOV5_CONFIG_DIR: join(work, 'theirs', 'config') };
     const command = async (label: string, task: 'val' | 'train', extra: string[]) => {
       const args = (side: 'ours' | 'theirs') => ['--weights', weights!, '--data', yaml[side], '--img', '640', '--batch', '16', ...extra, '--project', join(work, side, 'runs'), '--name', task, '--exist-ok'];
       return alternate(
         label,
         () => mustRun(`${label} (yolov5-ts)`, process.execPath, [cli, task, ...args('ours')], oursEnv),
-        () => mustRun(`${label} (ultralytics)`, python, [join(scripts, 'run.py'), checkout, String(threads), `${task}.py`, ...args('theirs')], theirsEnv),
+        () => mustRun(`${label} (ultralytics)`, python, [join(scripts, 'run.py'), checkout, String(threads), `${task}.py`, ...args('theirs')], theirsCommandEnv),
         (ran) => `${ran.seconds.toFixed(1)} s`,
       );
     };
@@ -357,6 +359,10 @@ try {
       results.push({ work: `${label}: training loop, as printed`, unit: 's', ours: hours(got.ours, 'yolov5-ts'), theirs: hours(got.theirs, 'ultralytics') });
     }
   }
+} catch (error) {
+  // The rows measured so far still print below.
+  console.error(`\n${(error as Error).message}`);
+  process.exitCode = 1;
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
