@@ -60,9 +60,10 @@ test('a list file names sources one per line; bad lines are reported, not fatal'
 test('single sources: image, video, stream URL, image and video URLs; clear errors for missing or unsupported ones', () => {
   assert.deepEqual(resolveSource(b), [{ kind: 'image', path: b }]);
   assert.deepEqual(resolveSource('http://example.com/video.m3u8'), [{ kind: 'stream', url: 'http://example.com/video.m3u8' }]);
-  // A URL whose path names an image or video file is that file (YOLOv5 downloads it); a query does not hide it.
+  // A URL whose path names an image is that image (YOLOv5 downloads it; a query does not hide it); a video URL may
+  // be live, so it stays a stream.
   assert.deepEqual(resolveSource('https://example.com/img/bus.JPG?s=1'), [{ kind: 'image', path: 'https://example.com/img/bus.JPG?s=1' }]);
-  assert.deepEqual(resolveSource('https://example.com/clip.mp4'), [{ kind: 'video', path: 'https://example.com/clip.mp4' }]);
+  assert.deepEqual(resolveSource('https://example.com/clip.mp4'), [{ kind: 'stream', url: 'https://example.com/clip.mp4' }]);
   assert.deepEqual(resolveSource('rtsp://example.com/cam.mp4'), [{ kind: 'stream', url: 'rtsp://example.com/cam.mp4' }]);
   assert.throws(() => resolveSource(join(tmp, 'missing.jpg')), /--source .*missing\.jpg: no such file or folder/);
   assert.throws(() => resolveSource(notes), /notes\.md: not an image or video file/);

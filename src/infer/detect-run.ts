@@ -206,8 +206,8 @@ async function countLabels(dir: string): Promise<number> {
 function videoSource(entry: VideoEntry): { source: string; stem: string; label: string; format?: string } {
   switch (entry.kind) {
     case 'video': {
-      const source = localOrUrl(entry.path);
-      return { source, stem: sourceStem(source), label: 'video' };
+      const source = resolve(entry.path);
+      return { source, stem: basename(source, extname(source)), label: 'video' };
     }
     case 'stream':
       return { source: entry.url, stem: streamStem(entry.url), label: 'stream' };

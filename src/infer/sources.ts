@@ -12,7 +12,6 @@ export const VIDEO_FORMATS = ['asf', 'avi', 'gif', 'm4v', 'mkv', 'mov', 'mp4', '
 export type MediaEntry =
   /** A file, or an http(s) URL whose path ends in an image suffix (fetched). */
   | { kind: 'image'; path: string }
-  /** A file, or an http(s) URL whose path ends in a video suffix (read by ffmpeg). */
   | { kind: 'video'; path: string }
   | { kind: 'stream'; url: string }
   /** A local camera, read through ffmpeg's video4linux2 input; `number` as given (`0`). */
@@ -108,10 +107,10 @@ export function expandGlob(pattern: string): string[] {
 export function resolveSource(source: string): MediaEntry[] {
   const trimmed = source.trim();
   if (STREAM_URL.test(trimmed)) {
-    // As YOLOv5: a URL naming an image or video file by its suffix is that file, fetched; any other is a stream.
+    // As YOLOv5: a URL naming an image file by its suffix is that image, fetched. A video URL stays a stream, read
+    // by ffmpeg with the stream's read timeout: `.ts`, `.mp4` over http are as often live as finished files.
     const named = /^https?:/i.test(trimmed) ? suffix(new URL(trimmed).pathname) : '';
     if (IMAGE_FORMATS.includes(named)) return [{ kind: 'image', path: trimmed }];
-    if (VIDEO_FORMATS.includes(named)) return [{ kind: 'video', path: trimmed }];
     return [{ kind: 'stream', url: trimmed }];
   }
   if (CAMERA_NUMBER.test(trimmed)) {
