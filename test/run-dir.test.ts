@@ -14,7 +14,7 @@ test.after(() => rmSync(tmp, { recursive: true, force: true }));
 test('a run folder held by another live process is refused naming it; once that process is gone it is taken over', async () => {
   const project = join(tmp, 'runs');
   // Another program holding project/exp, as a second `--name exp --exist-ok` run would.
-  const runDir = resolve('dist-test/src/cli/run-dir.js');
+  const runDir = resolve('dist-test/src/io/run-dir.js');
   const holder = spawn(process.execPath, ['--input-type=module', '-e', `const { incrementPath } = await import(${JSON.stringify(runDir)}); incrementPath(${JSON.stringify(project)}, 'exp', true); console.log('held'); setInterval(() => {}, 1000);`], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -39,7 +39,7 @@ test('a run folder held by another live process is refused naming it; once that 
 
 test('a process removes its locks when it exits', async () => {
   const project = join(tmp, 'exiting');
-  const runDir = resolve('dist-test/src/cli/run-dir.js');
+  const runDir = resolve('dist-test/src/io/run-dir.js');
   const child = spawn(process.execPath, ['--input-type=module', '-e', `const { incrementPath } = await import(${JSON.stringify(runDir)}); incrementPath(${JSON.stringify(project)}, 'exp', true);`], { stdio: 'inherit' });
   const [code] = (await once(child, 'exit')) as [number];
   assert.equal(code, 0);
