@@ -20,16 +20,16 @@ const highway: RecipeFacts = {
   channelBlock: 16,
 };
 
-test('rounds keep at least 70% of the cost each; the budget splits into sparsity rounds and fine-tuning', () => {
+test('rounds keep at least 50% of the cost each; the budget splits into sparsity rounds and fine-tuning', () => {
   assert.equal(roundsFor(undefined), 1);
   assert.equal(roundsFor(0.75), 1);
-  assert.equal(roundsFor(0.7), 1);
-  assert.equal(roundsFor(0.5), 2);
-  assert.equal(roundsFor(0.35), 3);
-  const r = chooseRecipe({ epochs: 20 }, highway);
+  assert.equal(roundsFor(0.5), 1);
+  assert.equal(roundsFor(0.35), 2);
+  assert.equal(roundsFor(0.2), 3);
+  const r = chooseRecipe({ epochs: 20 }, { ...highway, keepFraction: 0.35 });
   assert.deepEqual([r.rounds, r.epochsPerRound, r.finetuneEpochs], [2, 3, 14]);
   const twelve = chooseRecipe({ epochs: 12 }, highway);
-  assert.deepEqual([twelve.rounds, twelve.epochsPerRound, twelve.finetuneEpochs], [2, 3, 6]);
+  assert.deepEqual([twelve.rounds, twelve.epochsPerRound, twelve.finetuneEpochs], [1, 3, 9]);
   assert.equal(r.rounds * r.epochsPerRound + r.finetuneEpochs, 20);
   // A small budget still prunes in one round with one sparsity epoch; 0 is one-shot.
   const small = chooseRecipe({ epochs: 3 }, highway);

@@ -20,7 +20,7 @@ export const pruneOptions = defineOptions('prune', {
     argument: '<n>',
     help: "images per optimizer step: batches accumulate gradients up to it (chosen: the checkpoint's, or 64 as YOLOv5, smaller when an epoch would have under 16 steps)",
   },
-  rounds: { type: positiveInteger, argument: '<n>', help: 'rounds of sparsity training then pruning (chosen: each keeps ≥ 70% of the cost entering it)' },
+  rounds: { type: positiveInteger, argument: '<n>', help: 'rounds of sparsity training then pruning (chosen: each keeps ≥ 50% of the cost entering it)' },
   epochsPerRound: { type: nonNegativeInteger, argument: '<n>', help: 'sparsity-training epochs per round (chosen)' },
   finetuneEpochs: { type: nonNegativeInteger, argument: '<n>', help: 'epochs of fine-tuning without the penalty after the last round (chosen: the rest of the budget)' },
   sparsity: {
