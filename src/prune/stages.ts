@@ -19,9 +19,8 @@ import { OutputDistillation } from './distill.js';
 import { fadeStartEpoch } from './recipe.js';
 import { groupImportance, type Criterion, type Importance } from './plan.js';
 import { measureTaylorImportance } from './taylor.js';
-import { createTrainLoader, trainingWorkers } from '../data/train-loader.js';
-import { scaleLossGains } from '../train/hyp.js';
-import { YoloLoss } from '../train/loss.js';
+import { trainingWorkers } from '../data/train-loader.js';
+import { detectionLoss, trainingBatches } from '../train/training-data.js';
 import { statThreshold, type Settings } from './settings.js';
 import { saveState, type PipelineState } from './state.js';
 
@@ -36,21 +35,16 @@ async function penaltyTargets(model: DetectionModel, criterion: Criterion, calib
 
 /** Taylor importance on augmented training batches, as sparsity training saw them, over the calibration budget of images. */
 export async function taylorImportance(model: DetectionModel, graph: DependencyGraph, s: Settings, log: (line: string) => void): Promise<Importance> {
-  const hyp = s.hyp;
-  const loader = await createTrainLoader({
-    dataset: loadDatasetConfig(s.data),
-    split: 'train',
+  const loader = await trainingBatches(model, loadDatasetConfig(s.data), {
     imgsz: s.imgsz,
     batchSize: s.batchSize,
-    stride: Math.max(...model.stride, 32),
-    hyp,
-    augment: true,
+    hyp: s.hyp,
     workers: trainingWorkers(s.workers, s.batchSize),
     seed: s.seed,
   });
   try {
     log(`importance: first-order Taylor (gate × gradient of the detection loss) over ${s.calibrationImages} training images`);
-    const loss = new YoloLoss(model, scaleLossGains(hyp, { nl: model.detect.nl, nc: model.detect.nc, imgsz: s.imgsz }));
+    const { loss } = detectionLoss(model, s.hyp, s.imgsz);
     async function* batches() {
       for (let epoch = 0; ; epoch++) yield* loader.epoch(epoch);
     }

@@ -8,14 +8,14 @@ import type { ProcessGroup } from '../torch/distributed.js';
 import type { Handle } from '../torch/native.js';
 import type { DetectionModel } from '../model/yolo.js';
 import { loadDatasetConfig, type DatasetConfig } from '../data/dataset-config.js';
-import { createTrainLoader, trainingWorkers, type TrainLoader } from '../data/train-loader.js';
+import { trainingWorkers, type TrainLoader } from '../data/train-loader.js';
 import { drawBatch } from '../plot/batch.js';
 import { createRng } from '../util/random.js';
 import { prepareSplit, validate, type PreparedSplit, type ValidationResult } from '../val/validator.js';
 import { readCheckpoint } from '../checkpoint/format.js';
 import { incrementPath, lockRunDir } from '../io/run-dir.js';
-import { DEFAULT_HYP, loadHyp, scaleLossGains, type Hyp } from './hyp.js';
-import { YoloLoss } from './loss.js';
+import { DEFAULT_HYP, loadHyp, type Hyp } from './hyp.js';
+import { detectionLoss, trainingBatches } from './training-data.js';
 import { createOptimizer, groupParameters, setOptimizerHyper, type OptimizerName, type TrainOptimizer } from './optimizer.js';
 import { forwardBackward, optimizerStep } from './step.js';
 import { NOMINAL_BATCH, TrainingSchedule } from './schedule.js';
@@ -325,14 +325,10 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
   const workers = trainingWorkers(settings.workers, batchSize);
   // Rank 0 scans the labels (and writes their cache) before the others read it.
   if (group && !main) await group.barrier();
-  const loader: TrainLoader = await createTrainLoader({
-    dataset: data,
-    split: 'train',
+  const loader: TrainLoader = await trainingBatches(model, data, {
     imgsz,
     batchSize,
-    stride: gs,
     hyp: settings.hyp,
-    augment: true,
     rect: settings.rect,
     cache: settings.cache,
     workers,
@@ -367,8 +363,7 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
     }
 
     // ---- loss, optimizer, schedule, EMA ----
-    const hyp = scaleLossGains(settings.hyp, { nl: model.detect.nl, nc, imgsz });
-    const loss = new YoloLoss(model, hyp);
+    const { loss, hyp } = detectionLoss(model, settings.hyp, imgsz);
     const nb = loader.length;
     const schedule = new TrainingSchedule(hyp, {
       epochs: settings.epochs,
