@@ -92,7 +92,7 @@ export class Detector {
   async detect(input: ImageInput | readonly ImageInput[], options: DetectOptions = {}): Promise<Detections | Detections[]> {
     // Before anything is read or downloaded.
     this.checkOptions(options);
-    if (!isInputList(input)) return (await this.detectImages([await decodeTimed(input, options)], options))[0]!;
+    if (!isInputList(input)) return (await this.runImages([await decodeTimed(input, options)], options))[0]!;
     const results: Detections[] = [];
     // Decoded a batch at a time, so a model that takes one image at a time holds one image at a time.
     for (const chunk of this.batches(input.map((one, i) => ({ one, i })))) {
@@ -103,7 +103,7 @@ export class Detector {
           }),
         ),
       );
-      results.push(...(await this.detectImages(decoded, options)));
+      results.push(...(await this.runImages(decoded, options)));
     }
     return results;
   }
@@ -119,6 +119,11 @@ export class Detector {
    */
   async detectImages(images: readonly DecodedImage[], options: DetectOptions = {}): Promise<Detections[]> {
     this.checkOptions(options);
+    return this.runImages(images, options);
+  }
+
+  /** detectImages with the options already checked. */
+  private async runImages(images: readonly DecodedImage[], options: DetectOptions): Promise<Detections[]> {
     const results: Detections[] = [];
     for (const batch of this.batches(images)) results.push(...(await this.detectBatch(batch, options)));
     return results;

@@ -59,8 +59,9 @@ export function planFor(model: DetectionModel, graph: DependencyGraph, importanc
 export async function pruneStep(model: DetectionModel, options: PruneStepOptions): Promise<PruneStepResult> {
   const imgsz = options.imgsz ?? 640;
   const graph = analyzeDependencies(model);
-  const importance = options.plan ? undefined : options.importance ? await options.importance(graph) : groupImportance(graph, options.criterion);
-  const plan = options.plan ? options.plan(graph) : planFor(model, graph, importance!, options.target, { minChannels: options.minChannels ?? 8, round: options.round ?? 1, imgsz });
+  const plan = options.plan
+    ? options.plan(graph)
+    : planFor(model, graph, options.importance ? await options.importance(graph) : groupImportance(graph, options.criterion), options.target, { minChannels: options.minChannels ?? 8, round: options.round ?? 1, imgsz });
   const images = options.calibrationImages ?? 256;
   const inputStatistics = await measureInputStatistics(model, options.calibration(), images);
   const statsBefore = await measureBatchNormInputs(model, options.calibration(), images);
