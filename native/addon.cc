@@ -25,6 +25,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"createGroup", yt::CreateGroup},     {"destroyGroup", yt::DestroyGroup},
       {"allReduce", yt::AllReduce},         {"broadcast", yt::Broadcast},
       {"barrier", yt::Barrier},             {"allReduceSumGrad", yt::AllReduceSumGrad},
+      {"createGradientReducer", yt::CreateGradientReducer}, {"reducerArm", yt::ReducerArm},
+      {"reducerFinish", yt::ReducerFinish}, {"reducerStats", yt::ReducerStats},
+      {"disposeGradientReducer", yt::DisposeGradientReducer},
   };
   for (const auto& [name, fn] : functions) exports.Set(name, Napi::Function::New(env, fn, name));
   return exports;

@@ -2,12 +2,10 @@
 
 // Built only where Gloo's headers are (find-libtorch.mjs defines YOLOV5_GLOO): a libtorch without them still gives
 // every single-process feature, and multi-process training says what is missing.
+#include "group.h"
 #ifdef YOLOV5_GLOO
-// libtorch's headers hide ProcessGroupGloo unless the build says Gloo is in (Debian's libtorch_cpu has it).
-#define USE_C10D_GLOO
 
 #include <torch/csrc/autograd/custom_function.h>
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include <chrono>
@@ -18,77 +16,6 @@
 
 namespace yt {
 namespace {
-
-struct Group {
-  c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
-};
-
-// JS holds a group as an External; destroy() resets it early so the sockets close at a known point.
-using GroupBox = std::shared_ptr<Group>;
-
-c10::intrusive_ptr<c10d::ProcessGroupGloo> groupOf(Napi::Env env, const Napi::Value& value) {
-  if (!value.IsExternal()) throw Napi::TypeError::New(env, "expected a process group");
-  auto* box = value.As<Napi::External<GroupBox>>().Data();
-  if (!*box || !(*box)->pg) throw Napi::Error::New(env, "process group used after destroy()");
-  return (*box)->pg;
-}
-
-std::vector<at::Tensor> tensorList(Napi::Env env, const Napi::Value& value, const char* what) {
-  if (!value.IsArray()) throw Napi::TypeError::New(env, std::string("expected an array of tensors for ") + what);
-  auto array = value.As<Napi::Array>();
-  std::vector<at::Tensor> tensors;
-  tensors.reserve(array.Length());
-  for (uint32_t i = 0; i < array.Length(); ++i) tensors.push_back(unwrap(env, array.Get(i), what));
-  return tensors;
-}
-
-std::string describe(const std::exception_ptr& error) {
-  try {
-    std::rethrow_exception(error);
-  } catch (const c10::Error& e) {
-    return e.what_without_backtrace();
-  } catch (const std::exception& e) {
-    return e.what();
-  } catch (...) {
-    return "unknown error";
-  }
-}
-
-// A promise settled by a libuv pool thread: blocking rendezvous and waits on c10d work happen there, so the event
-// loop (data-loader threads' messages, timers, signals) keeps running while a collective is in flight.
-class Task : public Napi::AsyncWorker {
- public:
-  // `result` (optional) is what the promise resolves to; undefined otherwise.
-  Task(Napi::Env env, std::function<void()> body, Napi::Value result = Napi::Value())
-      : Napi::AsyncWorker(env, "yolov5-ts:c10d"), body_(std::move(body)), deferred_(Napi::Promise::Deferred::New(env)) {
-    if (!result.IsEmpty()) result_ = Napi::Reference<Napi::Value>::New(result, 1);
-  }
-  Napi::Promise promise() const { return deferred_.Promise(); }
-
- protected:
-  void Execute() override {
-    try {
-      body_();
-    } catch (...) {
-      SetError(describe(std::current_exception()));
-    }
-  }
-  void OnOK() override { deferred_.Resolve(result_.IsEmpty() ? Env().Undefined() : result_.Value()); }
-  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
-
- private:
-  std::function<void()> body_;
-  Napi::Promise::Deferred deferred_;
-  Napi::Reference<Napi::Value> result_;
-};
-
-Napi::Value queue(Napi::Env env, std::function<void()> body, Napi::Value result = Napi::Value()) {
-  auto* task = new Task(env, std::move(body), result);
-  Napi::Promise promise = task->promise();
-  task->Queue();
-  return promise;
-}
 
 // Tensors grouped into flat buckets of one dtype and at most `capBytes` (a tensor larger than the cap is a bucket of
 // its own): one collective per bucket instead of one per tensor, as DDP's 25 MB buckets.
@@ -295,6 +222,11 @@ Napi::Value AllReduce(const Napi::CallbackInfo& info) { return unavailable(info)
 Napi::Value Broadcast(const Napi::CallbackInfo& info) { return unavailable(info); }
 Napi::Value Barrier(const Napi::CallbackInfo& info) { return unavailable(info); }
 Napi::Value AllReduceSumGrad(const Napi::CallbackInfo& info) { return unavailable(info); }
+Napi::Value CreateGradientReducer(const Napi::CallbackInfo& info) { return unavailable(info); }
+Napi::Value ReducerArm(const Napi::CallbackInfo& info) { return unavailable(info); }
+Napi::Value ReducerFinish(const Napi::CallbackInfo& info) { return unavailable(info); }
+Napi::Value ReducerStats(const Napi::CallbackInfo& info) { return unavailable(info); }
+Napi::Value DisposeGradientReducer(const Napi::CallbackInfo& info) { return unavailable(info); }
 }  // namespace yt
 
 #endif

@@ -10,4 +10,10 @@ Napi::Value AllReduce(const Napi::CallbackInfo& info);
 Napi::Value Broadcast(const Napi::CallbackInfo& info);
 Napi::Value Barrier(const Napi::CallbackInfo& info);
 Napi::Value AllReduceSumGrad(const Napi::CallbackInfo& info);
+// Gradient averaging overlapped with backward (gradient_reducer.cc).
+Napi::Value CreateGradientReducer(const Napi::CallbackInfo& info);
+Napi::Value ReducerArm(const Napi::CallbackInfo& info);
+Napi::Value ReducerFinish(const Napi::CallbackInfo& info);
+Napi::Value ReducerStats(const Napi::CallbackInfo& info);
+Napi::Value DisposeGradientReducer(const Napi::CallbackInfo& info);
 }  // namespace yt

@@ -85,20 +85,28 @@ test('each rank trains on its own shard of the epoch, as DistributedSampler', as
   }
 });
 
-test('2 processes × batch 8 with --sync-bn end with the parameters of 1 process × batch 16', async () => {
+test('2 processes × batch 8 with --sync-bn, gradients reduced bucket by bucket during backward, end with the parameters of 1 process × batch 16', async () => {
   const { yaml, hyp } = await uniform;
   const args = ['train', '--data', yaml, '--hyp', hyp, '--sync-bn'];
   await run(process.execPath, [CLI, ...args, ...common('one')], { timeout: 300_000 });
   const port = await freePort();
-  const { stdout } = await run(process.execPath, [CLI, ...args, ...common('two'), '--nproc-per-node', '2', '--master-port', String(port)], { timeout: 300_000 });
-  assert.match(stdout, /Training in 2 processes \(8 images a batch each\), synchronized BatchNorm/);
+  // Small buckets: many all-reduces start while backward runs, interleaved with synchronized BatchNorm's own.
+  const two = ['--nproc-per-node', '2', '--master-port', String(port), '--bucket-cap-mb', '0.25'];
+  const { stdout } = await run(process.execPath, [CLI, ...args, ...common('two'), ...two], { timeout: 300_000 });
+  const buckets = Number(/Training in 2 processes \(8 images a batch each\), synchronized BatchNorm, gradients averaged in (\d+) buckets during backward/.exec(stdout)?.[1]);
+  // yolov5n's 7 MB of gradients: a first bucket of 0.25 MiB, then about 28 more.
+  assert.ok(buckets > 20, `${buckets} buckets`);
+  // Every parameter has a gradient, so every bucket (the first layers' last) starts before backward has finished.
+  const started = [...stdout.matchAll(/\(([\d.]+) of (\d+) buckets started during backward\)/g)];
+  assert.equal(started.length, 3, 'an epoch line for each epoch');
+  for (const [, count, of] of started) assert.ok(Number(count) === Number(of), `${count} of ${of} buckets started during backward`);
   assert.equal(stdout.match(/Starting training/g)?.length, 1, 'rank 0 alone logs');
   // 2 batches an epoch, an optimizer step each, 3 epochs: 6 steps (the checkpoint holds their EMA).
-  const [one, two] = [await weights(join(tmp, 'one/exp/weights/last.safetensors')), await weights(join(tmp, 'two/exp/weights/last.safetensors'))];
-  assert.deepEqual([...two.keys()], [...one.keys()]);
+  const [alone, together] = [await weights(join(tmp, 'one/exp/weights/last.safetensors')), await weights(join(tmp, 'two/exp/weights/last.safetensors'))];
+  assert.deepEqual([...together.keys()], [...alone.keys()]);
   let worst = 0;
-  for (const [name, a] of one) {
-    const b = two.get(name)!;
+  for (const [name, a] of alone) {
+    const b = together.get(name)!;
     for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
   }
   console.log(`largest parameter difference, 2 × 8 against 1 × 16: ${worst.toExponential(2)}`);

@@ -2,7 +2,7 @@
 import { OPTIMIZERS } from '../train/optimizer.js';
 import { batchSize, device, imgsz, nominalBatch } from './common.js';
 import { defineOptions, type OptionsOf, type ResolvedOptionsOf } from './declare.js';
-import { choice, flag, fractionBelowOne, integer, integerInRange, listOf, nonNegativeInteger, orBare, positiveInteger, text, textOrBoolean } from './values.js';
+import { choice, flag, fractionBelowOne, integer, integerInRange, listOf, nonNegativeInteger, orBare, positiveInteger, positiveNumber, text, textOrBoolean } from './values.js';
 
 /** Generations of a bare --evolve, as YOLOv5's. */
 export const EVOLVE_GENERATIONS = 300;
@@ -52,6 +52,12 @@ export const trainOptions = defineOptions('train', {
   masterAddr: { type: text, default: '127.0.0.1', argument: '<address>', help: 'address of node 0, reachable from every machine' },
   masterPort: { type: integerInRange(1, 65535), default: 29500, argument: '<port>', help: 'a free port on node 0 for the rendezvous' },
   syncBn: { type: flag, default: false, help: 'synchronized BatchNorm: batch statistics over all processes (otherwise each its own)' },
+  bucketCapMb: {
+    type: positiveNumber,
+    default: 25,
+    argument: '<MiB>',
+    help: "gradients travel in buckets of this size, each all-reduced as soon as backward has produced it (DDP's bucket_cap_mb)",
+  },
   ddpTimeout: { type: positiveInteger, default: 1800, argument: '<seconds>', help: 'how long a process waits for the others (joining, each collective)' },
 });
 

@@ -1,6 +1,6 @@
 // Collectives across processes and machines, as torch.distributed with the gloo backend: libtorch's own c10d
 // (TCPStore rendezvous, ProcessGroupGloo) through the addon. Waiting for peers happens off the main thread.
-import { native, type GroupHandle } from './native.js';
+import { native, type GroupHandle, type ReducerHandle } from './native.js';
 import { Tensor } from './tensor.js';
 
 export interface ProcessGroupOptions {
@@ -17,6 +17,8 @@ export interface ProcessGroupOptions {
 
 /** DDP's bucket size: gradients are reduced in flat buckets of about this many bytes. */
 export const BUCKET_BYTES = 25 * 2 ** 20;
+/** DDP's first gradient bucket: small, so that communication starts early in the backward pass. */
+export const FIRST_BUCKET_BYTES = 2 ** 20;
 
 export class ProcessGroup {
   #handle: GroupHandle | null;
@@ -73,6 +75,53 @@ export class ProcessGroup {
   destroy(): void {
     if (this.#handle === null) return;
     native.destroyGroup(this.#handle);
+    this.#handle = null;
+  }
+
+  /** A reducer averaging these parameters' gradients over the ranks while backward runs (see GradientReducer). */
+  gradientReducer(parameters: readonly Tensor[], bucketBytes = BUCKET_BYTES): GradientReducer {
+    return new GradientReducer(native.createGradientReducer(this.handle, parameters.map((p) => p.handle), Math.min(FIRST_BUCKET_BYTES, bucketBytes), bucketBytes));
+  }
+}
+
+/**
+ * Averages gradients over the ranks, overlapped with the backward pass as DDP does: the parameters are split into
+ * buckets in reverse order, and each bucket's all-reduce starts once backward has produced all its gradients.
+ * Use: arm() before the backward whose gradients the optimizer will apply (not before the backward of batches
+ * whose gradients only accumulate), then await finish() before the optimizer step. Every rank must arm the same
+ * backward passes. A parameter this rank's backward gave no gradient contributes zeros.
+ */
+export class GradientReducer {
+  #handle: ReducerHandle | null;
+
+  constructor(handle: ReducerHandle) {
+    this.#handle = handle;
+  }
+
+  private get handle(): ReducerHandle {
+    if (this.#handle === null) throw new Error('gradient reducer used after dispose()');
+    return this.#handle;
+  }
+
+  /** The next backward reduces its gradients bucket by bucket as they arrive. */
+  arm(): void {
+    native.reducerArm(this.handle);
+  }
+
+  /** Resolves when every gradient holds the mean over the ranks. The gradients must not be used before. */
+  finish(): Promise<void> {
+    return native.reducerFinish(this.handle, true);
+  }
+
+  /** Buckets; of the last finish(), the buckets backward started and the wait: communication backward did not hide. */
+  get stats(): { buckets: number; startedInBackward: number; waitedMs: number } {
+    return native.reducerStats(this.handle);
+  }
+
+  /** Leaves the hooks inert; the reducer cannot be used after this. */
+  dispose(): void {
+    if (this.#handle === null) return;
+    native.disposeGradientReducer(this.#handle);
     this.#handle = null;
   }
 }

@@ -6,4 +6,4 @@ export * as F from './functional.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export * from './safetensors.js';
-export { ProcessGroup, BUCKET_BYTES, type ProcessGroupOptions } from './distributed.js';
+export { ProcessGroup, GradientReducer, BUCKET_BYTES, type ProcessGroupOptions } from './distributed.js';

@@ -9,6 +9,8 @@ import { packageRoot } from '../io/package-root.js';
 export type Handle = { readonly __brand: 'TensorHandle' };
 /** An opaque reference to a c10d process group (TCPStore + ProcessGroupGloo) owned by the addon. */
 export type GroupHandle = { readonly __brand: 'ProcessGroup' };
+/** An opaque reference to a gradient reducer (hooks on parameters' gradient accumulators) owned by the addon. */
+export type ReducerHandle = { readonly __brand: 'GradientReducer' };
 
 export interface NativeTorch {
   resolveOp(name: string, overload: string): number;
@@ -42,6 +44,14 @@ export interface NativeTorch {
   barrier(group: GroupHandle): Promise<void>;
   /** Sum over every rank, blocking, with a gradient (the sum of every rank's output gradient). */
   allReduceSumGrad(group: GroupHandle, t: Handle): Handle;
+  /** Hooks the parameters' gradient accumulators; buckets in reverse order, the first of `firstBucketBytes`. */
+  createGradientReducer(group: GroupHandle, params: Handle[], firstBucketBytes: number, bucketBytes: number): ReducerHandle;
+  /** The next backward starts each bucket's all-reduce as soon as its gradients are in. */
+  reducerArm(reducer: ReducerHandle): void;
+  /** Starts the buckets backward left, then resolves when every gradient holds the sum (mean) over the ranks. */
+  reducerFinish(reducer: ReducerHandle, average: boolean): Promise<void>;
+  reducerStats(reducer: ReducerHandle): { buckets: number; startedInBackward: number; waitedMs: number };
+  disposeGradientReducer(reducer: ReducerHandle): void;
 }
 
 /** Why the install step did not build the addon, as native/install.mjs recorded it (absent when it did not run). */
@@ -87,6 +97,7 @@ const FUNCTIONS = [
   'resolveOp', 'callOp', 'opSchema', 'fromBuffer', 'toBuffer', 'dataView', 'item', 'shape', 'dtype', 'dispose', 'isDisposed',
   'liveHandles', 'backward', 'grad', 'setGrad', 'requiresGrad', 'setRequiresGrad', 'setGradEnabled', 'manualSeed',
   'setNumThreads', 'getNumThreads', 'createGroup', 'destroyGroup', 'allReduce', 'broadcast', 'barrier', 'allReduceSumGrad',
+  'createGradientReducer', 'reducerArm', 'reducerFinish', 'reducerStats', 'disposeGradientReducer',
 ] as const satisfies readonly (keyof NativeTorch)[];
 
 /**

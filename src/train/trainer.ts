@@ -3,8 +3,8 @@
 // Usable as a library: train(options, hooks) accepts an already-built model and a few hooks (for pruning).
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Tensor, callOp, manualSeed, nn, tensor, zerosLike } from '../torch/index.js';
-import type { ProcessGroup } from '../torch/distributed.js';
+import { Tensor, callOp, manualSeed, nn, tensor } from '../torch/index.js';
+import { BUCKET_BYTES, type GradientReducer, type ProcessGroup } from '../torch/distributed.js';
 import type { Handle } from '../torch/native.js';
 import type { DetectionModel } from '../model/yolo.js';
 import { loadDatasetConfig, type DatasetConfig } from '../data/dataset-config.js';
@@ -115,6 +115,8 @@ export interface TrainOptions {
   group?: ProcessGroup;
   /** With a group: BatchNorm statistics of all ranks' batches together (SyncBatchNorm); otherwise each rank its own. */
   syncBn?: boolean;
+  /** With a group: MiB of gradients a bucket, each all-reduced once backward has produced it (default 25, as DDP). */
+  bucketCapMb?: number;
 }
 
 /** What hooks see of the run. */
@@ -228,25 +230,6 @@ function multiScale(images: Tensor, imgsz: number, gs: number, rng: ReturnType<t
 const fmt = (v: number, digits = 4) => (Number.isFinite(v) ? v.toPrecision(digits) : 'nan');
 const memory = () => `${(process.memoryUsage.rss() / 2 ** 30).toFixed(2)}G`;
 
-/**
- * Averages the gradients of every rank (bucketed all-reduce after backward: what DDP computes, without its overlap
- * with backward). A parameter without a gradient on this rank contributes zeros, so every rank reduces the same list.
- */
-async function averageGradients(group: ProcessGroup, parameters: readonly Tensor[]): Promise<void> {
-  const grads = parameters.map((p) => {
-    const g = p.grad;
-    if (g) return g;
-    const zero = zerosLike(p);
-    p.grad = zero;
-    return zero;
-  });
-  try {
-    await group.allReduce(grads, 'avg');
-  } finally {
-    grads.forEach((g) => g.dispose());
-  }
-}
-
 /** Trains a detector; see TrainOptions and TrainHooks. */
 export async function train(options: TrainOptions, hooks: TrainHooks = {}): Promise<TrainResult> {
   const { group } = options;
@@ -337,6 +320,7 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
     ...(group ? { shard: { rank: group.rank, worldSize: world } } : {}),
   });
   if (group && main) await group.barrier();
+  let reducer: GradientReducer | undefined;
   try {
     log(`train: ${loader.summary}`);
     for (const message of loader.messages) log(`WARNING: ${message}`);
@@ -402,14 +386,18 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
 
     const context: TrainContext = { model, ema, optimizer, hyp, saveDir, epochs: settings.epochs, startEpoch, log };
     await hooks.beforeTrainingStarts?.(context);
-    if (group) log(`Training in ${world} processes (${batchSize} images a batch each)${options.syncBn ? ', synchronized BatchNorm' : ''}`);
     log(`Image sizes ${imgsz} train, ${imgsz} val\nUsing ${workers} dataloader workers\nLogging results to ${saveDir}\nStarting training for ${settings.epochs} epochs...`);
 
     // Without a bar (a log file, or progress turned off), each epoch ends with one line of its own.
     const showBar = main && options.progress !== false && progressBarShown();
     // Over several processes a stop must happen at the same point on every rank: at the end of an epoch.
     const stopNow = () => !group && Boolean(options.signal?.aborted);
-    const trainable = clipSets.flat().filter((p) => p.requiresGrad);
+    if (group) {
+      const capBytes = options.bucketCapMb !== undefined ? options.bucketCapMb * 2 ** 20 : BUCKET_BYTES;
+      reducer = group.gradientReducer(clipSets.flat().filter((p) => p.requiresGrad), capBytes);
+      const gradients = `gradients averaged in ${reducer.stats.buckets} bucket${reducer.stats.buckets > 1 ? 's' : ''} during backward`;
+      log(`Training in ${world} processes (${batchSize} images a batch each)${options.syncBn ? ', synchronized BatchNorm' : ''}, ${gradients}`);
+    }
     const trainingStarted = performance.now();
     let interrupted = false;
     let stoppedEarly = false;
@@ -428,8 +416,9 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
       const scaleRng = createRng(settings.seed, epoch, 0x4d53);
       const sums = [0, 0, 0];
       let seenBatches = 0;
-      // Time in gradient all-reduces, waiting for the slowest rank included: the cost of training in several processes.
-      const reduce = { ms: 0, steps: 0 };
+      // Time waiting for gradient all-reduces after backward (the slowest rank included): what overlapping them
+      // with the backward pass did not hide, the cost of training in several processes.
+      const reduce = { ms: 0, steps: 0, startedInBackward: 0 };
       let lrs: [number, number, number] = [0, 0, 0];
       const started = performance.now();
       log(`\n${['Epoch', 'mem', 'box_loss', 'obj_loss', 'cls_loss', 'Instances', 'Size'].map((h) => h.padStart(11)).join('')}`);
@@ -457,13 +446,17 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
             ? (images: Tensor, predictions: Tensor[]) => extraLoss(model, { ...context, epoch, batch: i, iteration: ni }, { images, predictions })
             : undefined;
           // The loss grows with the batch; each rank's share is scaled back up as the average of ranks divides it.
+          const stepping = ni - lastOptStep >= step.accumulate;
+          // Only the backward before an optimizer step reduces; the others accumulate locally (DDP's no_sync).
+          if (stepping) reducer?.arm();
           const items = forwardBackward(model, loss, images, batch.targets, extra, world);
           if (images !== batch.images) images.dispose();
-          if (ni - lastOptStep >= step.accumulate) {
-            if (group) {
-              const reduceStarted = performance.now();
-              await averageGradients(group, trainable);
-              reduce.ms += performance.now() - reduceStarted;
+          if (stepping) {
+            if (reducer) {
+              await reducer.finish();
+              const { waitedMs, startedInBackward } = reducer.stats;
+              reduce.ms += waitedMs;
+              reduce.startedInBackward += startedInBackward;
               reduce.steps++;
             }
             optimizerStep(optimizer, clipSets, main ? ema : undefined, model);
@@ -486,7 +479,10 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
         break;
       }
       if (!showBar && main) {
-        const reduced = reduce.steps ? `, gradient all-reduce ${(reduce.ms / reduce.steps).toFixed(1)} ms a step` : '';
+        const reduced = reduce.steps
+          ? `, gradient all-reduce waited ${(reduce.ms / reduce.steps).toFixed(1)} ms a step` +
+            ` (${(reduce.startedInBackward / reduce.steps).toFixed(1)} of ${reducer!.stats.buckets} buckets started during backward)`
+          : '';
         log(`${line(instances, size)}  ${nb}/${nb} batches in ${((performance.now() - started) / 1000).toFixed(1)}s${reduced}`);
       }
 
@@ -586,6 +582,7 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
     log(`Results saved to ${saveDir}`);
     return { saveDir, lastPath, bestPath, epochs: history, final, interrupted, stoppedEarly };
   } finally {
+    reducer?.dispose();
     await loader.close();
   }
 }
