@@ -18,7 +18,7 @@ import { pruneOptions } from '../src/options/prune.js';
 import { loadState } from '../src/prune/state.js';
 import { trainOptions } from '../src/options/train.js';
 import { valOptions } from '../src/options/val.js';
-import { train, val, prune, exportModel, runDetect } from '../src/index.js';
+import { train, val, prune, exportModel, runDetect, benchmark, synth, demo } from '../src/index.js';
 
 const run = promisify(execFile);
 const CLI = 'dist/cli/main.js';
@@ -91,6 +91,9 @@ test('the library and the command line refuse a bad value with the same message'
     { args: ['export', '--weights', 'w.pt', '--calib-method', 'average'], call: () => exportModel({ weights: 'w.pt', calibMethod: 'average' as 'minmax' }) },
     { args: ['detect', '--weights', 'w.pt', '--source', 'x.jpg', '--device', 'cuda:0'], call: () => runDetect({ weights: ['w.pt'], source: 'x.jpg', device: 'cuda:0' }) },
     { args: ['val', '--data', 'd.yaml'], call: () => val({ data: 'd.yaml' } as Parameters<typeof val>[0]) },
+    { args: ['benchmark', '--weights', 'w.pt', '--runs', '0'], call: () => benchmark({ weights: 'w.pt', runs: 0 }) },
+    { args: ['dataset', 'synth', '--out', 'o', '--classes', '9'], call: () => synth({ out: 'o', classes: 9 }) },
+    { args: ['demo', '--seed', '-1'], call: () => demo({ seed: -1 }) },
   ];
   for (const { args, call } of cases) {
     const cli = await run(process.execPath, [CLI, ...args], { timeout: 60_000 }).then(
@@ -104,6 +107,9 @@ test('the library and the command line refuse a bad value with the same message'
     assert.equal(cli, `error: ${library}`, args.join(' '));
   }
   await assert.rejects(train({ data: 'd.yaml', epoch: 3 } as Parameters<typeof train>[0]), /train: unknown option epoch \(known: data, weights, /);
+  await assert.rejects(benchmark({ weights: 'w.pt', run: 3 } as Parameters<typeof benchmark>[0]), /^Error: benchmark: unknown option run \(known: weights, imgsz, source, runs, warmup, threads, device\)$/);
+  await assert.rejects(synth({ out: 'o', size: 64 } as Parameters<typeof synth>[0]), /^Error: synth: unknown option size \(known: out, images, valImages, classes, imgsz, seed\)$/);
+  await assert.rejects(demo({ fast: true, quick: true } as Parameters<typeof demo>[0]), /^Error: demo: unknown option quick \(known: out, fast, seed\)$/);
 });
 
 test('old spellings stay aliases of the unified names', async () => {
