@@ -3,7 +3,7 @@
 NATIVE := native/build/Release/yolov5_torch.node
 IMAGE_NATIVE := native/image/build/Release/yolov5_image.node
 TS_SOURCES := $(shell find src -name '*.ts') tsconfig.json
-TEST_SOURCES := $(shell find test bench -name '*.ts' 2>/dev/null) tsconfig.test.json
+TEST_SOURCES := $(shell find test bench scripts -name '*.ts' 2>/dev/null) tsconfig.test.json
 
 .PHONY: setup demo test bench clean
 setup: .stamp-system node_modules/.stamp $(NATIVE) $(IMAGE_NATIVE) dist/.stamp

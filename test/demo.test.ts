@@ -4,14 +4,14 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { runDemo } from '../src/demo/pipeline.js';
+import { demo } from '../src/index.js';
 import { FAST_PLAN } from '../src/demo/plan.js';
 import { load } from '../src/infer/predictor.js';
 
-test('the fast demo runs every stage; the pruned model is smaller and still detects', async () => {
+test('demo({ fast: true }) runs every stage; the pruned model is smaller and still detects', async () => {
   const out = join(mkdtempSync(join(tmpdir(), 'yolov5-demo-')), 'demo');
   const lines: string[] = [];
-  const result = await runDemo({ out, fast: true, progress: false, log: (line) => lines.push(line) });
+  const result = await demo({ out, fast: true, log: (line) => lines.push(line) });
 
   assert.deepEqual(result.stages.map((s) => s.stage), ['dataset', 'train', 'prune', 'export', 'validate INT8', 'benchmark', 'detect']);
   assert.ok(existsSync(result.dataset.yaml));
@@ -72,6 +72,6 @@ test('the fast demo runs every stage; the pruned model is smaller and still dete
 test('the demo refuses an output folder that holds something else', async () => {
   const out = mkdtempSync(join(tmpdir(), 'yolov5-demo-'));
   writeFileSync(join(out, 'notes.txt'), 'mine');
-  await assert.rejects(runDemo({ out, fast: true, progress: false, log: () => {} }), /not empty and holds no earlier demo/);
+  await assert.rejects(demo({ out, fast: true, log: () => {} }), /not empty and holds no earlier demo/);
   assert.deepEqual(readdirSync(out), ['notes.txt']);
 });

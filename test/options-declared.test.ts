@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Command } from 'commander';
@@ -14,9 +15,10 @@ import { demoOptions, synthOptions } from '../src/options/dataset.js';
 import { detectOptions } from '../src/options/detect.js';
 import { exportOptions } from '../src/options/export.js';
 import { pruneOptions } from '../src/options/prune.js';
+import { loadState } from '../src/prune/state.js';
 import { trainOptions } from '../src/options/train.js';
 import { valOptions } from '../src/options/val.js';
-import { train, val, prune, exportModel, runDetect } from '../src/index.js';
+import { train, val, prune, exportModel, runDetect, benchmark, synth, demo } from '../src/index.js';
 
 const run = promisify(execFile);
 const CLI = 'dist/cli/main.js';
@@ -89,6 +91,9 @@ test('the library and the command line refuse a bad value with the same message'
     { args: ['export', '--weights', 'w.pt', '--calib-method', 'average'], call: () => exportModel({ weights: 'w.pt', calibMethod: 'average' as 'minmax' }) },
     { args: ['detect', '--weights', 'w.pt', '--source', 'x.jpg', '--device', 'cuda:0'], call: () => runDetect({ weights: ['w.pt'], source: 'x.jpg', device: 'cuda:0' }) },
     { args: ['val', '--data', 'd.yaml'], call: () => val({ data: 'd.yaml' } as Parameters<typeof val>[0]) },
+    { args: ['benchmark', '--weights', 'w.pt', '--runs', '0'], call: () => benchmark({ weights: 'w.pt', runs: 0 }) },
+    { args: ['dataset', 'synth', '--out', 'o', '--classes', '9'], call: () => synth({ out: 'o', classes: 9 }) },
+    { args: ['demo', '--seed', '-1'], call: () => demo({ seed: -1 }) },
   ];
   for (const { args, call } of cases) {
     const cli = await run(process.execPath, [CLI, ...args], { timeout: 60_000 }).then(
@@ -102,6 +107,9 @@ test('the library and the command line refuse a bad value with the same message'
     assert.equal(cli, `error: ${library}`, args.join(' '));
   }
   await assert.rejects(train({ data: 'd.yaml', epoch: 3 } as Parameters<typeof train>[0]), /train: unknown option epoch \(known: data, weights, /);
+  await assert.rejects(benchmark({ weights: 'w.pt', run: 3 } as Parameters<typeof benchmark>[0]), /^Error: benchmark: unknown option run \(known: weights, imgsz, source, runs, warmup, threads, device\)$/);
+  await assert.rejects(synth({ out: 'o', size: 64 } as Parameters<typeof synth>[0]), /^Error: synth: unknown option size \(known: out, images, valImages, classes, imgsz, seed\)$/);
+  await assert.rejects(demo({ fast: true, quick: true } as Parameters<typeof demo>[0]), /^Error: demo: unknown option quick \(known: out, fast, seed\)$/);
 });
 
 test('old spellings stay aliases of the unified names', async () => {
@@ -117,8 +125,23 @@ test('old spellings stay aliases of the unified names', async () => {
   const detect = await parsed(['detect'], ['--weights', 'w.pt', '--source', 'x', '--conf-thres', '0.4', '--agnostic-nms', '--img', '384', '640']);
   assert.deepEqual([detect.confThres, detect.agnosticNms, detect.imgsz], [0.4, true, [384, 640]]);
   assert.equal((await parsed(['dataset', 'synth'], ['--out', 'o', '--img', '96'])).imgsz, 96, 'synth: --img is imgsz as everywhere');
-  const prune = await parsed(['prune'], ['--no-cache', '--no-benchmark']);
-  assert.deepEqual([prune.cache, prune.benchmark], [false, false]);
+  const prune = await parsed(['prune'], ['--no-cache', '--no-benchmark', '--calibration-images', '8']);
+  assert.deepEqual([prune.cache, prune.benchmark, prune.calibImages], [false, false, 8]);
+  for (const [path, args] of [[['prune'], []], [['export'], ['--weights', 'w.pt']]] as const) {
+    assert.equal((await parsed([...path], [...args, '--calib-images', '8'])).calibImages, 8, `${path[0]}: --calib-images`);
+  }
+});
+
+test('a prune run saved before calibrationImages became calibImages resumes with its value', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'prune-state-'));
+  try {
+    writeFileSync(join(dir, 'state.json'), JSON.stringify({ settings: { saveDir: dir, calibrationImages: 8 }, rounds: [], done: false }));
+    const { settings } = loadState(dir);
+    assert.equal(settings.calibImages, 8);
+    assert.ok(!('calibrationImages' in settings));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('the declarations sit below the library and the command line: nothing under src/options imports them', () => {

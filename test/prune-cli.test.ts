@@ -27,7 +27,7 @@ test('yolov5 prune --target-latency --round 16 --int8: report, a narrower checkp
   const original = new DetectionModel({ ...loadModelConfig('yolov5n'), nc: 2 });
   await saveCheckpoint(weights, original);
   const args = ['prune', '--weights', weights, '--data', yaml, '--img', '64', '--batch-size', '4', '--workers', '1', '--rounds', '1'];
-  const oneShot = ['--epochs-per-round', '0', '--finetune-epochs', '0', '--calibration-images', '4', '--no-benchmark'];
+  const oneShot = ['--epochs-per-round', '0', '--finetune-epochs', '0', '--calib-images', '4', '--no-benchmark'];
   const { stdout } = await run(process.execPath, [CLI, ...args, ...oneShot, '--target-latency', '0.7', '--round', '16', '--int8', '--project', join(tmp, 'runs')], { timeout: 300_000 });
   assert.match(stdout, /pruning \(keep 70\.0% of the estimated latency\)/);
   const dir = join(tmp, 'runs', 'exp');
@@ -57,7 +57,7 @@ test('yolov5 prune --importance taylor: ranks by gate × gradient on training ba
   const original = new DetectionModel({ ...loadModelConfig('yolov5n'), nc: 2 });
   await saveCheckpoint(weights, original);
   const args = ['prune', '--weights', weights, '--data', yaml, '--img', '64', '--batch-size', '4', '--workers', '1', '--rounds', '1', '--project', join(tmp, 'runs-taylor')];
-  const oneShot = ['--epochs-per-round', '0', '--finetune-epochs', '0', '--calibration-images', '4', '--no-benchmark'];
+  const oneShot = ['--epochs-per-round', '0', '--finetune-epochs', '0', '--calib-images', '4', '--no-benchmark'];
   const { stdout } = await run(process.execPath, [CLI, ...args, ...oneShot, '--importance', 'taylor', '--target-flops', '0.7', '--nominal-batch', '8'], { timeout: 300_000 });
   assert.match(stdout, /importance: first-order Taylor .* over 4 training images/);
   const report = JSON.parse(readFileSync(join(tmp, 'runs-taylor', 'exp', 'report.json'), 'utf8'));
@@ -73,7 +73,7 @@ test('yolov5 prune with only a budget: prints the recipe it chose, runs its roun
   const { yaml } = await generateSynthDataset({ out: join(tmp, 'data-recipe'), images: 8, valImages: 4, classes: 2, imgsz: 64, seed: 7 });
   const weights = join(tmp, 'start-recipe.safetensors');
   await saveCheckpoint(weights, new DetectionModel({ ...loadModelConfig('yolov5n'), nc: 2 }));
-  const args = ['prune', '--weights', weights, '--data', yaml, '--img', '64', '--batch-size', '4', '--workers', '1', '--calibration-images', '4', '--no-benchmark'];
+  const args = ['prune', '--weights', weights, '--data', yaml, '--img', '64', '--batch-size', '4', '--workers', '1', '--calib-images', '4', '--no-benchmark'];
   const { stdout } = await run(process.execPath, [CLI, ...args, '--epochs', '3', '--target-flops', '0.5', '--project', join(tmp, 'runs-recipe')], { timeout: 600_000 });
   // 50% of the GFLOPs is one round of ≥ 50%; half of a 3-epoch budget gives it 1 sparsity epoch, 2 fine-tuning.
   assert.match(stdout, /Recipe \(flags override\):\n {2}epochs 3 \(given\)\n {2}rounds 1: each keeps ≥ 50% of the cost entering it \(50% in all needs 1\)\n {2}epochs per round 1: .*\n {2}fine-tuning 2 epochs/);

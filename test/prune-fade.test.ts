@@ -90,7 +90,7 @@ test('a round that fades: its gates end at exactly zero, and pruning them change
     finetuneEpochs: 0,
     targetFlops: 0.6,
     fade: true,
-    calibrationImages: 4,
+    calibImages: 4,
     benchmark: false,
     project: join(tmp, 'runs'),
     log: (line) => lines.push(line),

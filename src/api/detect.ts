@@ -9,8 +9,10 @@ export type { DetectCommandOptions, DetectRunSummary };
 /**
  * Detects objects in images, folders, globs, videos, streams, cameras or list files, as `yolov5 detect` (YOLOv5's
  * detect.py): the options are the command's flags in camelCase with the same defaults (`confThres` for
- * `--conf-thres`, `agnosticNms`, `readTimeout` in seconds, ...). Writes annotated images and videos, labels and
- * crops to `runs/detect/exp` (or `project/name`). For detections in memory, see load().
+ * `--conf-thres`, `agnosticNms`, `readTimeout` in seconds, ...), each listed with its help in
+ * docs/options.md#detect. Writes annotated images and videos, labels and crops to `runs/detect/exp` (or
+ * `project/name`). Returns the run folder, the images and frames processed and skipped, the mean time per stage,
+ * and whether a `signal` ended it. For detections in memory, see load().
  *
  * @example
  * const { saveDir, processed } = await runDetect({ weights: ['yolov5n.onnx'], source: 'data/images', confThres: 0.4 });

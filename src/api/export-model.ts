@@ -27,9 +27,10 @@ const megabytes = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
 /**
  * Exports a model (official .pt, trained or pruned .safetensors) to ONNX, as `yolov5 export`: the options are the
- * command's flags in camelCase with the same defaults (`batchSize`, `dynamic`, `opset`, `int8`, ...). The file is
- * checked against libtorch before it is written (INT8: compared with the float model) and goes to `output`, by
- * default beside the weights (`yolov5n.onnx`, `pruned-int8.onnx`).
+ * command's flags in camelCase with the same defaults (`batchSize`, `dynamic`, `opset`, `int8`, ...), each listed
+ * with its help in docs/options.md#export. The file is checked against libtorch before it is written (INT8:
+ * compared with the float model) and goes to `output`, by default beside the weights (`yolov5n.onnx`,
+ * `pruned-int8.onnx`). Returns the file's path, the model's shapes and opset, and the check.
  *
  * @example
  * const { file, onnx } = await exportModel({ weights: 'best.safetensors', imgsz: [384, 640], dynamic: true });

@@ -11,9 +11,10 @@ export type { PruneOptions, PruneResult };
 /**
  * Prunes a trained model's channels, as `yolov5 prune`: rounds of sparsity training and pruning to a target
  * (`targetFlops`, `targetLatency`, `ratio` or `threshold`) within an epoch budget (`epochs`), then fine-tuning.
- * The options are the command's flags in camelCase (`cache: false` for `--no-cache`); those left out are chosen
- * by the recipe and printed with their reasons. Writes `runs/prune/exp` (or `project/name`): report.md and
- * `pruned.safetensors`, returned as `weights`.
+ * The options are the command's flags in camelCase (`cache: false` for `--no-cache`), each listed with its help in
+ * docs/options.md#prune; those left out are chosen by the recipe and printed with their reasons. Writes
+ * `runs/prune/exp` (or `project/name`): report.md and `pruned.safetensors`. Returns the run folder, the report
+ * (original and pruned figures, each round) and the pruned checkpoint's path as `weights`.
  *
  * @example
  * const { weights, report } = await prune({ weights: 'best.safetensors', data: 'data.yaml', targetFlops: 0.5, epochs: 12 });

@@ -19,8 +19,10 @@ export type TrainRun = ({ evolved: false } & TrainResult) | ({ evolved: true; sa
 /**
  * Trains a detector, as `yolov5 train` (YOLOv5's train.py): the options are the command's flags in camelCase
  * with the same defaults (`batchSize` for `--batch-size`, `cosLr` for `--cos-lr`, ...), checked with the same
- * messages. Writes `runs/train/exp` (or `project/name`) with opt.yaml, results.csv, pictures and
- * `weights/last.safetensors` and `best.safetensors`.
+ * messages; each is listed with its help in docs/options.md#train. Writes `runs/train/exp` (or `project/name`)
+ * with opt.yaml, results.csv, pictures and `weights/last.safetensors` and `best.safetensors`. Returns the run
+ * folder, both checkpoints, each epoch's losses and metrics and the final validation; with `evolve`, the search's
+ * best hyperparameters and files instead.
  *
  * A process started by torchrun (WORLD_SIZE, RANK, ... set) trains as one of the group; `nprocPerNode` is the
  * command line's launcher and is refused here.

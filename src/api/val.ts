@@ -129,9 +129,11 @@ async function runStudy(o: ResolvedValOptions, config: DatasetConfig, log: Log):
 
 /**
  * Validates a model (or an ensemble of checkpoints) on a dataset split, as `yolov5 val` (YOLOv5's val.py): the
- * options are the command's flags in camelCase with the same defaults (`confThres` for `--conf-thres`, ...).
- * Writes `runs/val/exp` (or `project/name`): confusion matrix, curves, validation batches, and labels or COCO
- * JSON when asked. `task: 'speed'` and `'study'` work as the command's `--task`.
+ * options are the command's flags in camelCase with the same defaults (`confThres` for `--conf-thres`, ...); each
+ * is listed with its help in docs/options.md#val. Writes `runs/val/exp` (or `project/name`): confusion matrix,
+ * curves, validation batches, and labels or COCO JSON when asked. Returns, by task: the validation (P, R, mAP50,
+ * mAP50-95, per class, speed) and its folder; with `task: 'speed'` each model's timings; with `'study'` each
+ * model's results at every study size.
  *
  * @example
  * const run = await val({ weights: ['yolov5n.pt'], data: 'coco128.yaml', imgsz: 320 });

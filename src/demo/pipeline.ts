@@ -152,7 +152,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         optimizer: plan.pruneOptimizer,
         gateLr: plan.gateLr,
         distill: plan.distill,
-        calibrationImages: plan.calibrationImages,
+        calibImages: plan.calibImages,
         hyp: hyps.prune,
         workers: LOADER_WORKERS,
         seed,
@@ -173,8 +173,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       const { onnx } = await exportOnnxFile(model, files[name], { imgsz: plan.imgsz, dynamic: true });
       log(`${files[name]}: ${(onnx.bytes.length / 2 ** 20).toFixed(2)} MB, outputs match libtorch`);
     }
-    const { onnx } = await exportInt8File(final, files.int8, { imgsz: plan.imgsz, dynamic: true, data: dataset.yaml, calibImages: plan.calibrationImages });
-    log(`${files.int8}: ${(onnx.bytes.length / 2 ** 20).toFixed(2)} MB, activations calibrated on ${plan.calibrationImages} training images`);
+    const { onnx } = await exportInt8File(final, files.int8, { imgsz: plan.imgsz, dynamic: true, data: dataset.yaml, calibImages: plan.calibImages });
+    log(`${files.int8}: ${(onnx.bytes.length / 2 ** 20).toFixed(2)} MB, activations calibrated on ${plan.calibImages} training images`);
     return { original: gflops(original, BENCHMARK_INPUT), pruned: gflops(final, BENCHMARK_INPUT) };
   });
 

@@ -51,7 +51,7 @@ export interface DemoPlan {
   targetFlops: number;
   /** Kept channel counts rounded up to a multiple of this: ONNX Runtime's channel block (16 on AVX-512, 8 on AVX2). */
   round: number;
-  calibrationImages: number;
+  calibImages: number;
   /** Held-out images the two models detect on. */
   detectImages: number;
   /** Timed ONNX Runtime runs per model, after `warmup` untimed ones. */
@@ -104,7 +104,7 @@ export const FULL_PLAN: DemoPlan = {
   distill: 3,
   // One epoch of batches.
   minWarmup: 50,
-  calibrationImages: 128,
+  calibImages: 128,
   detectImages: 6,
   benchmarkRuns: 30,
   benchmarkWarmup: 5,
@@ -128,7 +128,7 @@ export const FAST_PLAN: DemoPlan = {
   distill: 0,
   // One epoch of batches.
   minWarmup: 16,
-  calibrationImages: 32,
+  calibImages: 32,
   detectImages: 6,
   benchmarkRuns: 5,
   benchmarkWarmup: 1,

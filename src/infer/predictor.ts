@@ -218,6 +218,14 @@ async function decodeTimed(input: ImageInput, options: DetectOptions): Promise<D
  * Loads a detector from any weights file: an `.onnx` model (ONNX Runtime), an official YOLOv5 `.pt` or a yolov5-ts
  * `.safetensors` checkpoint (libtorch, or ONNX Runtime through an in-memory export with `runtime: 'onnxruntime'`).
  * Several checkpoints make an ensemble (YOLOv5's `--weights a.pt b.pt`): their boxes are pooled before NMS.
+ * Returns the Detector, whose detect() takes images (paths, URLs, Buffers, raw pixels, or a list as one batch) and
+ * gives their boxes in memory; dispose() releases its runtime. For `yolov5 detect`'s run folders, see runDetect().
+ *
+ * @example
+ * const model = await load('yolov5n.onnx');
+ * const result = await model.detect('bus.jpg', { conf: 0.4 });
+ * console.log(result.summary(), result.boxes[0]);
+ * await model.dispose();
  */
 export async function load(weights: string | readonly string[], options: LoadOptions = {}): Promise<Detector> {
   const list = typeof weights === 'string' ? [weights] : [...weights];

@@ -1,4 +1,4 @@
-// `yolov5 benchmark`: every option once (the library's benchmarkModel() takes a model and these as its options).
+// `yolov5 benchmark` and the library's benchmark(): every option once.
 import { device, imgsz } from './common.js';
 import { defineOptions, type OptionsOf } from './declare.js';
 import { positiveInteger, text } from './values.js';
@@ -13,4 +13,5 @@ export const benchmarkOptions = defineOptions('benchmark', {
   device,
 });
 
+/** The options of benchmark(), as the flags of `yolov5 benchmark` in camelCase. */
 export type BenchmarkCommandOptions = OptionsOf<typeof benchmarkOptions>;

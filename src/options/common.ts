@@ -18,6 +18,13 @@ export const imgszPair = (help: string) =>
 export const batchSize = (help: string, defaultValue: number) =>
   ({ type: positiveInteger, default: defaultValue, flags: ['--batch', '--batch-size'], argument: '<n>', help }) as const;
 
+/**
+ * Training images that calibrate a model (prune: the reconstruction, BatchNorm statistics, Taylor importance and
+ * INT8; export: INT8). `--calibration-images` was prune's name for it and stays accepted.
+ */
+export const calibImages = (help: string, defaultValue: number) =>
+  ({ type: positiveInteger, default: defaultValue, flags: ['--calib-images', '--calibration-images'], argument: '<n>', help }) as const;
+
 /** Accepted by every command that runs a model, so that pasted YOLOv5 commands work. */
 export const device = { type: cpuDevice, default: 'cpu', argument: '<device>', help: 'cpu (the only device of this build; cuda devices and mps are refused)' } as const satisfies OptionSpec<'cpu', string>;
 

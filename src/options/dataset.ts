@@ -1,7 +1,7 @@
-// `yolov5 dataset synth` and `yolov5 demo`: every option once.
+// `yolov5 dataset synth` and `yolov5 demo`, and the library's synth() and demo(): every option once.
 import { MAX_CLASSES, MAX_IMGSZ, MIN_IMGSZ } from '../data/synth.js';
 import { IMG_FLAGS } from './common.js';
-import { defineOptions } from './declare.js';
+import { defineOptions, type OptionsOf } from './declare.js';
 import { flag, integer, integerInRange, nonNegativeInteger, positiveInteger, text } from './values.js';
 
 export const synthOptions = defineOptions('synth', {
@@ -18,3 +18,9 @@ export const demoOptions = defineOptions('demo', {
   fast: { type: flag, default: false, help: 'reduced plan: every stage, tiny sizes' },
   seed: { type: nonNegativeInteger, default: 0, argument: '<n>', help: 'random seed of the dataset and training' },
 });
+
+/** The options of synth(), as the flags of `yolov5 dataset synth` in camelCase. */
+export type SynthOptions = OptionsOf<typeof synthOptions>;
+
+/** The options of demo(), as the flags of `yolov5 demo` in camelCase. */
+export type DemoOptions = OptionsOf<typeof demoOptions>;

@@ -2,7 +2,7 @@
 import { CALIBRATION_METHODS } from '../export/calibrate.js';
 import { DEFAULT_INT8, INT8_MIN_OPSET } from '../export/int8.js';
 import { DEFAULT_OPSET, SUPPORTED_OPSETS } from '../export/onnx-export.js';
-import { batchSize, device, imgszPair } from './common.js';
+import { batchSize, calibImages, device, imgszPair } from './common.js';
 import { defineOptions, type OptionsOf, type ResolvedOptionsOf } from './declare.js';
 import { choice, flag, listOf, positiveInteger, text } from './values.js';
 
@@ -25,7 +25,7 @@ export const exportOptions = defineOptions('export', {
   output: { type: text, argument: '<file>', help: 'where to write the model (default: the weights path with .onnx, or -int8.onnx)' },
   int8: { type: flag, default: false, help: "static INT8 quantization (QDQ), activations calibrated on --data's training images" },
   data: { type: text, argument: '<yaml>', help: 'dataset whose train split calibrates the INT8 model' },
-  calibImages: { type: positiveInteger, default: DEFAULT_INT8.calibImages, argument: '<n>', help: 'calibration images, evenly spread over the train split' },
+  calibImages: calibImages('calibration images, evenly spread over the train split', DEFAULT_INT8.calibImages),
   calibMethod: { type: choice(CALIBRATION_METHODS), default: DEFAULT_INT8.method, argument: '<method>', help: 'how activation ranges are chosen from the calibration images' },
   device,
 });

@@ -1,7 +1,7 @@
 // `yolov5 prune` and the library's prune(): every option once. Options without a default are chosen by the
 // recipe from the epoch budget, the target, the data and the checkpoint, and printed with their reasons.
 import { OPTIMIZERS } from '../train/optimizer.js';
-import { batchSize, device, imgsz, runFolder } from './common.js';
+import { batchSize, calibImages, device, imgsz, runFolder } from './common.js';
 import { defineOptions, type OptionsOf, type ResolvedOptionsOf } from './declare.js';
 import { choice, flag, fraction, nonNegativeInteger, nonNegativeNumber, positiveInteger, text } from './values.js';
 
@@ -74,12 +74,7 @@ export const pruneOptions = defineOptions('prune', {
   cache: { type: flag, default: true, flags: ['--no-cache'], help: 'do not cache decoded training images in RAM (by default they are, when they fit)' },
   workers: { type: positiveInteger, default: 8, argument: '<n>', help: 'data loader worker threads' },
   seed: { type: nonNegativeInteger, default: 0, argument: '<n>', help: 'random seed' },
-  calibrationImages: {
-    type: positiveInteger,
-    default: 256,
-    argument: '<n>',
-    help: 'training images for the reconstruction of removed channels, BatchNorm statistics and Taylor importance',
-  },
+  calibImages: calibImages('training images for the reconstruction of removed channels, BatchNorm statistics, Taylor importance and --int8', 256),
   benchmark: { type: flag, default: true, flags: ['--no-benchmark'], help: 'skip the ONNX Runtime latency comparison' },
   int8: { type: flag, default: false, help: 'also quantize the pruned model to INT8 (pruned-int8.onnx) and report its mAP and latency' },
   ...runFolder('runs/prune'),

@@ -41,8 +41,8 @@ async function figures(model: DetectionModel, s: Pick<Settings, 'data' | 'imgsz'
 /** The pruned model quantized to INT8 and validated in ONNX Runtime at the pipeline's settings. */
 async function quantized(model: DetectionModel, s: Settings, log: (line: string) => void): Promise<Int8Figures> {
   const file = join(s.saveDir, 'pruned-int8.onnx');
-  log(`\nINT8: quantizing the pruned model, activations calibrated on ${s.calibrationImages} training images...`);
-  const result = await exportInt8File(model, file, { data: s.data, imgsz: s.imgsz, dynamic: true, calibImages: s.calibrationImages });
+  log(`\nINT8: quantizing the pruned model, activations calibrated on ${s.calibImages} training images...`);
+  const result = await exportInt8File(model, file, { data: s.data, imgsz: s.imgsz, dynamic: true, calibImages: s.calibImages });
   log(`  output difference from the float model: ${describeErrors(result.errors)}`);
   const metrics = await validateOnnxFile(file, { data: s.data, imgsz: s.imgsz, batchSize: s.batchSize, quiet: true, progress: true, log });
   log(`  ${file}: mAP50 ${metrics.map50.toFixed(4)}, mAP50-95 ${metrics.map.toFixed(4)}`);
@@ -113,7 +113,7 @@ export async function prunePipeline(options: PruneOptions): Promise<PruneResult>
       }
       model = (await readCheckpoint(state.sparsityTrained!.path)).model;
     }
-    const calibration = await calibrationSource(s.data, { imgsz: s.imgsz, stride: Math.max(...model.stride, 32), maxImages: s.calibrationImages });
+    const calibration = await calibrationSource(s.data, { imgsz: s.imgsz, stride: Math.max(...model.stride, 32), maxImages: s.calibImages });
     const target = roundTarget(s, r, state.original, model);
     log(`\n===== round ${r}/${s.rounds}: pruning (${describeTarget(target)}) =====`);
     await plotGateHistograms(model, s.criterion, join(s.saveDir, `round${r}_${s.criterion === 'gate' ? 'gates' : 'bn'}.png`), `round ${r}: |coefficient| per layer before pruning`);
@@ -124,7 +124,7 @@ export async function prunePipeline(options: PruneOptions): Promise<PruneResult>
       round: s.round,
       imgsz: s.imgsz,
       calibration,
-      calibrationImages: s.calibrationImages,
+      calibImages: s.calibImages,
       ...(s.importance === 'taylor' ? { importance: (graph: DependencyGraph) => taylorImportance(model, graph, s, log) } : {}),
       // After a fade, exactly its channels go: a fresh plan might keep some of them (zeros that still cost).
       ...(state.fade?.round === r ? { plan: (graph: DependencyGraph) => planFromFading(graph, state.fade!.channels) } : {}),

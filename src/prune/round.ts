@@ -19,7 +19,7 @@ export interface PruneStepOptions {
   imgsz?: number;
   calibration: CalibrationSource;
   /** Images for the input statistics of the reconstruction and for the BatchNorm statistics (default 256). */
-  calibrationImages?: number;
+  calibImages?: number;
   /** The plan itself, made before this step (a fade's): then importance and target only describe it. */
   plan?: (graph: DependencyGraph) => PrunePlan;
   /** Channel importance per group of the model's graph; by default the criterion's coefficients. */
@@ -62,7 +62,7 @@ export async function pruneStep(model: DetectionModel, options: PruneStepOptions
   const plan = options.plan
     ? options.plan(graph)
     : planFor(model, graph, options.importance ? await options.importance(graph) : groupImportance(graph, options.criterion), options.target, { minChannels: options.minChannels ?? 8, round: options.round ?? 1, imgsz });
-  const images = options.calibrationImages ?? 256;
+  const images = options.calibImages ?? 256;
   const inputStatistics = await measureInputStatistics(model, options.calibration(), images);
   const statsBefore = await measureBatchNormInputs(model, options.calibration(), images);
   const pruned = applyPlan(model, graph, plan, { inputStatistics });

@@ -95,7 +95,7 @@ export interface PruneOptions {
   /** A previous run's folder (or its state.json) to continue. */
   resume?: string;
   /** Calibration images for the reconstruction of removed channels, BatchNorm statistics and Taylor importance. */
-  calibrationImages?: number;
+  calibImages?: number;
   /** Measure ONNX Runtime latency of the original and the pruned model (default true). */
   benchmark?: boolean;
   /**
@@ -174,7 +174,7 @@ export function givenSettings(o: PruneOptions): Given {
     seed: integer('--seed', o.seed ?? 0, { min: 0 }),
     project: o.project ?? 'runs/prune',
     existOk: o.existOk ?? false,
-    calibrationImages: integer('--calibration-images', o.calibrationImages ?? 256, { min: 1 }),
+    calibImages: integer('--calib-images', o.calibImages ?? 256, { min: 1 }),
     benchmark: o.benchmark ?? true,
     int8: o.int8 ?? false,
   };

@@ -43,12 +43,12 @@ export async function taylorImportance(model: DetectionModel, graph: DependencyG
     seed: s.seed,
   });
   try {
-    log(`importance: first-order Taylor (gate × gradient of the detection loss) over ${s.calibrationImages} training images`);
+    log(`importance: first-order Taylor (gate × gradient of the detection loss) over ${s.calibImages} training images`);
     const { loss } = detectionLoss(model, s.hyp, s.imgsz);
     async function* batches() {
       for (let epoch = 0; ; epoch++) yield* loader.epoch(epoch);
     }
-    return await measureTaylorImportance(model, graph, batches(), loss, s.calibrationImages);
+    return await measureTaylorImportance(model, graph, batches(), loss, s.calibImages);
   } finally {
     await loader.close();
   }
@@ -73,7 +73,7 @@ export async function sparsityTraining(
   fadeTarget: PruneTarget | undefined,
   log: (line: string) => void,
 ): Promise<TrainResult> {
-  const calibration = await calibrationSource(s.data, { imgsz: s.imgsz, stride: Math.max(...model.stride, 32), maxImages: s.calibrationImages });
+  const calibration = await calibrationSource(s.data, { imgsz: s.imgsz, stride: Math.max(...model.stride, 32), maxImages: s.calibImages });
   const images = splitImageFiles(loadDatasetConfig(s.data), 'train').length;
   const batchesPerEpoch = Math.max(1, Math.ceil(images / s.batchSize));
   let penalty: SparsityPenalty | undefined;
@@ -91,7 +91,7 @@ export async function sparsityTraining(
   };
   const hooks: TrainHooks = {
     beforeTrainingStarts: async (ctx) => {
-      penalty = new SparsityPenalty(await penaltyTargets(ctx.model, s.criterion, calibration, s.calibrationImages), state.lambda, s.criterion === 'gate');
+      penalty = new SparsityPenalty(await penaltyTargets(ctx.model, s.criterion, calibration, s.calibImages), state.lambda, s.criterion === 'gate');
       if (share !== undefined) penalty.target = { share, threshold: statThreshold(s) };
       if (state.fade?.round === r) startFade(state.fade.channels, ctx);
     },

@@ -45,5 +45,8 @@ export function saveState(saveDir: string, state: PipelineState): void {
 export function loadState(resumeFrom: string): PipelineState {
   const path = resumeFrom.endsWith('.json') ? resumeFrom : join(resumeFrom, 'state.json');
   if (!existsSync(path)) throw new Error(`cannot resume: ${path} does not exist (give a runs/prune/exp folder)`);
-  return JSON.parse(readFileSync(path, 'utf8')) as PipelineState;
+  const state = JSON.parse(readFileSync(path, 'utf8')) as PipelineState & { settings: { calibrationImages?: number } };
+  // A run started before the option took export's name (--calib-images) saved it as calibrationImages.
+  const { calibrationImages, ...settings } = state.settings;
+  return calibrationImages === undefined ? state : { ...state, settings: { ...settings, calibImages: calibrationImages } };
 }

@@ -1,8 +1,7 @@
 import { Command } from 'commander';
-import { runDemo } from '../../demo/pipeline.js';
+import { demo } from '../../api/demo.js';
 import { FAST_PLAN, FULL_PLAN } from '../../demo/plan.js';
-import { resolveOptions, type OptionsOf } from '../../options/declare.js';
-import { demoOptions } from '../../options/dataset.js';
+import { demoOptions, type DemoOptions } from '../../options/dataset.js';
 import { declaredCommand } from '../declared-options.js';
 
 const STAGES = `
@@ -22,7 +21,7 @@ export function demoCommand(): Command {
   const description = 'the whole promise in one run: train a small YOLOv5 on synthetic data, prune it, export and compare both in ONNX Runtime';
   return declaredCommand(demoOptions, description)
     .addHelpText('after', STAGES)
-    .action(async (options: OptionsOf<typeof demoOptions>) => {
-      await runDemo(resolveOptions(demoOptions, options));
+    .action(async (options: DemoOptions) => {
+      await demo(options);
     });
 }
