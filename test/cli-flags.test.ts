@@ -101,7 +101,7 @@ test('train --batch 8 --imgsz 64 --device cpu: the settings line, and progress l
   });
   const first = stdout.split('\n')[0]!;
   assert.match(first, new RegExp(`^train: data=${yaml}, weights=, cfg=yolov5n, hyp=hyp.scratch-low, imgsz=64, batch_size=8, nominal_batch=64, epochs=1, device=cpu, project=${join(tmp, 'train')}, name=exp, `));
-  assert.match(first, /, label_smoothing=0, nnodes=1, node_rank=0, master_addr=127.0.0.1, master_port=29500, sync_bn=false, ddp_timeout=1800$/);
+  assert.match(first, /, label_smoothing=0, nnodes=1, node_rank=0, master_addr=127.0.0.1, master_port=29500, sync_bn=false, bucket_cap_mb=25, ddp_timeout=1800$/);
   assert.match(stdout, /^ {2}Epoch 0\/0: 1\/2 batches, 50%, ETA \d+s$/m, 'a line per batch at interval 0');
   assert.match(stdout, /^ {2}val: 1\/1 batches, 100%, ETA 0s$/m);
   assert.ok(existsSync(join(tmp, 'train', 'exp', 'weights', 'best.safetensors')));

@@ -1,6 +1,6 @@
 // Training over several processes (`yolov5 train --nproc-per-node`, --nnodes) through the built CLI, on a
 // synthetic dataset made here: the same parameters as one process with the whole batch, two "nodes" on the
-// loopback interface, and a dead worker ending the run.
+// loopback interface, a dead worker ending the run, and the pruning pipeline's training stages in two processes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { parse, stringify } from 'yaml';
-import { readCheckpoint } from '../src/checkpoint/format.js';
+import { readCheckpoint, saveCheckpoint } from '../src/checkpoint/format.js';
+import { DetectionModel } from '../src/model/yolo.js';
+import { loadModelConfig } from '../src/model/config.js';
 import { generateSynthDataset } from '../src/data/synth.js';
 import { createTrainLoader } from '../src/data/train-loader.js';
 import { loadDatasetConfig } from '../src/data/dataset-config.js';
@@ -94,7 +96,7 @@ test('2 processes × batch 8 with --sync-bn, gradients reduced bucket by bucket 
   const two = ['--nproc-per-node', '2', '--master-port', String(port), '--bucket-cap-mb', '0.25'];
   const { stdout } = await run(process.execPath, [CLI, ...args, ...common('two'), ...two], { timeout: 300_000 });
   const buckets = Number(/Training in 2 processes \(8 images a batch each\), synchronized BatchNorm, gradients averaged in (\d+) buckets during backward/.exec(stdout)?.[1]);
-  // yolov5n's 7 MB of gradients: a first bucket of 0.25 MiB, then about 28 more.
+  // yolov5n's 7 MB of gradients: 23 buckets of at most 0.25 MiB (a large tensor is a bucket of its own).
   assert.ok(buckets > 20, `${buckets} buckets`);
   // Every parameter has a gradient, so every bucket (the first layers' last) starts before backward has finished.
   const started = [...stdout.matchAll(/\(([\d.]+) of (\d+) buckets started during backward\)/g)];
@@ -154,4 +156,25 @@ test('a worker that dies ends the run within seconds, saying which', async () =>
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
   }
+});
+
+test('yolov5 prune --nproc-per-node 2: both processes train every stage, rank 0 alone prunes, speaks and writes', async () => {
+  const data = (await generateSynthDataset({ out: join(tmp, 'synth-prune'), images: 16, valImages: 4, classes: 2, imgsz: 64, seed: 5 })).yaml;
+  const weights = join(tmp, 'prune-start.safetensors');
+  await saveCheckpoint(weights, new DetectionModel({ ...loadModelConfig('yolov5n'), nc: 2 }));
+  const project = join(tmp, 'prune-runs');
+  const args = [
+    'prune', '--weights', weights, '--data', data, '--img', '64', '--batch-size', '8', '--workers', '1', '--rounds', '1', '--epochs-per-round', '1',
+    '--finetune-epochs', '1', '--target-flops', '0.6', '--calib-images', '4', '--no-benchmark', '--project', project,
+    '--nproc-per-node', '2', '--master-port', String(await freePort()),
+  ];
+  // Every rank leaves when rank 0 says the run is done: a rank left waiting would hold the launcher past the timeout.
+  const { stdout } = await run(process.execPath, [CLI, ...args], { timeout: 300_000 });
+  assert.equal(stdout.match(/^prune: /gm)?.length, 1, 'rank 0 alone prints the settings');
+  assert.equal(stdout.match(/Training in 2 processes \(4 images a batch each\)/g)?.length, 2, 'sparsity training and fine-tuning, each in both processes');
+  assert.equal(stdout.match(/===== round 1\/1: pruning/g)?.length, 1);
+  const report = JSON.parse(readFileSync(join(project, 'exp', 'report.json'), 'utf8'));
+  assert.ok(report.final.gflops <= 0.6 * report.original.gflops + 1e-9, `GFLOPs ${report.final.gflops} of ${report.original.gflops}`);
+  const { model } = await readCheckpoint(join(project, 'exp', 'pruned.safetensors'));
+  assert.ok(model.numParameters() < report.original.parameters);
 });

@@ -4,6 +4,8 @@ import { prepareDataset } from '../data/dataset-download.js';
 import { resolveOptions, settingsLine } from '../options/declare.js';
 import { pruneOptions, type PruneOptions } from '../options/prune.js';
 import { prunePipeline, type PruneResult } from '../prune/pipeline.js';
+import { workerPlace } from '../train/worker-place.js';
+import { joinProcesses } from './processes.js';
 import { defaultLog } from './run-control.js';
 
 export type { PruneOptions, PruneResult };
@@ -16,18 +18,34 @@ export type { PruneOptions, PruneResult };
  * `runs/prune/exp` (or `project/name`): report.md and `pruned.safetensors`. Returns the run folder, the report
  * (original and pruned figures, each round) and the pruned checkpoint's path as `weights`.
  *
+ * A process started by torchrun (WORLD_SIZE, RANK, ... set) runs the sparsity training and fine-tuning as one of the
+ * group; rank 0 alone validates, prunes and writes, and every rank returns its result.
+ *
  * @example
  * const { weights, report } = await prune({ weights: 'best.safetensors', data: 'data.yaml', targetFlops: 0.5, epochs: 12 });
  */
 export async function prune(options: PruneOptions & { log?: (line: string) => void }): Promise<PruneResult> {
   const { log = defaultLog, ...given } = options;
   const o = resolveOptions(pruneOptions, given);
-  log(settingsLine(pruneOptions, o));
+  const place = workerPlace();
+  // Of several processes, rank 0 alone speaks.
+  if (!place || place.rank === 0) log(settingsLine(pruneOptions, o));
   if (!o.resume && (!o.weights || !o.data)) throw new Error('prune needs --weights and --data (or --resume)');
-  return prunePipeline({
-    ...o,
-    weights: o.weights ? await resolveWeights(o.weights) : '',
-    data: o.data ? await prepareDataset(o.data) : '',
-    log,
-  });
+  const { nprocPerNode, nnodes, nodeRank, masterAddr, masterPort, ddpTimeout, syncBn, bucketCapMb, ...settings } = o;
+  const joined = await joinProcesses({ ...(nprocPerNode !== undefined ? { nprocPerNode } : {}), ddpTimeout });
+  try {
+    const pipelineOptions = {
+      ...settings,
+      weights: settings.weights ? await resolveWeights(settings.weights) : '',
+      data: settings.data ? await prepareDataset(settings.data) : '',
+      log,
+    };
+    return await prunePipeline(pipelineOptions, joined && { group: joined.group, syncBn, bucketCapMb });
+  } catch (error) {
+    // Which process failed matters when several share a terminal.
+    if (place) throw new Error(`rank ${place.rank}: ${(error as Error).message}`, { cause: error });
+    throw error;
+  } finally {
+    joined?.group.destroy();
+  }
 }

@@ -5,7 +5,8 @@ import { prepareDataset } from '../data/dataset-download.js';
 import { incrementPath } from '../io/run-dir.js';
 import { resolveOptions, settingsLine } from '../options/declare.js';
 import { EVOLVE_GENERATIONS, trainOptions, type TrainOptions } from '../options/train.js';
-import { ProcessGroup } from '../torch/distributed.js';
+import type { ProcessGroup } from '../torch/distributed.js';
+import { joinProcesses } from './processes.js';
 import { evolve, type EvolveResult } from '../train/evolve.js';
 import { train as runTraining, type TrainResult } from '../train/trainer.js';
 import { workerPlace } from '../train/worker-place.js';
@@ -34,9 +35,6 @@ export type TrainRun = ({ evolved: false } & TrainResult) | ({ evolved: true; sa
 export async function train(options: TrainOptions & RunControl): Promise<TrainRun> {
   const { log = defaultLog, signal, ...given } = options;
   const o = resolveOptions(trainOptions, given);
-  if (o.nprocPerNode !== undefined) {
-    throw new Error("option '--nproc-per-node <n>' starts processes of the yolov5 command; a library caller is started by torchrun (or another launcher) instead");
-  }
   const place = workerPlace();
   const project = o.project ?? (o.evolve === undefined ? 'runs/train' : 'runs/evolve');
   const generations = o.evolve === true ? EVOLVE_GENERATIONS : o.evolve;
@@ -45,14 +43,8 @@ export async function train(options: TrainOptions & RunControl): Promise<TrainRu
   if (!o.resume && !o.data) throw new Error('--data is required (unless resuming)');
   let group: ProcessGroup | undefined;
   try {
-    if (place) {
-      if (generations !== undefined) throw new Error('--evolve trains one generation at a time: run it in one process');
-      group = await ProcessGroup.create({
-        ...place,
-        timeoutMs: o.ddpTimeout * 1000,
-        ...(process.env.GLOO_SOCKET_IFNAME ? { iface: process.env.GLOO_SOCKET_IFNAME } : {}),
-      });
-    }
+    if (place && generations !== undefined) throw new Error('--evolve trains one generation at a time: run it in one process');
+    group = (await joinProcesses(o))?.group;
     // The trainer takes the options it knows by the same names; the launcher's and --device are done with here.
     const settings = {
       ...o,

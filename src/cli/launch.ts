@@ -4,8 +4,10 @@
 // it stops the others at once instead of leaving them waiting for a peer that will never answer.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { spellings, type Declaration } from '../options/declare.js';
-import { trainOptions } from '../options/train.js';
+import type { Command } from 'commander';
+import { spellings, type OptionSpec } from '../options/declare.js';
+import { processes } from '../options/common.js';
+import { workerPlace } from '../train/worker-place.js';
 
 export interface LaunchOptions {
   nprocPerNode: number;
@@ -16,7 +18,7 @@ export interface LaunchOptions {
 }
 
 /** The launcher's own flags: they are not passed on to the workers. */
-const LAUNCH_FLAGS = ['nprocPerNode', 'nnodes', 'nodeRank', 'masterAddr', 'masterPort'].flatMap((name) => spellings(name, (trainOptions as Declaration).specs[name]!));
+const LAUNCH_FLAGS = (['nprocPerNode', 'nnodes', 'nodeRank', 'masterAddr', 'masterPort'] as const).flatMap((name) => spellings(name, processes[name] as OptionSpec));
 
 /** Seconds a worker has to exit after SIGTERM before it is killed. */
 const GRACE_SECONDS = 5;
@@ -102,4 +104,17 @@ export function launchWorkers(args: readonly string[], options: LaunchOptions, l
       });
     }
   });
+}
+
+/**
+ * With --nproc-per-node, starts this node's workers running the same command without the launcher's flags, waits
+ * for them and sets the exit code: then this process's work is done (true). Without it, false: this process runs.
+ */
+export async function launchIfAsked(options: Partial<LaunchOptions> & Omit<LaunchOptions, 'nprocPerNode'>, command: Command): Promise<boolean> {
+  const { nprocPerNode, ...launch } = options;
+  if (nprocPerNode === undefined) return false;
+  if (workerPlace()) throw new Error('--nproc-per-node: this process is already a worker (WORLD_SIZE is set); start it without the flag');
+  const args = workerArgs(process.argv.slice(process.argv.indexOf(command.name())));
+  process.exitCode = await launchWorkers(args, { nprocPerNode, ...launch });
+  return true;
 }

@@ -1,8 +1,8 @@
-// Options several commands share, declared once: YOLOv5's spellings of the size and batch flags, --device, and
-// the run folder.
+// Options several commands share, declared once: YOLOv5's spellings of the size and batch flags, --device, the
+// run folder, and the flags of training in several processes.
 import { NOMINAL_BATCH } from '../train/schedule.js';
 import type { OptionSpec } from './declare.js';
-import { cpuDevice, flag, imageSize, positiveInteger, text } from './values.js';
+import { cpuDevice, flag, imageSize, integerInRange, nonNegativeInteger, positiveInteger, positiveNumber, text } from './values.js';
 
 /** YOLOv5's argparse declares `--imgsz`, `--img` and `--img-size` as one option, and pasted commands use all three. */
 export const IMG_FLAGS = ['--img', '--imgsz', '--img-size'] as const;
@@ -43,3 +43,27 @@ export const runFolder = (project: string) =>
     name: { type: text, default: 'exp', argument: '<name>', help: 'save to project/name' },
     existOk: { type: flag, default: false, help: 'reuse an existing project/name instead of incrementing' },
   }) as const;
+
+/**
+ * Training over several processes and machines with torchrun's flags (train, and prune's training stages): each
+ * process trains on its share of every batch, gradients are averaged over all.
+ */
+export const processes = {
+  nprocPerNode: {
+    type: positiveInteger,
+    argument: '<n>',
+    help: "run in this many processes on this machine (torchrun's flag; --batch-size is split among all processes; command line only: a library caller starts its processes under torchrun)",
+  },
+  nnodes: { type: positiveInteger, default: 1, argument: '<n>', help: 'machines taking part, each running the same command with its own --node-rank' },
+  nodeRank: { type: nonNegativeInteger, default: 0, argument: '<r>', help: "this machine's index, 0 for the machine at --master-addr" },
+  masterAddr: { type: text, default: '127.0.0.1', argument: '<address>', help: 'address of node 0, reachable from every machine' },
+  masterPort: { type: integerInRange(1, 65535), default: 29500, argument: '<port>', help: 'a free port on node 0 for the rendezvous' },
+  syncBn: { type: flag, default: false, help: 'synchronized BatchNorm: batch statistics over all processes (otherwise each its own)' },
+  bucketCapMb: {
+    type: positiveNumber,
+    default: 25,
+    argument: '<MiB>',
+    help: "gradients travel in buckets of this size, each all-reduced as soon as backward has produced it (DDP's bucket_cap_mb)",
+  },
+  ddpTimeout: { type: positiveInteger, default: 1800, argument: '<seconds>', help: 'how long a process waits for the others (joining, each collective)' },
+} as const;

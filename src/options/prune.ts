@@ -1,7 +1,7 @@
 // `yolov5 prune` and the library's prune(): every option once. Options without a default are chosen by the
 // recipe from the epoch budget, the target, the data and the checkpoint, and printed with their reasons.
 import { OPTIMIZERS } from '../train/optimizer.js';
-import { batchSize, calibImages, device, imgsz, runFolder } from './common.js';
+import { batchSize, calibImages, device, imgsz, processes, runFolder } from './common.js';
 import { defineOptions, type OptionsOf, type ResolvedOptionsOf } from './declare.js';
 import { choice, flag, fraction, nonNegativeInteger, nonNegativeNumber, positiveInteger, text } from './values.js';
 
@@ -80,6 +80,8 @@ export const pruneOptions = defineOptions('prune', {
   ...runFolder('runs/prune'),
   resume: { type: text, argument: '<dir>', help: 'continue an interrupted run (its runs/prune/expN folder)' },
   device,
+  // Sparsity training and fine-tuning in several processes; pruning steps, validation and files stay with rank 0.
+  ...processes,
 });
 
 /** The options of prune(), as the flags of `yolov5 prune` in camelCase. */

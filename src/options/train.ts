@@ -1,8 +1,8 @@
 // `yolov5 train` and the library's train(): every option once.
 import { OPTIMIZERS } from '../train/optimizer.js';
-import { batchSize, device, imgsz, nominalBatch } from './common.js';
+import { batchSize, device, imgsz, nominalBatch, processes } from './common.js';
 import { defineOptions, type OptionsOf, type ResolvedOptionsOf } from './declare.js';
-import { choice, flag, fractionBelowOne, integer, integerInRange, listOf, nonNegativeInteger, orBare, positiveInteger, positiveNumber, text, textOrBoolean } from './values.js';
+import { choice, flag, fractionBelowOne, integer, listOf, nonNegativeInteger, orBare, positiveInteger, text, textOrBoolean } from './values.js';
 
 /** Generations of a bare --evolve, as YOLOv5's. */
 export const EVOLVE_GENERATIONS = 300;
@@ -42,23 +42,7 @@ export const trainOptions = defineOptions('train', {
     argument: '[generations]',
     help: `evolve hyperparameters for this many generations (default ${EVOLVE_GENERATIONS}), each a training validated at its last epoch; a rerun continues the evolve.csv in project/name`,
   },
-  nprocPerNode: {
-    type: positiveInteger,
-    argument: '<n>',
-    help: "train in this many processes on this machine (torchrun's flag; --batch-size is split among all processes; command line only: a library caller starts its processes under torchrun)",
-  },
-  nnodes: { type: positiveInteger, default: 1, argument: '<n>', help: 'machines taking part, each running the same command with its own --node-rank' },
-  nodeRank: { type: nonNegativeInteger, default: 0, argument: '<r>', help: "this machine's index, 0 for the machine at --master-addr" },
-  masterAddr: { type: text, default: '127.0.0.1', argument: '<address>', help: 'address of node 0, reachable from every machine' },
-  masterPort: { type: integerInRange(1, 65535), default: 29500, argument: '<port>', help: 'a free port on node 0 for the rendezvous' },
-  syncBn: { type: flag, default: false, help: 'synchronized BatchNorm: batch statistics over all processes (otherwise each its own)' },
-  bucketCapMb: {
-    type: positiveNumber,
-    default: 25,
-    argument: '<MiB>',
-    help: "gradients travel in buckets of this size, each all-reduced as soon as backward has produced it (DDP's bucket_cap_mb)",
-  },
-  ddpTimeout: { type: positiveInteger, default: 1800, argument: '<seconds>', help: 'how long a process waits for the others (joining, each collective)' },
+  ...processes,
 });
 
 /** The options of train(), as the flags of `yolov5 train` in camelCase. */

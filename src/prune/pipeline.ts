@@ -20,9 +20,40 @@ import { describeErrors, exportInt8File } from '../export/int8.js';
 import { validateOnnxFile } from '../infer/backend.js';
 import { describeTarget, givenSettings, recipeFacts, roundSparsity, roundTarget, type PruneOptions, type Settings } from './settings.js';
 import { beginSession, loadState, saveState, type PipelineState } from './state.js';
-import { fineTune, sparsityTraining, taylorImportance } from './stages.js';
+import { fineTune, sparsityTraining, taylorImportance, type StageRun } from './stages.js';
+import type { PruneTarget } from './round.js';
+import type { ProcessGroup } from '../torch/distributed.js';
 
 export type { PruneOptions } from './settings.js';
+
+/** Over several processes: the group, and the trainer's settings for it (see StageRun). */
+export type PruneProcesses = Omit<StageRun, 'log'> & { group: ProcessGroup };
+
+/**
+ * What rank 0 tells the other ranks before each training stage, and at the end. Rank 0 alone validates, prunes
+ * and writes; the others join the stages' training, reading the stage's model from the run folder (one machine, or
+ * a folder all machines share).
+ */
+type StageMessage =
+  | { stage: 'sparsity'; round: number; model: string; share?: number; fadeTarget?: PruneTarget; settings: Settings; state: PipelineState }
+  | { stage: 'finetune'; model: string; settings: Settings }
+  | { stage: 'done'; result: PruneResult };
+
+/** A rank other than 0: trains each stage rank 0 announces, with no output of its own; returns rank 0's result. */
+async function followStages(processes: PruneProcesses): Promise<PruneResult> {
+  const run: StageRun = { ...processes, log: () => undefined };
+  for (;;) {
+    const message = JSON.parse(await processes.group.broadcastText('')) as StageMessage;
+    if (message.stage === 'done') return message.result;
+    const { model } = await readCheckpoint(message.model);
+    if (message.stage === 'finetune') {
+      await fineTune(model, message.settings, run);
+      continue;
+    }
+    if (message.settings.criterion === 'gate') insertGates(model);
+    await sparsityTraining(model, message.settings, message.state, message.round, message.share, message.fadeTarget, run);
+  }
+}
 
 async function figures(model: DetectionModel, s: Pick<Settings, 'data' | 'imgsz' | 'batchSize'>, log: (line: string) => void): Promise<ModelFigures> {
   const metrics = await validate(model, { data: s.data, imgsz: s.imgsz, batchSize: s.batchSize, quiet: true, progress: true, log });
@@ -61,8 +92,17 @@ export interface PruneResult {
   weights: string;
 }
 
-export async function prunePipeline(options: PruneOptions): Promise<PruneResult> {
+/**
+ * Runs (or resumes) a prune run. With `processes`, sparsity training and fine-tuning run over the group's ranks:
+ * call it on every rank; every rank resolves to rank 0's result.
+ */
+export async function prunePipeline(options: PruneOptions, processes?: PruneProcesses): Promise<PruneResult> {
+  if (processes && processes.group.rank !== 0) return followStages(processes);
   const log = options.log ?? ((line: string) => console.log(line));
+  const run: StageRun = { ...processes, log };
+  const announce = async (message: StageMessage) => {
+    if (processes) await processes.group.broadcastText(JSON.stringify(message));
+  };
   const start = Date.now();
   let state: PipelineState;
   if (options.resume) {
@@ -106,7 +146,9 @@ export async function prunePipeline(options: PruneOptions): Promise<PruneResult>
       if (state.sparsityTrained?.round !== r) {
         const target = roundTarget(s, r, state.original, model);
         const share = s.adaptLambda ? roundSparsity(s, target) : undefined;
-        const trained = await sparsityTraining(model, s, state, r, share, s.fade && !('threshold' in target) ? target : undefined, log);
+        const fadeTarget = s.fade && !('threshold' in target) ? target : undefined;
+        await announce({ stage: 'sparsity', round: r, model: state.current, ...(share !== undefined ? { share } : {}), ...(fadeTarget ? { fadeTarget } : {}), settings: s, state });
+        const trained = await sparsityTraining(model, s, state, r, share, fadeTarget, run);
         if (trained.interrupted) throw new Error(`sparsity training interrupted; continue with: yolov5 prune --resume ${s.saveDir}`);
         state.sparsityTrained = { round: r, path: trained.lastPath };
         saveState(s.saveDir, state);
@@ -141,7 +183,8 @@ export async function prunePipeline(options: PruneOptions): Promise<PruneResult>
     const { model } = await readCheckpoint(state.current);
     if (s.finetuneEpochs > 0) {
       log(`\n===== fine-tuning (${s.finetuneEpochs} epochs, no penalty) =====`);
-      const tuned = await fineTune(model, s, log);
+      await announce({ stage: 'finetune', model: state.current, settings: s });
+      const tuned = await fineTune(model, s, run);
       state.finetuned = tuned.bestPath;
     } else {
       state.finetuned = state.current;
@@ -178,5 +221,7 @@ export async function prunePipeline(options: PruneOptions): Promise<PruneResult>
   const text = await writeReport(report, s.saveDir);
   log(`\n${text}`);
   log(`Results saved to ${s.saveDir}`);
-  return { saveDir: s.saveDir, report, weights };
+  const result = { saveDir: s.saveDir, report, weights };
+  await announce({ stage: 'done', result });
+  return result;
 }

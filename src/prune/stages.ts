@@ -23,6 +23,20 @@ import { trainingWorkers } from '../data/train-loader.js';
 import { detectionLoss, trainingBatches } from '../train/training-data.js';
 import { statThreshold, type Settings } from './settings.js';
 import { saveState, type PipelineState } from './state.js';
+import type { ProcessGroup } from '../torch/distributed.js';
+
+/**
+ * How a stage trains: where its lines go, and over several processes the group (rank 0 alone logs and writes) with
+ * the trainer's synchronized BatchNorm and bucket size. Not part of the settings: a resumed run may use other ones.
+ */
+export interface StageRun {
+  log: (line: string) => void;
+  group?: ProcessGroup;
+  syncBn?: boolean;
+  bucketCapMb?: number;
+}
+
+const writes = (run: StageRun) => (run.group?.rank ?? 0) === 0;
 
 /** The coefficients the penalty acts on: the gates (already inserted), or the BatchNorm scales of the same convolutions. */
 async function penaltyTargets(model: DetectionModel, criterion: Criterion, calibration: CalibrationSource, images: number): Promise<PenaltyTarget[]> {
@@ -71,8 +85,9 @@ export async function sparsityTraining(
   r: number,
   share: number | undefined,
   fadeTarget: PruneTarget | undefined,
-  log: (line: string) => void,
+  run: StageRun,
 ): Promise<TrainResult> {
+  const { log } = run;
   const calibration = await calibrationSource(s.data, { imgsz: s.imgsz, stride: Math.max(...model.stride, 32), maxImages: s.calibImages });
   const images = splitImageFiles(loadDatasetConfig(s.data), 'train').length;
   const batchesPerEpoch = Math.max(1, Math.ceil(images / s.batchSize));
@@ -142,22 +157,27 @@ export async function sparsityTraining(
         state.fade = { round: r, channels: fadingChannels(plan) };
         startFade(state.fade.channels, ctx);
       }
-      saveState(s.saveDir, state);
+      if (writes(run)) saveState(s.saveDir, state);
       return { 'sparsity/below': stats.below, 'sparsity/mean_abs': stats.meanAbs, 'sparsity/lambda': before, 'sparsity/paused': pausedShare };
     },
   };
   const runDir = join(s.saveDir, `round${r}`);
   const last = join(runDir, 'weights', 'last.safetensors');
   try {
-    if (existsSync(last)) return await train({ resume: last, log }, hooks);
-    return await train({ ...stageOptions(model, s, runDir, s.epochsPerRound, log), hyp: s.sparsityHyp, gateLr: s.gateLr, freezeBatchNormStats: true }, hooks);
+    if (existsSync(last)) return await train({ resume: last, ...trainerRun(run) }, hooks);
+    return await train({ ...stageOptions(model, s, runDir, s.epochsPerRound, run), hyp: s.sparsityHyp, gateLr: s.gateLr, freezeBatchNormStats: true }, hooks);
   } finally {
     fade?.dispose();
   }
 }
 
+/** The trainer's options for how it runs (not what it trains). */
+function trainerRun({ log, group, syncBn, bucketCapMb }: StageRun): Pick<TrainOptions, 'log' | 'group' | 'syncBn' | 'bucketCapMb'> {
+  return { log, ...(group ? { group } : {}), ...(syncBn !== undefined ? { syncBn } : {}), ...(bucketCapMb !== undefined ? { bucketCapMb } : {}) };
+}
+
 /** Training settings shared by sparsity training and fine-tuning: the given model, exactly; anchors as they are. */
-function stageOptions(model: DetectionModel, s: Settings, saveDir: string, epochs: number, log: (line: string) => void): TrainOptions {
+function stageOptions(model: DetectionModel, s: Settings, saveDir: string, epochs: number, run: StageRun): TrainOptions {
   return {
     data: s.data,
     model,
@@ -173,7 +193,7 @@ function stageOptions(model: DetectionModel, s: Settings, saveDir: string, epoch
     cache: s.cache ? 'ram' : false,
     noautoanchor: true,
     patience: 0,
-    log,
+    ...trainerRun(run),
   };
 }
 
@@ -185,11 +205,11 @@ async function distillation(s: Settings, log: (line: string) => void): Promise<O
 }
 
 /** Fine-tuning without the penalty (also the control's recipe), distilling from the original model if asked. */
-export async function fineTune(model: DetectionModel, s: Settings, log: (line: string) => void): Promise<TrainResult> {
+export async function fineTune(model: DetectionModel, s: Settings, run: StageRun): Promise<TrainResult> {
   const runDir = join(s.saveDir, 'finetune');
   const last = join(runDir, 'weights', 'last.safetensors');
-  const teacher = await distillation(s, log);
+  const teacher = await distillation(s, run.log);
   const hooks: TrainHooks = teacher ? { extraLoss: (_model, _ctx, batch) => teacher.loss(batch.images, batch.predictions) } : {};
-  if (existsSync(last)) return train({ resume: last, log }, hooks);
-  return train({ ...stageOptions(model, s, runDir, s.finetuneEpochs, log), minWarmupIterations: s.minWarmup }, hooks);
+  if (existsSync(last)) return train({ resume: last, ...trainerRun(run) }, hooks);
+  return train({ ...stageOptions(model, s, runDir, s.finetuneEpochs, run), minWarmupIterations: s.minWarmup }, hooks);
 }

@@ -1,7 +1,7 @@
 // Collectives across processes and machines, as torch.distributed with the gloo backend: libtorch's own c10d
 // (TCPStore rendezvous, ProcessGroupGloo) through the addon. Waiting for peers happens off the main thread.
 import { native, type GroupHandle, type ReducerHandle } from './native.js';
-import { Tensor } from './tensor.js';
+import { Tensor, tensor } from './tensor.js';
 
 export interface ProcessGroupOptions {
   rank: number;
@@ -57,6 +57,21 @@ export class ProcessGroup {
   /** Overwrites the tensors in place with rank `root`'s. */
   broadcast(tensors: readonly Tensor[], root = 0, bucketBytes = BUCKET_BYTES): Promise<void> {
     return native.broadcast(this.handle, tensors.map((t) => t.handle), root, bucketBytes);
+  }
+
+  /** Rank `root`'s text on every rank (what the others pass is ignored): a run folder, a JSON message. */
+  async broadcastText(text: string, root = 0): Promise<string> {
+    const bytes = new TextEncoder().encode(this.rank === root ? text : '');
+    const length = tensor([bytes.length], undefined, { dtype: 'float64' });
+    await this.broadcast([length], root);
+    const n = length.item();
+    length.dispose();
+    if (n === 0) return '';
+    const data = tensor(this.rank === root ? bytes : new Uint8Array(n));
+    await this.broadcast([data], root);
+    const received = new TextDecoder().decode(data.data() as Uint8Array);
+    data.dispose();
+    return received;
   }
 
   barrier(): Promise<void> {

@@ -159,7 +159,10 @@ export interface TrainHooks {
   afterOptimizerStep?(ctx: StepContext): void;
   /** Parameters (by name) to exempt from weight decay, besides biases, BatchNorm and channel-gate weights. */
   noDecay?(name: string): boolean;
-  /** After validation of each epoch; the values become results.csv columns and results.png panels. */
+  /**
+   * After validation of each epoch; the values become results.csv columns and results.png panels. Over several
+   * processes it runs on every rank with the same record (rank 0's validation, training losses of all ranks).
+   */
   onEpochEnd?(ctx: EpochContext): Record<string, number> | void | Promise<Record<string, number> | void>;
 }
 
@@ -486,35 +489,39 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
         log(`${line(instances, size)}  ${nb}/${nb} batches in ${((performance.now() - started) / 1000).toFixed(1)}s${reduced}`);
       }
 
-      // ---- validate the EMA model (rank 0) ----
-      let stop = false;
+      // ---- the epoch's record: validation of the EMA model on rank 0 ----
+      const finalEpoch = epoch + 1 === settings.epochs || stopper.possibleStop;
+      let metrics = previous ?? { precision: 0, recall: 0, map50: 0, map: 0, val: [0, 0, 0] as [number, number, number] };
+      if (main && (!settings.noval || finalEpoch)) {
+        const computeLoss = (raw: Tensor[], targets: Tensor) => loss.compute(raw, targets).items;
+        const result = await validate(ema.ema, { prepared: valSplit!, quiet: false, progress: options.progress, log, computeLoss });
+        metrics = { precision: result.mp, recall: result.mr, map50: result.map50, map: result.map, val: result.loss! };
+      }
+      let trainLoss = sums.map((s) => s / Math.max(seenBatches, 1)) as [number, number, number];
+      let abortedAny = Boolean(options.signal?.aborted);
+      if (group) {
+        // Every rank gets the same record — training losses averaged over the ranks, rank 0's validation — so that
+        // hooks deciding from it (pruning's λ controller and fade) and the early stop decide alike everywhere. The
+        // others wait here while rank 0 validates; a Ctrl-C on any rank ends every rank after this epoch.
+        const measured = [metrics.precision, metrics.recall, metrics.map50, metrics.map, ...metrics.val];
+        const shared = tensor([...trainLoss.map((v) => v / world), ...measured.map((v) => (main ? v : 0)), abortedAny ? 1 : 0], undefined, { dtype: 'float64' });
+        await group.allReduce([shared]);
+        const values = shared.toArray() as number[];
+        shared.dispose();
+        trainLoss = values.slice(0, 3) as [number, number, number];
+        const [precision, recall, map50, map, ...val] = values.slice(3, 10) as number[];
+        metrics = { precision: precision!, recall: recall!, map50: map50!, map: map!, val: val as [number, number, number] };
+        abortedAny = values[10]! > 0;
+      }
+      const record: EpochRecord = { epoch, train: trainLoss, ...metrics, lr: lrs, fitness: fitness(metrics), extra: {} };
+      const extra = await hooks.onEpochEnd?.({ ...context, epoch, record, history });
+      if (extra) record.extra = { ...extra };
+      history.push(record);
+      previous = record;
+      lastRecord = record;
+      const stop = stopper.update(epoch, record.fitness);
+      if (record.fitness > bestFitness) bestFitness = record.fitness;
       if (main) {
-        const finalEpoch = epoch + 1 === settings.epochs || stopper.possibleStop;
-        let metrics = previous ?? { precision: 0, recall: 0, map50: 0, map: 0, val: [0, 0, 0] as [number, number, number] };
-        if (!settings.noval || finalEpoch) {
-          const computeLoss = (raw: Tensor[], targets: Tensor) => loss.compute(raw, targets).items;
-          const result = await validate(ema.ema, { prepared: valSplit!, quiet: false, progress: options.progress, log, computeLoss });
-          metrics = { precision: result.mp, recall: result.mr, map50: result.map50, map: result.map, val: result.loss! };
-        }
-        const record: EpochRecord = {
-          epoch,
-          train: sums.map((s) => s / Math.max(seenBatches, 1)) as [number, number, number],
-          precision: metrics.precision,
-          recall: metrics.recall,
-          map50: metrics.map50,
-          map: metrics.map,
-          val: metrics.val,
-          lr: lrs,
-          fitness: fitness(metrics),
-          extra: {},
-        };
-        const extra = await hooks.onEpochEnd?.({ ...context, epoch, record, history });
-        if (extra) record.extra = { ...extra };
-        history.push(record);
-        previous = record;
-        lastRecord = record;
-        stop = stopper.update(epoch, record.fitness);
-        if (record.fitness > bestFitness) bestFitness = record.fitness;
         await writeResultsCsv(join(saveDir, 'results.csv'), history);
         if (plots) await plotResults(history, join(saveDir, 'results.png'));
 
@@ -538,18 +545,9 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
           }
         }
       }
-      if (group) {
-        // Rank 0's early stop and a Ctrl-C on any rank end every rank after this epoch; the others wait here
-        // while rank 0 validates and saves.
-        const flags = tensor([stop ? 1 : 0, options.signal?.aborted ? 1 : 0]);
-        await group.allReduce([flags]);
-        const [stopAll, abortedAny] = flags.toArray() as number[];
-        flags.dispose();
-        stop = stopAll! > 0;
-        if (abortedAny! > 0) {
-          interrupted = true;
-          break;
-        }
+      if (group && abortedAny) {
+        interrupted = true;
+        break;
       }
       if (stop) {
         stoppedEarly = true;

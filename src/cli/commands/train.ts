@@ -2,20 +2,13 @@ import type { Command } from 'commander';
 import { train } from '../../api/train.js';
 import { resolveOptions } from '../../options/declare.js';
 import { trainOptions, type TrainOptions } from '../../options/train.js';
-import { workerPlace } from '../../train/worker-place.js';
 import { declaredCommand } from '../declared-options.js';
-import { launchWorkers, workerArgs } from '../launch.js';
+import { launchIfAsked } from '../launch.js';
 
 export function trainCommand(): Command {
   const description = 'train a detector on a dataset (as YOLOv5 train.py): from official .pt or our weights, or a model config';
   return declaredCommand(trainOptions, description).action(async (options: TrainOptions, command: Command) => {
-    const { nprocPerNode, ...launch } = resolveOptions(trainOptions, options);
-    if (nprocPerNode !== undefined) {
-      if (workerPlace()) throw new Error('--nproc-per-node: this process is already a worker (WORLD_SIZE is set); start it without the flag');
-      const args = workerArgs(process.argv.slice(process.argv.indexOf(command.name())));
-      process.exitCode = await launchWorkers(args, { nprocPerNode, ...launch });
-      return;
-    }
+    if (await launchIfAsked(resolveOptions(trainOptions, options), command)) return;
     // Ctrl-C finishes the current batch and stops, keeping the last finished epoch's checkpoint; twice quits now.
     const controller = new AbortController();
     const onSignal = () => {
