@@ -1,10 +1,11 @@
 // Training over several processes (`yolov5 train --nproc-per-node`, --nnodes) through the built CLI, on a
 // synthetic dataset made here: the same parameters as one process with the whole batch, two "nodes" on the
-// loopback interface, a dead worker ending the run, and the pruning pipeline's training stages in two processes.
+// loopback interface, a dead worker ending the run, and the pruning pipeline's training stages in two processes,
+// interrupted and resumed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -177,4 +178,37 @@ test('yolov5 prune --nproc-per-node 2: both processes train every stage, rank 0 
   assert.ok(report.final.gflops <= 0.6 * report.original.gflops + 1e-9, `GFLOPs ${report.final.gflops} of ${report.original.gflops}`);
   const { model } = await readCheckpoint(join(project, 'exp', 'pruned.safetensors'));
   assert.ok(model.numParameters() < report.original.parameters);
+});
+
+test('an interrupted prune in 2 processes resumes in 2 processes from its last fine-tuning epoch', async () => {
+  const data = (await generateSynthDataset({ out: join(tmp, 'synth-resume'), images: 16, valImages: 4, classes: 2, imgsz: 64, seed: 6 })).yaml;
+  const weights = join(tmp, 'resume-start.safetensors');
+  await saveCheckpoint(weights, new DetectionModel({ ...loadModelConfig('yolov5n'), nc: 2 }));
+  const project = join(tmp, 'resume-runs');
+  const epochs = 30;
+  const first = spawn(process.execPath, [
+    CLI, 'prune', '--weights', weights, '--data', data, '--img', '64', '--batch-size', '8', '--workers', '1', '--rounds', '1', '--epochs-per-round', '1',
+    '--finetune-epochs', String(epochs), '--target-flops', '0.6', '--calib-images', '4', '--no-benchmark', '--project', project,
+    '--nproc-per-node', '2', '--master-port', String(await freePort()),
+  ]);
+  const exited = new Promise((resolve) => first.on('exit', resolve));
+  const last = join(project, 'exp', 'finetune', 'weights', 'last.safetensors');
+  try {
+    // Stopped (launcher and workers) once fine-tuning has saved its first epoch.
+    while (!existsSync(last)) {
+      if (first.exitCode !== null) assert.fail('the first run ended before fine-tuning saved an epoch');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    first.kill('SIGTERM');
+    await exited;
+  } finally {
+    if (first.exitCode === null) first.kill('SIGKILL');
+  }
+  const done = readFileSync(join(project, 'exp', 'finetune', 'results.csv'), 'utf8').trim().split('\n').length - 1;
+  assert.ok(done < epochs, `${done} epochs were done before the stop`);
+  const { stdout } = await run(process.execPath, [CLI, 'prune', '--resume', join(project, 'exp'), '--nproc-per-node', '2', '--master-port', String(await freePort())], { timeout: 300_000 });
+  assert.match(stdout, /Resuming training from .*finetune\/weights\/last\.safetensors at epoch \d+ of 30/);
+  assert.match(stdout, /Training in 2 processes/);
+  assert.equal(readFileSync(join(project, 'exp', 'finetune', 'results.csv'), 'utf8').trim().split('\n').length - 1, epochs);
+  assert.ok(existsSync(join(project, 'exp', 'pruned.safetensors')));
 });
