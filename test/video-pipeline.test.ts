@@ -13,6 +13,8 @@ import { promisify } from 'node:util';
 import { exportOnnx } from '../src/export/onnx-export.js';
 import { OnnxBackend } from '../src/infer/backend.js';
 import { FrameReader } from '../src/infer/frame-reader.js';
+import { uninitialisedFloats } from '../src/data/preprocess.js';
+import { BufferPool } from '../src/util/buffer-pool.js';
 import { loadModelConfig } from '../src/model/config.js';
 import { DetectionModel } from '../src/model/yolo.js';
 import { mapAhead } from '../src/util/map-ahead.js';
@@ -202,6 +204,12 @@ test('ONNX Runtime in its own thread: runs asked for at once come back in order,
     assert.deepEqual(atOnce.map((r) => r.predictions), oneByOne);
     assert.notDeepEqual(oneByOne[0], oneByOne[1]);
     assert.ok(atOnce.every((r) => r.ms > 0));
+    // A handed-over input moves to the worker and back into the memory of later inputs: the same predictions, no copy.
+    const handed = { data: uninitialisedFloats(3 * 64 * 64).fill(0.5), shape: inputs[1]!.shape };
+    assert.deepEqual((await backend.run(handed, true)).predictions, oneByOne[1]);
+    assert.equal(handed.data.length, 0, "the caller's array is left empty");
+    // The next input of that size is made in the same memory, which still holds the last input's values.
+    assert.ok(uninitialisedFloats(3 * 64 * 64).every((v) => v === 0.5));
     // Thrown in the worker thread, reported here.
     await assert.rejects(backend.run({ data: new Float32Array(100), shape: [1, 3, 64, 64] }), /ONNX Runtime failed on input \[1, 3, 64, 64\] \(.+\)/);
     await backend.dispose();
@@ -217,4 +225,35 @@ test('ONNX Runtime in its own thread: runs asked for at once come back in order,
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+});
+
+test('a buffer pool gives back memory of the size asked for, keeps a bounded number, and ignores moved memory', () => {
+  const pool = new BufferPool(2);
+  const [a, b, c] = [pool.take(16), pool.take(16), pool.take(32)];
+  assert.notEqual(a, b);
+  pool.give(a);
+  pool.give(a);
+  assert.equal(pool.take(16), a, 'a spare buffer of the size is taken again, once');
+  assert.notEqual(pool.take(16), a);
+  pool.give(a);
+  pool.give(b);
+  pool.give(c);
+  assert.equal(pool.take(32), c);
+  assert.notEqual(pool.take(16), a, 'the oldest spare buffer was dropped for the third');
+  const moved = pool.take(8);
+  structuredClone(moved, { transfer: [moved] });
+  pool.give(moved);
+  assert.equal(pool.take(8).byteLength, 8);
+
+  // A reader drawing on the pool cuts frames into the memory given back.
+  const frames = new BufferPool(4);
+  const spare = frames.take(4);
+  frames.give(spare);
+  const stream = new PassThrough();
+  const reader = new FrameReader(stream, 4, { ahead: 2, timeoutMs: 10_000, memory: frames });
+  stream.end(Buffer.from([1, 2, 3, 4]));
+  return reader.next().then((frame) => {
+    assert.equal(frame!.buffer, spare);
+    assert.deepEqual([...frame!], [1, 2, 3, 4]);
+  });
 });

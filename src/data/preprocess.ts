@@ -9,6 +9,7 @@ import { packageRoot } from '../io/package-root.js';
 import { createRgbImage, type RgbImage } from './image.js';
 import { resizeImage, type Interpolation } from './resize.js';
 import { integer } from '../util/check.js';
+import { BufferPool } from '../util/buffer-pool.js';
 
 /** Where a resized image goes: a `width`×`height` output holding it with its top-left corner at (left, top), the rest `pad`. */
 export interface Placement {
@@ -126,12 +127,20 @@ export const jsPreprocessor: Preprocessor = {
   },
 };
 
+/** Memory of network inputs whose inference has ended (recycleFloats), for the next ones. */
+const inputMemory = new BufferPool();
+
 /**
  * A Float32Array whose contents are left as they were in memory, for outputs that `toInput` writes whole: a zeroed one
- * costs a tenth of the addon's time for a 640×384 input.
+ * costs a tenth of the addon's time for a 640×384 input. Recycled memory of the same size is taken first.
  */
 export function uninitialisedFloats(length: number): Float32Array {
-  return new Float32Array(Buffer.allocUnsafeSlow(4 * length).buffer, 0, length);
+  return new Float32Array(inputMemory.take(4 * length), 0, length);
+}
+
+/** Gives an array from uninitialisedFloats back once nothing reads or writes it any more (a video frame's input). */
+export function recycleFloats(array: Float32Array): void {
+  if (array.byteOffset === 0 && array.byteLength === array.buffer.byteLength) inputMemory.give(array.buffer as ArrayBuffer);
 }
 
 function loadAddon(): { addon: ImageAddon } | { why: string } {

@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { InferenceSession } from 'onnxruntime-node';
 import type { NetworkInput } from '../data/batch-tensor.js';
+import { recycleFloats } from '../data/preprocess.js';
 import { exportOnnx } from '../export/onnx-export.js';
 import { readMetadata } from '../export/metadata.js';
 import { decodeMetadataProps } from '../export/onnx-proto.js';
@@ -40,9 +41,10 @@ export interface Backend {
   readonly input: InputShape;
   /**
    * The predictions for a batch of letterboxed images (see imagesToInput). Several runs may be asked for at once
-   * (they take their turns), so that the next input is ready when a run ends.
+   * (they take their turns), so that the next input is ready when a run ends. With `handOver`, the input's data is
+   * the backend's: nothing may use it afterwards, and its memory may serve a later input (uninitialisedFloats).
    */
-  run(input: NetworkInput): Promise<Inference>;
+  run(input: NetworkInput, handOver?: boolean): Promise<Inference>;
   dispose(): Promise<void>;
 }
 
@@ -120,7 +122,7 @@ export class OnnxBackend implements Backend {
     return new OnnxBackend(session, meta.names, meta.stride, { batch: fixed(dims[0]), height: fixed(dims[2]), width: fixed(dims[3]) }, source);
   }
 
-  async run(input: NetworkInput): Promise<Inference> {
+  async run(input: NetworkInput, handOver = false): Promise<Inference> {
     const [count, , height, width] = input.shape;
     const fixedBatch = this.input.batch ?? count;
     if (count > fixedBatch) throw new Error(`${this.source}: the model takes batches of ${fixedBatch}, got ${count} images`);
@@ -129,7 +131,7 @@ export class OnnxBackend implements Backend {
     if (data !== input.data) data.set(input.data);
     let output: SessionOutput;
     try {
-      output = await this.session.run(data, [fixedBatch, 3, height, width]);
+      output = await this.session.run(data, [fixedBatch, 3, height, width], handOver);
     } catch (error) {
       throw new Error(`${this.source}: ONNX Runtime failed on input [${fixedBatch}, 3, ${height}, ${width}] (${(error as Error).message})`);
     }
@@ -137,6 +139,7 @@ export class OnnxBackend implements Backend {
     if (output.dims.length !== 3 || columns !== this.names.length + 5) {
       throw new Error(`${this.source}: output shape [${output.dims.join(', ')}] does not fit ${this.names.length} classes ([batch, boxes, ${this.names.length + 5}])`);
     }
+    if (output.input) recycleFloats(output.input);
     const predictions = fixedBatch === count ? output.data : output.data.subarray(0, count * boxes! * columns!);
     return { predictions, ms: output.ms };
   }

@@ -13,7 +13,8 @@ import { decodeInput, sourceStem } from './input.js';
 import { isHttpUrl } from './fetch-image.js';
 import type { Detections, LabelOptions } from './results.js';
 import { resolveSource, streamStem, type MediaEntry } from './sources.js';
-import { VideoWriter, probeVideo, readFrames } from './video.js';
+import { FRAMES_AHEAD, VideoWriter, probeVideo, readFrames } from './video.js';
+import { BufferPool } from '../util/buffer-pool.js';
 
 export interface DetectRunOptions extends DetectOptions {
   /** One model, or several checkpoints run as an ensemble. */
@@ -222,6 +223,8 @@ type VideoEntry = Extract<MediaEntry, { kind: 'video' } | { kind: 'stream' } | {
 const DETECTIONS_AHEAD = 2;
 /** Detected frames whose outputs (drawing, encoding, label files, crops) may wait while the next ones are detected. */
 const OUTPUTS_AHEAD = 2;
+/** Frames alive at once: read ahead by the decoder's reader, being detected, waiting for their outputs. */
+const FRAMES_IN_FLIGHT = FRAMES_AHEAD + DETECTIONS_AHEAD + OUTPUTS_AHEAD + 2;
 
 /**
  * Runs a video file, stream or camera frame by frame, its stages overlapping: ffmpeg decodes the next frames and the
@@ -255,8 +258,15 @@ async function detectVideo(
     if (!options.nosave) writer = await VideoWriter.open(join(outputs.saveDir, `${stem}.mp4`), info.width, info.height, info.fps / stride);
     const frames = info.frames === null ? '?' : Math.floor(info.frames / stride);
     let decoded = 0;
+    // Frames' memory goes round: a frame's buffer serves a later frame once its outputs are written (or at once, for
+    // a frame the stride skips).
+    const memory = new BufferPool(FRAMES_IN_FLIGHT);
+    const recycle = (image: RgbImage) => memory.give(image.data.buffer as ArrayBuffer);
     async function* strided(): AsyncGenerator<RgbImage> {
-      for await (const image of readFrames(source, info, reading)) if (++decoded % stride === 0) yield image;
+      for await (const image of readFrames(source, info, { ...reading, memory })) {
+        if (++decoded % stride === 0) yield image;
+        else recycle(image);
+      }
     }
     for await (const result of mapAhead(strided(), (image) => detector.detectImage(image, source, options), DETECTIONS_AHEAD)) {
       const n = ++frame;
@@ -266,6 +276,7 @@ async function detectVideo(
         if (writer) await writer.write(await result.drawPixels(outputs.labelOptions));
         await outputs.labels(result, `${stem}_${n}`);
         await outputs.crops(result, stem);
+        recycle(result.image);
       });
     }
     await saving.drain();

@@ -4,12 +4,15 @@
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { seconds } from '../util/duration.js';
+import type { BufferPool } from '../util/buffer-pool.js';
 
 export interface FrameReaderOptions {
   /** Whole frames held before the stream is paused (at least 1). */
   ahead: number;
   /** Fail when the stream sends nothing for this long while it is read; the time it is paused does not count. */
   timeoutMs: number;
+  /** Where frames' memory comes from (default: new memory per frame). */
+  memory?: BufferPool;
 }
 
 export class FrameReader {
@@ -61,7 +64,7 @@ export class FrameReader {
     this.lastData = performance.now();
     for (let offset = 0; offset < chunk.length; ) {
       // Memory of its own per frame, left uninitialised (every byte is written): the frame outlives the chunks.
-      this.partial ??= new Uint8Array(Buffer.allocUnsafeSlow(this.frameBytes).buffer, 0, this.frameBytes);
+      this.partial ??= new Uint8Array(this.options.memory?.take(this.frameBytes) ?? Buffer.allocUnsafeSlow(this.frameBytes).buffer, 0, this.frameBytes);
       const n = Math.min(chunk.length - offset, this.frameBytes - this.filled);
       this.partial.set(chunk.subarray(offset, offset + n), this.filled);
       this.filled += n;

@@ -145,7 +145,8 @@ export class Detector {
     const { input, offsets } = stackInputs(own);
     const [, , height, width] = input.shape;
     const preprocess = lap() / count;
-    const { predictions, ms } = await this.backend.run(input);
+    // The input was made here for this run alone: its memory serves the next image's.
+    const { predictions, ms } = await this.backend.run(input, true);
     // The time the run waited for its turn, or for this thread to take its result, is no stage of these images.
     lap();
     const perImage = predictions.length / count;

@@ -18,7 +18,7 @@ async function handle(request: SessionRequest): Promise<SessionReply> {
       const outputs = await session!.run({ [session!.inputNames[0]!]: new Tensor('float32', request.data, request.dims) });
       const ms = performance.now() - started;
       const output = outputs[session!.outputNames[0]!]!;
-      return { kind: 'ran', data: output.data as Float32Array, dims: [...output.dims], ms };
+      return { kind: 'ran', data: output.data as Float32Array, dims: [...output.dims], ms, ...(request.handOver ? { input: request.data } : {}) };
     }
     case 'release':
       await session?.release();
@@ -37,7 +37,8 @@ parentPort!.on('message', (request: SessionRequest) => {
     } catch (error) {
       reply = { kind: 'failed', message: (error as Error).message };
     }
-    // The output is this thread's own: moved, not copied.
-    parentPort!.postMessage(reply, reply.kind === 'ran' ? [reply.data.buffer as ArrayBuffer] : []);
+    // The output is this thread's own, and a handed-over input goes back: moved, not copied.
+    const moved = reply.kind === 'ran' ? [reply.data.buffer as ArrayBuffer, ...(reply.input ? [reply.input.buffer as ArrayBuffer] : [])] : [];
+    parentPort!.postMessage(reply, moved);
   });
 });

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import type { RgbImage } from '../data/image.js';
 import { seconds } from '../util/duration.js';
 import { FrameReader } from './frame-reader.js';
+import type { BufferPool } from '../util/buffer-pool.js';
 
 const run = promisify(execFile);
 
@@ -35,6 +36,8 @@ export interface FrameOptions extends ReadOptions {
    * damage may be missing.
    */
   warn?: (message: string) => void;
+  /** Where frames' memory comes from; the consumer gives a frame's buffer back once done with it. */
+  memory?: BufferPool;
 }
 
 const inputFormat = (options: ReadOptions): string[] => (options.format ? ['-f', options.format] : []);
@@ -136,6 +139,7 @@ export async function* readFrames(source: string, info: VideoInfo, options: Fram
   const frames = new FrameReader(child.stdout!, info.width * info.height * 3, {
     ahead: options.ahead ?? FRAMES_AHEAD,
     timeoutMs: options.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS,
+    ...(options.memory ? { memory: options.memory } : {}),
   });
   const stop = () => frames.stop();
   if (options.signal?.aborted) stop();
