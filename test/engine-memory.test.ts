@@ -147,3 +147,22 @@ test('1,000 training steps of a small conv net keep tensors and memory flat', ()
   assert.ok(grownMB < 50, `RSS grew by ${grownMB.toFixed(1)} MB over 1,000 steps`);
   assert.ok(last < 0.5, `the net still learns (final loss ${last})`);
 });
+
+/** Minor page faults while `n` tensors of `bytes` are made, written and freed one after another. */
+function faultsOfRepeatedTensors(n: number, bytes: number): number {
+  const before = process.resourceUsage().minorPageFault;
+  for (let i = 0; i < n; i++) zeros([bytes / 4]).dispose();
+  return process.resourceUsage().minorPageFault - before;
+}
+
+// glibc only: elsewhere the allocator's own policy stands (see native/addon.cc).
+const glibc = Boolean((process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header?.glibcVersionRuntime);
+
+test('large tensors freed and made again reuse their memory instead of faulting in fresh pages', { skip: !glibc && 'not glibc' }, () => {
+  const bytes = 64 * 2 ** 20;
+  const pages = bytes / 4096;
+  faultsOfRepeatedTensors(1, bytes);
+  // Kept: the memory of the first tensor serves the next ones (glibc's default maps and unmaps each: 4 × pages).
+  const faults = faultsOfRepeatedTensors(4, bytes);
+  assert.ok(faults < pages, `${faults} page faults for 4 tensors of ${pages} pages`);
+});
