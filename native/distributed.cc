@@ -19,49 +19,24 @@ namespace {
 
 // Tensors grouped into flat buckets of one dtype and at most `capBytes` (a tensor larger than the cap is a bucket of
 // its own): one collective per bucket instead of one per tensor, as DDP's 25 MB buckets.
-struct Bucket {
-  std::vector<at::Tensor> members;
-  at::Tensor flat;
-};
-
-// Collectives move data, not computation: parameters are written in place without recording it for autograd.
 std::vector<Bucket> bucketize(const std::vector<at::Tensor>& tensors, int64_t capBytes) {
-  at::NoGradGuard noGrad;
-  std::map<c10::ScalarType, std::vector<Bucket>> byType;
+  std::map<c10::ScalarType, std::vector<std::vector<at::Tensor>>> byType;
   std::map<c10::ScalarType, int64_t> filled;
   for (const auto& t : tensors) {
-    auto& buckets = byType[t.scalar_type()];
+    auto& groups = byType[t.scalar_type()];
     int64_t bytes = t.numel() * static_cast<int64_t>(t.element_size());
     int64_t& used = filled[t.scalar_type()];
-    if (buckets.empty() || used + bytes > capBytes) {
-      buckets.emplace_back();
+    if (groups.empty() || used + bytes > capBytes) {
+      groups.emplace_back();
       used = 0;
     }
-    buckets.back().members.push_back(t);
+    groups.back().push_back(t);
     used += bytes;
   }
   std::vector<Bucket> out;
-  for (auto& [type, buckets] : byType) {
-    for (auto& bucket : buckets) {
-      std::vector<at::Tensor> flat;
-      flat.reserve(bucket.members.size());
-      for (const auto& t : bucket.members) flat.push_back(t.reshape({-1}));
-      bucket.flat = at::cat(flat);
-      out.push_back(std::move(bucket));
-    }
-  }
+  for (auto& [type, groups] : byType)
+    for (auto& members : groups) out.push_back(flatten(std::move(members)));
   return out;
-}
-
-void unflatten(const Bucket& bucket) {
-  at::NoGradGuard noGrad;  // grad mode is per thread, and this runs on a pool thread
-  int64_t offset = 0;
-  for (const auto& t : bucket.members) {
-    int64_t n = t.numel();
-    at::Tensor target = t;
-    target.copy_(bucket.flat.narrow(0, offset, n).view_as(t));
-    offset += n;
-  }
 }
 
 int64_t capOf(const Napi::CallbackInfo& info, size_t index) {
@@ -136,26 +111,22 @@ Napi::Value DestroyGroup(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// allReduce(group, tensors, average, bucketBytes?) -> Promise: in place; collectives start now (their order must
-// match across ranks), the wait and the copies back happen off the main thread.
+// allReduce(group, tensors, bucketBytes?) -> Promise: sums in place; collectives start now (their order must match
+// across ranks), the wait and the copies back happen off the main thread.
 Napi::Value AllReduce(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
     auto pg = groupOf(env, info[0]);
     auto tensors = tensorList(env, info[1], "allReduce");
-    bool average = info[2].ToBoolean().Value();
-    auto buckets = std::make_shared<std::vector<Bucket>>(bucketize(tensors, capOf(info, 3)));
+    auto buckets = std::make_shared<std::vector<Bucket>>(bucketize(tensors, capOf(info, 2)));
     auto works = std::make_shared<std::vector<c10::intrusive_ptr<c10d::Work>>>();
     for (auto& bucket : *buckets) {
       std::vector<at::Tensor> one{bucket.flat};
       works->push_back(pg->allreduce(one));
     }
-    int size = pg->getSize();
-    return queue(env, [buckets, works, average, size] {
+    return queue(env, [buckets, works] {
       for (size_t i = 0; i < works->size(); ++i) {
         (*works)[i]->wait();
-        // Gloo has no AVG: sum, then divide, as DDP does.
-        if (average) (*buckets)[i].flat.div_(size);
         unflatten((*buckets)[i]);
       }
     });

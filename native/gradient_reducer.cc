@@ -32,7 +32,7 @@ struct ReducerState {
   std::vector<bool> ready;
   std::vector<size_t> pending;  // per bucket: parameters whose gradient has not arrived
   size_t launched = 0;
-  std::vector<at::Tensor> flats;
+  std::vector<Bucket> flat;  // of the backward under way: each bucket's gradients and their flat copy
   std::vector<c10::intrusive_ptr<c10d::Work>> works;
   double waitedMs = 0;
   size_t startedInBackward = 0;  // of the last finish: buckets whose all-reduce backward started
@@ -44,7 +44,7 @@ struct ReducerState {
     ready.assign(params.size(), false);
     pending.clear();
     for (const auto& bucket : buckets) pending.push_back(bucket.size());
-    flats.assign(buckets.size(), at::Tensor());
+    flat.assign(buckets.size(), Bucket());
     works.assign(buckets.size(), {});
   }
 
@@ -58,20 +58,19 @@ struct ReducerState {
 
   // A parameter without a gradient (unused in this backward) contributes zeros, so every rank reduces the same.
   void launch(size_t b) {
-    at::NoGradGuard noGrad;
-    std::vector<at::Tensor> pieces;
-    pieces.reserve(buckets[b].size());
+    std::vector<at::Tensor> grads;
+    grads.reserve(buckets[b].size());
     for (size_t i : buckets[b]) {
       at::Tensor& grad = params[i].mutable_grad();
       if (!grad.defined()) grad = at::zeros_like(params[i]);
-      pieces.push_back(grad.reshape({-1}));
+      grads.push_back(grad);
     }
-    flats[b] = at::cat(pieces);
-    std::vector<at::Tensor> one{flats[b]};
+    flat[b] = flatten(std::move(grads));
+    std::vector<at::Tensor> one{flat[b].flat};
     works[b] = pg->allreduce(one);
   }
 
-  // Starts what backward left (unused parameters' buckets), then waits, averages and writes the gradients back.
+  // Starts what backward left (unused parameters' buckets); waitAndWriteBack then averages the sums into the gradients.
   void launchRest() {
     std::lock_guard<std::mutex> lock(mutex);
     if (!armed) throw std::runtime_error("gradient reducer finished without arm() before the backward");
@@ -80,21 +79,15 @@ struct ReducerState {
     while (launched < buckets.size()) launch(launched++);
   }
 
-  void waitAndWriteBack(bool average) {
-    at::NoGradGuard noGrad;  // grad mode is per thread, and this runs on a pool thread
+  void waitAndWriteBack() {
     auto started = std::chrono::steady_clock::now();
     int size = pg->getSize();
     for (size_t b = 0; b < buckets.size(); ++b) {
       works[b]->wait();
-      if (average) flats[b].div_(size);
-      int64_t offset = 0;
-      for (size_t i : buckets[b]) {
-        at::Tensor grad = params[i].grad();
-        int64_t n = grad.numel();
-        grad.copy_(flats[b].narrow(0, offset, n).view_as(grad));
-        offset += n;
-      }
-      flats[b] = at::Tensor();
+      // Gloo has no AVG: sum, then divide, as DDP does.
+      flat[b].flat.div_(size);
+      unflatten(flat[b]);
+      flat[b] = Bucket();
       works[b].reset();
     }
     waitedMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
@@ -173,14 +166,13 @@ Napi::Value ReducerArm(const Napi::CallbackInfo& info) {
   });
 }
 
-// reducerFinish(reducer, average) -> Promise: resolves when every gradient holds the sum (or mean) over the ranks.
+// reducerFinish(reducer) -> Promise: resolves when every gradient holds the mean over the ranks.
 Napi::Value ReducerFinish(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
     ReducerBox reducer = reducerOf(env, info[0]);
-    bool average = info[1].ToBoolean().Value();
     reducer->launchRest();
-    return queue(env, [reducer, average] { reducer->waitAndWriteBack(average); });
+    return queue(env, [reducer] { reducer->waitAndWriteBack(); });
   });
 }
 

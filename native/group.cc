@@ -21,6 +21,27 @@ std::vector<at::Tensor> tensorList(Napi::Env env, const Napi::Value& value, cons
   return tensors;
 }
 
+Bucket flatten(std::vector<at::Tensor> members) {
+  at::NoGradGuard noGrad;
+  std::vector<at::Tensor> pieces;
+  pieces.reserve(members.size());
+  for (const auto& t : members) pieces.push_back(t.reshape({-1}));
+  at::Tensor flat = at::cat(pieces);
+  return {std::move(members), std::move(flat)};
+}
+
+// Collectives move data, not computation: parameters and gradients are written without recording it for autograd.
+void unflatten(const Bucket& bucket) {
+  at::NoGradGuard noGrad;  // grad mode is per thread, and this runs on a pool thread
+  int64_t offset = 0;
+  for (const auto& t : bucket.members) {
+    int64_t n = t.numel();
+    at::Tensor target = t;
+    target.copy_(bucket.flat.narrow(0, offset, n).view_as(t));
+    offset += n;
+  }
+}
+
 namespace {
 
 std::string describe(const std::exception_ptr& error) {

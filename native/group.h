@@ -28,6 +28,15 @@ c10::intrusive_ptr<c10d::ProcessGroupGloo> groupOf(Napi::Env env, const Napi::Va
 
 std::vector<at::Tensor> tensorList(Napi::Env env, const Napi::Value& value, const char* what);
 
+// Tensors of one dtype copied into one flat tensor: one collective instead of one per tensor.
+struct Bucket {
+  std::vector<at::Tensor> members;
+  at::Tensor flat;
+};
+Bucket flatten(std::vector<at::Tensor> members);
+// Copies the flat tensor's contents back into the members, in place and unrecorded by autograd.
+void unflatten(const Bucket& bucket);
+
 // A promise settled when `body` has run on a libuv pool thread, resolving to `result` (undefined when empty):
 // blocking rendezvous and waits on c10d work happen there, so the event loop keeps running meanwhile.
 Napi::Value queue(Napi::Env env, std::function<void()> body, Napi::Value result = Napi::Value());

@@ -49,9 +49,9 @@ export class ProcessGroup {
     return this.#handle;
   }
 
-  /** Sums (or averages) the tensors in place over every rank. The tensors must not be used until it resolves. */
-  allReduce(tensors: readonly Tensor[], op: 'sum' | 'avg' = 'sum', bucketBytes = BUCKET_BYTES): Promise<void> {
-    return native.allReduce(this.handle, tensors.map((t) => t.handle), op === 'avg', bucketBytes);
+  /** Sums the tensors in place over every rank. The tensors must not be used until it resolves. */
+  allReduce(tensors: readonly Tensor[], bucketBytes = BUCKET_BYTES): Promise<void> {
+    return native.allReduce(this.handle, tensors.map((t) => t.handle), bucketBytes);
   }
 
   /** Overwrites the tensors in place with rank `root`'s. */
@@ -125,7 +125,7 @@ export class GradientReducer {
 
   /** Resolves when every gradient holds the mean over the ranks. The gradients must not be used before. */
   finish(): Promise<void> {
-    return native.reducerFinish(this.handle, true);
+    return native.reducerFinish(this.handle);
   }
 
   /** Buckets; of the last finish(), the buckets backward started and the wait: communication backward did not hide. */

@@ -38,8 +38,8 @@ export interface NativeTorch {
   /** Joins (rank 0: hosts) the rendezvous at addr:port; resolves once all `worldSize` ranks have joined. */
   createGroup(masterAddr: string, masterPort: number, rank: number, worldSize: number, timeoutMs: number, iface: string | null): Promise<GroupHandle>;
   destroyGroup(group: GroupHandle): void;
-  /** In place over every rank: sum, or mean when `average`; tensors travel in flat buckets of `bucketBytes`. */
-  allReduce(group: GroupHandle, tensors: Handle[], average: boolean, bucketBytes?: number): Promise<void>;
+  /** Sums in place over every rank; tensors travel in flat buckets of `bucketBytes`. */
+  allReduce(group: GroupHandle, tensors: Handle[], bucketBytes?: number): Promise<void>;
   broadcast(group: GroupHandle, tensors: Handle[], root: number, bucketBytes?: number): Promise<void>;
   barrier(group: GroupHandle): Promise<void>;
   /** Sum over every rank, blocking, with a gradient (the sum of every rank's output gradient). */
@@ -49,7 +49,7 @@ export interface NativeTorch {
   /** The next backward starts each bucket's all-reduce as soon as its gradients are in. */
   reducerArm(reducer: ReducerHandle): void;
   /** Starts the buckets backward left, then resolves when every gradient holds the sum (mean) over the ranks. */
-  reducerFinish(reducer: ReducerHandle, average: boolean): Promise<void>;
+  reducerFinish(reducer: ReducerHandle): Promise<void>;
   reducerStats(reducer: ReducerHandle): { buckets: number; startedInBackward: number; waitedMs: number };
   disposeGradientReducer(reducer: ReducerHandle): void;
 }
