@@ -5,7 +5,7 @@ import { resolveOptions, settingsLine } from '../options/declare.js';
 import { pruneOptions, type PruneOptions } from '../options/prune.js';
 import { prunePipeline, type PruneResult } from '../prune/pipeline.js';
 import { workerPlace } from '../train/worker-place.js';
-import { joinProcesses } from './processes.js';
+import { inProcesses } from './processes.js';
 import { defaultLog } from './run-control.js';
 
 export type { PruneOptions, PruneResult };
@@ -32,20 +32,13 @@ export async function prune(options: PruneOptions & { log?: (line: string) => vo
   if (!place || place.rank === 0) log(settingsLine(pruneOptions, o));
   if (!o.resume && (!o.weights || !o.data)) throw new Error('prune needs --weights and --data (or --resume)');
   const { nprocPerNode, nnodes, nodeRank, masterAddr, masterPort, ddpTimeout, syncBn, bucketCapMb, ...settings } = o;
-  const joined = await joinProcesses({ ...(nprocPerNode !== undefined ? { nprocPerNode } : {}), ddpTimeout });
-  try {
+  return inProcesses(o, async (group) => {
     const pipelineOptions = {
       ...settings,
       weights: settings.weights ? await resolveWeights(settings.weights) : '',
       data: settings.data ? await prepareDataset(settings.data) : '',
       log,
     };
-    return await prunePipeline(pipelineOptions, joined && { group: joined.group, syncBn, bucketCapMb });
-  } catch (error) {
-    // Which process failed matters when several share a terminal.
-    if (place) throw new Error(`rank ${place.rank}: ${(error as Error).message}`, { cause: error });
-    throw error;
-  } finally {
-    joined?.group.destroy();
-  }
+    return prunePipeline(pipelineOptions, group && { group, syncBn, bucketCapMb });
+  });
 }

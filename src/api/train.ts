@@ -5,8 +5,7 @@ import { prepareDataset } from '../data/dataset-download.js';
 import { incrementPath } from '../io/run-dir.js';
 import { resolveOptions, settingsLine } from '../options/declare.js';
 import { EVOLVE_GENERATIONS, trainOptions, type TrainOptions } from '../options/train.js';
-import type { ProcessGroup } from '../torch/distributed.js';
-import { joinProcesses } from './processes.js';
+import { inProcesses } from './processes.js';
 import { evolve, type EvolveResult } from '../train/evolve.js';
 import { train as runTraining, type TrainResult } from '../train/trainer.js';
 import { workerPlace } from '../train/worker-place.js';
@@ -41,10 +40,8 @@ export async function train(options: TrainOptions & RunControl): Promise<TrainRu
   // Of several processes, rank 0 alone speaks.
   if (!place || place.rank === 0) log(settingsLine(trainOptions, { ...o, project, evolve: generations }));
   if (!o.resume && !o.data) throw new Error('--data is required (unless resuming)');
-  let group: ProcessGroup | undefined;
-  try {
-    if (place && generations !== undefined) throw new Error('--evolve trains one generation at a time: run it in one process');
-    group = (await joinProcesses(o))?.group;
+  return inProcesses(o, async (group) => {
+    if (group && generations !== undefined) throw new Error('--evolve trains one generation at a time: run it in one process');
     // The trainer takes the options it knows by the same names; the launcher's and --device are done with here.
     const settings = {
       ...o,
@@ -55,7 +52,7 @@ export async function train(options: TrainOptions & RunControl): Promise<TrainRu
       log,
       group,
     };
-    if (generations === undefined) return { evolved: false, ...(await runTraining(settings)) };
+    if (generations === undefined) return { evolved: false as const, ...(await runTraining(settings)) };
     if (o.resume) throw new Error('--evolve continues by itself: rerun the same command instead of --resume');
     // An existing search in project/name is continued; otherwise a new folder (exp, exp2, ...) starts one.
     const continuing = existsSync(join(project, o.name, 'evolve.csv'));
@@ -63,12 +60,6 @@ export async function train(options: TrainOptions & RunControl): Promise<TrainRu
     const result = await evolve({ ...settings, saveDir, generations });
     log(`\nHyperparameter evolution finished: ${generations} generations in ${result.csv}, the best (mAP50-95 ${result.best.metrics[3].toFixed(4)}) in ${result.yaml}`);
     log(`Use it with: yolov5 train --hyp ${result.yaml}`);
-    return { evolved: true, saveDir, ...result };
-  } catch (error) {
-    // Which process failed matters when several share a terminal.
-    if (place) throw new Error(`rank ${place.rank}: ${(error as Error).message}`, { cause: error });
-    throw error;
-  } finally {
-    group?.destroy();
-  }
+    return { evolved: true as const, saveDir, ...result };
+  });
 }
