@@ -4,14 +4,14 @@
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { seconds } from '../util/duration.js';
-import type { BufferPool } from '../util/buffer-pool.js';
+import { BufferPool } from '../util/buffer-pool.js';
 
 export interface FrameReaderOptions {
   /** Whole frames held before the stream is paused (at least 1). */
   ahead: number;
   /** Fail when the stream sends nothing for this long while it is read; the time it is paused does not count. */
   timeoutMs: number;
-  /** Where frames' memory comes from (default: new memory per frame). */
+  /** Where frames' memory comes from; a consumer that gives frames back to it saves an allocation a frame. */
   memory?: BufferPool;
 }
 
@@ -25,12 +25,14 @@ export class FrameReader {
   private lastData = 0;
   private timer: NodeJS.Timeout | undefined;
   private wake: (() => void) | null = null;
+  private readonly memory: BufferPool;
 
   constructor(
     private readonly stream: Readable,
     private readonly frameBytes: number,
     private readonly options: FrameReaderOptions,
   ) {
+    this.memory = options.memory ?? new BufferPool();
     stream.on('data', (chunk: Buffer) => this.take(chunk));
     stream.once('end', () => this.end());
     stream.once('error', (error) => this.fail(error));
@@ -64,7 +66,7 @@ export class FrameReader {
     this.lastData = performance.now();
     for (let offset = 0; offset < chunk.length; ) {
       // Memory of its own per frame, left uninitialised (every byte is written): the frame outlives the chunks.
-      this.partial ??= new Uint8Array(this.options.memory?.take(this.frameBytes) ?? Buffer.allocUnsafeSlow(this.frameBytes).buffer, 0, this.frameBytes);
+      this.partial ??= new Uint8Array(this.memory.take(this.frameBytes), 0, this.frameBytes);
       const n = Math.min(chunk.length - offset, this.frameBytes - this.filled);
       this.partial.set(chunk.subarray(offset, offset + n), this.filled);
       this.filled += n;
