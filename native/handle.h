@@ -9,7 +9,7 @@ namespace yt {
 
 struct Handle {
   at::Tensor tensor;
-  int64_t accountedBytes;  // reported to V8 as external memory so GC keeps up with native allocations
+  int64_t accountedBytes;  // counted in what V8 is told of external memory, so GC keeps up with native allocations
 };
 
 Napi::Value wrap(Napi::Env env, at::Tensor tensor);
