@@ -1,7 +1,28 @@
 // A library call as one process of several (train, prune): started by `--nproc-per-node`, torchrun or another
 // launcher, which set WORLD_SIZE, RANK and MASTER_ADDR/PORT; this process learns its place and joins the group.
+import { processes } from '../options/common.js';
 import { ProcessGroup } from '../torch/distributed.js';
 import { workerPlace } from '../train/worker-place.js';
+
+type ProcessKey = keyof typeof processes;
+
+/** Whether this process speaks (its settings, its progress): alone, or rank 0 of a launcher's group. */
+export function speaks(): boolean {
+  const place = workerPlace();
+  return !place || place.rank === 0;
+}
+
+/** A command's options split into the launcher's and the group's (`processes` in options/common.ts) and the rest. */
+export function apartFromProcesses<T extends Partial<Record<ProcessKey, unknown>>>(
+  options: T,
+): { processOptions: Pick<T, ProcessKey & keyof T>; rest: Omit<T, ProcessKey> } {
+  const entries = Object.entries(options);
+  const isProcessKey = ([key]: [string, unknown]) => Object.hasOwn(processes, key);
+  return {
+    processOptions: Object.fromEntries(entries.filter(isProcessKey)) as Pick<T, ProcessKey & keyof T>,
+    rest: Object.fromEntries(entries.filter((entry) => !isProcessKey(entry))) as Omit<T, ProcessKey>,
+  };
+}
 
 /**
  * Runs `body` with this process's group joined when a launcher started it (WORLD_SIZE > 1), else alone (undefined).

@@ -4,8 +4,7 @@ import { prepareDataset } from '../data/dataset-download.js';
 import { resolveOptions, settingsLine } from '../options/declare.js';
 import { pruneOptions, type PruneOptions } from '../options/prune.js';
 import { prunePipeline, type PruneResult } from '../prune/pipeline.js';
-import { workerPlace } from '../train/worker-place.js';
-import { inProcesses } from './processes.js';
+import { apartFromProcesses, inProcesses, speaks } from './processes.js';
 import { defaultLog } from './run-control.js';
 
 export type { PruneOptions, PruneResult };
@@ -27,11 +26,9 @@ export type { PruneOptions, PruneResult };
 export async function prune(options: PruneOptions & { log?: (line: string) => void }): Promise<PruneResult> {
   const { log = defaultLog, ...given } = options;
   const o = resolveOptions(pruneOptions, given);
-  const place = workerPlace();
-  // Of several processes, rank 0 alone speaks.
-  if (!place || place.rank === 0) log(settingsLine(pruneOptions, o));
+  if (speaks()) log(settingsLine(pruneOptions, o));
   if (!o.resume && (!o.weights || !o.data)) throw new Error('prune needs --weights and --data (or --resume)');
-  const { nprocPerNode, nnodes, nodeRank, masterAddr, masterPort, ddpTimeout, syncBn, bucketCapMb, ...settings } = o;
+  const { processOptions: { syncBn, bucketCapMb }, rest: settings } = apartFromProcesses(o);
   return inProcesses(o, async (group) => {
     const pipelineOptions = {
       ...settings,

@@ -5,10 +5,9 @@ import { prepareDataset } from '../data/dataset-download.js';
 import { incrementPath } from '../io/run-dir.js';
 import { resolveOptions, settingsLine } from '../options/declare.js';
 import { EVOLVE_GENERATIONS, trainOptions, type TrainOptions } from '../options/train.js';
-import { inProcesses } from './processes.js';
+import { inProcesses, speaks } from './processes.js';
 import { evolve, type EvolveResult } from '../train/evolve.js';
 import { train as runTraining, type TrainResult } from '../train/trainer.js';
-import { workerPlace } from '../train/worker-place.js';
 import { defaultLog, type RunControl } from './run-control.js';
 
 export type { TrainOptions };
@@ -34,11 +33,9 @@ export type TrainRun = ({ evolved: false } & TrainResult) | ({ evolved: true; sa
 export async function train(options: TrainOptions & RunControl): Promise<TrainRun> {
   const { log = defaultLog, signal, ...given } = options;
   const o = resolveOptions(trainOptions, given);
-  const place = workerPlace();
   const project = o.project ?? (o.evolve === undefined ? 'runs/train' : 'runs/evolve');
   const generations = o.evolve === true ? EVOLVE_GENERATIONS : o.evolve;
-  // Of several processes, rank 0 alone speaks.
-  if (!place || place.rank === 0) log(settingsLine(trainOptions, { ...o, project, evolve: generations }));
+  if (speaks()) log(settingsLine(trainOptions, { ...o, project, evolve: generations }));
   if (!o.resume && !o.data) throw new Error('--data is required (unless resuming)');
   return inProcesses(o, async (group) => {
     if (group && generations !== undefined) throw new Error('--evolve trains one generation at a time: run it in one process');
