@@ -24,7 +24,11 @@ import { exportOnnx } from '../src/export/onnx-export.js';
 import { sessionOptions } from '../src/infer/backend.js';
 import { runDetect } from '../src/infer/detect-run.js';
 import { probeVideo, readFrames } from '../src/infer/video.js';
+import { growHeapFreely } from '../src/util/heap-growth.js';
 import { COCO32, IMAGES, WEIGHTS } from '../test/helpers/fixtures.js';
+
+// As the yolov5 command runs; `node --heap-growing-percent=0 dist-test/bench/detect-video.js` measures V8's default.
+growHeapFreely();
 
 const { values } = parseArgs({
   options: {

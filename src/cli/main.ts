@@ -4,6 +4,9 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { commands } from './commands/index.js';
 import { expandAbbreviations } from './abbreviations.js';
+import { growHeapFreely } from '../util/heap-growth.js';
+
+growHeapFreely();
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
