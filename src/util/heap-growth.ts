@@ -8,8 +8,12 @@ import { setFlagsFromString } from 'node:v8';
 
 const FLAG = '--heap-growing-percent';
 
-/** Sets V8's heap growth factor to 4 (300% growth) for this process, unless node was started with its own. */
-export function growHeapFreely(): void {
-  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((arg) => arg.replace(/_/g, '-').startsWith(FLAG));
+/**
+ * Sets V8's heap growth factor to 4 (300% growth) for this process, unless node was started with its own (node
+ * takes it only on its command line, not from NODE_OPTIONS). Returns whether it set it.
+ */
+export function growHeapFreely(): boolean {
+  const given = process.execArgv.some((arg) => arg.replace(/_/g, '-').startsWith(FLAG));
   if (!given) setFlagsFromString(`${FLAG}=300`);
+  return !given;
 }
