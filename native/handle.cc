@@ -18,12 +18,14 @@ int64_t ownedBytes(const at::Tensor& t) {
   return static_cast<int64_t>(t.storage().nbytes());
 }
 
-// V8 is told how much memory the tensors hold, so that garbage holding much of it gets collected. Told every
-// allocation and free exactly, V8 took a forward pass's short-lived tensors for growth and ran a full mark-compact
-// at nearly every yolov5n inference (batch 1, 640×384: 54 ms a pass, 44 ms untold). So it hears the level in
-// steps: when the tensors' bytes double (and grow by at least 64 MB) or halve since it was last told. What it
-// knows stays within a factor of two of the truth (64 MB at the low end), and garbage still presses the GC as it
-// accumulates. One account per thread: every JS thread (worker) is its own V8 isolate.
+// V8 is told how much memory the tensors hold, so that garbage holding much of it gets collected. It used to be told
+// of every tensor as it came, and of none as it went (napi_adjust_external_memory refuses a null result pointer,
+// silently): its total only grew, and it ran a full mark-compact at nearly every yolov5n inference (batch 1,
+// 640×384: 54 ms a pass, 44 ms untold). Told of both exactly, the churn of short-lived tensors alone still started
+// full collections (7 in test/engine-memory's 30 passes of 48 MB). So it hears the level in steps: when the
+// tensors' bytes double (and grow by at least 64 MB) or halve since it was last told. What it knows stays within a
+// factor of two of the truth (64 MB at the low end), and garbage still presses the GC as it accumulates. One
+// account per thread: every JS thread (worker) is its own V8 isolate.
 constexpr int64_t kExternalStep = int64_t{64} << 20;
 struct ExternalMemory {
   int64_t held = 0;
@@ -35,8 +37,8 @@ void account(napi_env env, int64_t change) {
   ExternalMemory& m = gExternal;
   m.held += change;
   if (m.held > m.told + std::max(m.told, kExternalStep) || m.held < m.told / 2) {
-    int64_t ignored;
-    napi_adjust_external_memory(env, m.held - m.told, &ignored);
+    int64_t total;  // unused, but required: with a null pointer the call does nothing
+    napi_adjust_external_memory(env, m.held - m.told, &total);
     m.told = m.held;
   }
 }

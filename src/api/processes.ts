@@ -12,16 +12,9 @@ export function speaks(): boolean {
   return !place || place.rank === 0;
 }
 
-/** A command's options split into the launcher's and the group's (`processes` in options/common.ts) and the rest. */
-export function apartFromProcesses<T extends Partial<Record<ProcessKey, unknown>>>(
-  options: T,
-): { processOptions: Pick<T, ProcessKey & keyof T>; rest: Omit<T, ProcessKey> } {
-  const entries = Object.entries(options);
-  const isProcessKey = ([key]: [string, unknown]) => Object.hasOwn(processes, key);
-  return {
-    processOptions: Object.fromEntries(entries.filter(isProcessKey)) as Pick<T, ProcessKey & keyof T>,
-    rest: Object.fromEntries(entries.filter((entry) => !isProcessKey(entry))) as Omit<T, ProcessKey>,
-  };
+/** A command's options without the launcher's and the group's (`processes` in options/common.ts). */
+export function withoutProcessOptions<T extends object>(options: T): Omit<T, ProcessKey> {
+  return Object.fromEntries(Object.entries(options).filter(([key]) => !Object.hasOwn(processes, key))) as Omit<T, ProcessKey>;
 }
 
 /**

@@ -4,7 +4,7 @@ import { prepareDataset } from '../data/dataset-download.js';
 import { resolveOptions, settingsLine } from '../options/declare.js';
 import { pruneOptions, type PruneOptions } from '../options/prune.js';
 import { prunePipeline, type PruneResult } from '../prune/pipeline.js';
-import { apartFromProcesses, inProcesses, speaks } from './processes.js';
+import { inProcesses, speaks, withoutProcessOptions } from './processes.js';
 import { defaultLog } from './run-control.js';
 
 export type { PruneOptions, PruneResult };
@@ -28,7 +28,7 @@ export async function prune(options: PruneOptions & { log?: (line: string) => vo
   const o = resolveOptions(pruneOptions, given);
   if (speaks()) log(settingsLine(pruneOptions, o));
   if (!o.resume && (!o.weights || !o.data)) throw new Error('prune needs --weights and --data (or --resume)');
-  const { processOptions: { syncBn, bucketCapMb }, rest: settings } = apartFromProcesses(o);
+  const settings = withoutProcessOptions(o);
   return inProcesses(o, async (group) => {
     const pipelineOptions = {
       ...settings,
@@ -36,6 +36,6 @@ export async function prune(options: PruneOptions & { log?: (line: string) => vo
       data: settings.data ? await prepareDataset(settings.data) : '',
       log,
     };
-    return prunePipeline(pipelineOptions, group && { group, syncBn, bucketCapMb });
+    return prunePipeline(pipelineOptions, group && { group, syncBn: o.syncBn, bucketCapMb: o.bucketCapMb });
   });
 }
