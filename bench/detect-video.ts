@@ -1,6 +1,7 @@
-// Video detection speed (`node dist-test/bench/detect-video.js [--hold 3] [--threads 1,2] [--rounds 3] [--runs 30]
+// Video detection speed (`node dist-test/bench/detect-video.js [--hold 18] [--threads 1,2] [--rounds 3] [--runs 30]
 // [--baseline <another build's dist-test>] [--weights <model>]`): a 1280×720 H.264 video made with ffmpeg from the
-// fixture photos (bus, zidane and 32 COCO images, each held `hold` frames at 30 fps) and the fixture yolov5n (or
+// fixture photos (bus, zidane and 32 COCO images, each held `hold` frames at 30 fps: 611 frames, 20 s, by default) and
+// the fixture yolov5n (or
 // --weights: a checkpoint, or an ONNX file of that size or with dynamic axes, INT8 ones included) exported to ONNX at
 // 384×640, the size detect letterboxes 1280×720 to. `runDetect` runs on the video without and with the annotated video saved,
 // for each ONNX Runtime thread count; before each run, ONNX Runtime's inference alone is timed (a session made as
@@ -10,6 +11,9 @@
 // ffmpeg children and node's page faults per frame. With --baseline, that build's runDetect (say, a copy of
 // dist-test made before a change) takes turns with this one's in the same process, measured against the same
 // inference times. Runs alternate so that a machine that slows down affects all alike; medians over the rounds.
+// The video lasts 20 s so that the speed is the steady one a video runs at: a run's start-up (ffprobe, ffmpeg,
+// ONNX Runtime's thread and its first, slower runs) takes about 1.5 s of CPU beside the first frames, and on a
+// 3-s video (`--hold 3`, 101 frames) it weighs: yolov5n at 1 thread 0.79× of inference alone against 0.95× on 20 s.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,7 +36,7 @@ growHeapFreely();
 
 const { values } = parseArgs({
   options: {
-    hold: { type: 'string', default: '3' },
+    hold: { type: 'string', default: '18' },
     threads: { type: 'string', default: '1,2' },
     rounds: { type: 'string', default: '3' },
     runs: { type: 'string', default: '30' },

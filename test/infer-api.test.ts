@@ -91,6 +91,40 @@ test('drawing: boxes in the class colour on the original image, labels escaped i
   assert.match(svg, /stroke="#FF9D97" stroke-width="2"/);
 });
 
+test('drawing into pixels (video frames): the boxes and tags of the SVG overlay, white text in each tag, the image untouched', async () => {
+  const result = await detector.detect(ZIDANE);
+  const before = result.image.data.slice();
+  const options = { lineWidth: 4 };
+  const drawn = await result.drawPixels(options);
+  assert.deepEqual(result.image.data, before);
+  const { data: svg } = await result.draw(options).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const width = drawn.width;
+  const tags = result.annotationBoxes(options).map((b) => ({ x1: Math.round(b.x1), x2: Math.round(b.x1) + b.label!.length * 18 + 4, y2: Math.round(b.y1) }));
+  const inTag = (x: number, y: number) => tags.some((t) => x >= t.x1 && x < t.x2 && y >= t.y2 - 40 && y < t.y2 + 40);
+  let outside = 0;
+  let differ = 0;
+  let white = 0;
+  for (let y = 0; y < drawn.height; y++) {
+    for (let x = 0; x < width; x++) {
+      const p = (y * width + x) * 3;
+      const gap = Math.max(...[0, 1, 2].map((k) => Math.abs(drawn.data[p + k]! - svg[p + k]!)));
+      if (inTag(x, y)) {
+        if (drawn.data[p]! > 240 && drawn.data[p + 1]! > 240 && drawn.data[p + 2]! > 240) white++;
+      } else {
+        outside++;
+        if (gap > 40) differ++;
+      }
+    }
+  }
+  // Outside the label tags the pixels are the overlay's: an even line width leaves no half-covered pixel (the
+  // outlines alone cover ten times the margin allowed).
+  assert.ok(differ / outside < 0.002, `${differ} of ${outside} pixels differ from the SVG overlay`);
+  assert.ok(white > 200 * result.boxes.length, `${white} white text pixels in ${result.boxes.length} tags`);
+  const person = result.boxes[0]!;
+  const [x, y] = [Math.round(person.x1), Math.round((person.y1 + person.y2) / 2)];
+  assert.deepEqual([...drawn.data.subarray((y * width + x) * 3, (y * width + x) * 3 + 3)], [0xff, 0x38, 0x38]);
+});
+
 test('a fixed-size ONNX model letterboxes to its own input size; a fixed batch larger than one is filled', async () => {
   const { model } = await loadModel(WEIGHTS);
   const file = join(tmp, 'fixed.onnx');

@@ -1,6 +1,7 @@
-// Boxes and labels drawn on images: an SVG overlay composited with sharp. The look follows YOLOv5's
-// Annotator (utils/plots.py): one colour per class from the Ultralytics palette, a filled label tag with white
-// text above the box (inside it when there is no room above), line width from the image size unless given.
+// Boxes and labels drawn on images: an SVG overlay composited with sharp (raster-draw.ts draws the same placement
+// into video frames' pixels). The look follows YOLOv5's Annotator (utils/plots.py): one colour per class from the
+// Ultralytics palette, a filled label tag with white text above the box (inside it when there is no room above),
+// line width from the image size unless given.
 import sharp, { type Sharp } from 'sharp';
 import type { RgbImage } from '../data/image.js';
 
@@ -36,35 +37,55 @@ export function defaultLineWidth(width: number, height: number): number {
   return Math.max(Math.round(((width + height + 3) / 2) * 0.003), 2);
 }
 
-function escapeXml(text: string): string {
+const FONT_FAMILY = 'DejaVu Sans, Arial, Helvetica, sans-serif';
+
+export function escapeXml(text: string): string {
   return text.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
+}
+
+/** Sizes of the label tags at a line width: text as tall as cv2's Hershey font at scale lw/3 (about 22 px at 1). */
+export interface TagLayout {
+  fontSize: number;
+  tagHeight: number;
+  /** The advance per character that tag widths assume. */
+  charWidth: number;
+}
+
+export function tagLayout(lineWidth: number): TagLayout {
+  const fontSize = Math.max(lineWidth * 8, 10);
+  return { fontSize, tagHeight: Math.round(fontSize * 1.15), charWidth: fontSize * 0.56 };
+}
+
+/** Where a box's outline and label tag go, in whole pixels; the tag sits above the box, inside when there is no room. */
+export function boxPlacement(b: AnnotationBox, lineWidth: number, layout: TagLayout) {
+  const [x1, y1] = [Math.round(b.x1), Math.round(b.y1)];
+  const [w, h] = [Math.round(b.x2) - x1, Math.round(b.y2) - y1];
+  const label = b.label ?? '';
+  const top = y1 - layout.tagHeight >= 3 ? y1 - layout.tagHeight : y1;
+  const tag = label ? { x: x1, y: top, width: Math.round(label.length * layout.charWidth + lineWidth), height: layout.tagHeight } : null;
+  // The text's left end and baseline.
+  const text = { x: x1 + Math.round(lineWidth / 2), baseline: top + Math.round(layout.tagHeight * 0.8) };
+  return { x1, y1, w, h, label, tag, text };
 }
 
 /** An SVG of the image's size holding the boxes and label tags (transparent elsewhere). */
 export function annotationSvg(width: number, height: number, boxes: readonly AnnotationBox[], options: DrawOptions = {}): string {
   const lw = options.lineWidth ?? defaultLineWidth(width, height);
-  // Text size as cv2's Hershey font at scale lw/3 (about 22 px tall at scale 1).
-  const fontSize = Math.max(lw * 8, 10);
-  const tagHeight = Math.round(fontSize * 1.15);
-  const charWidth = fontSize * 0.56;
+  const layout = tagLayout(lw);
   const shapes = boxes.map((b) => {
     const color = classColor(b.classId);
-    const [x1, y1] = [Math.round(b.x1), Math.round(b.y1)];
-    const [w, h] = [Math.round(b.x2) - x1, Math.round(b.y2) - y1];
+    const { x1, y1, w, h, label, tag, text } = boxPlacement(b, lw, layout);
     let svg = `<rect x="${x1}" y="${y1}" width="${w}" height="${h}" fill="none" stroke="${color}" stroke-width="${lw}"/>`;
-    if (b.label) {
-      const outside = y1 - tagHeight >= 3;
-      const top = outside ? y1 - tagHeight : y1;
-      const tagWidth = Math.round(b.label.length * charWidth + lw);
+    if (tag) {
       svg +=
-        `<rect x="${x1}" y="${top}" width="${tagWidth}" height="${tagHeight}" fill="${color}"/>` +
-        `<text x="${x1 + Math.round(lw / 2)}" y="${top + Math.round(tagHeight * 0.8)}">${escapeXml(b.label)}</text>`;
+        `<rect x="${tag.x}" y="${tag.y}" width="${tag.width}" height="${tag.height}" fill="${color}"/>` +
+        `<text x="${text.x}" y="${text.baseline}">${escapeXml(label)}</text>`;
     }
     return svg;
   });
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">` +
-    `<g font-family="DejaVu Sans, Arial, Helvetica, sans-serif" font-size="${fontSize}" fill="#FFFFFF">${shapes.join('')}</g></svg>`
+    `<g font-family="${FONT_FAMILY}" font-size="${layout.fontSize}" fill="#FFFFFF">${shapes.join('')}</g></svg>`
   );
 }
 
@@ -72,11 +93,4 @@ export function annotationSvg(width: number, height: number, boxes: readonly Ann
 export function annotateImage(image: RgbImage, boxes: readonly AnnotationBox[], options: DrawOptions = {}): Sharp {
   const overlay = Buffer.from(annotationSvg(image.width, image.height, boxes, options));
   return sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).composite([{ input: overlay, top: 0, left: 0 }]);
-}
-
-/** Annotated pixels as an RGB image (the overlay flattened onto the picture). */
-export async function annotatePixels(image: RgbImage, boxes: readonly AnnotationBox[], options: DrawOptions = {}): Promise<RgbImage> {
-  const { data, info } = await annotateImage(image, boxes, options).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  if (info.channels !== 3) throw new Error(`internal error: annotated image has ${info.channels} channels`);
-  return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
 }
