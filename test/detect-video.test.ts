@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModel } from '../src/checkpoint/index.js';
 import { exportOnnx } from '../src/export/onnx-export.js';
@@ -82,6 +82,9 @@ test('detect on a video finds what detecting its frames one by one finds, frame 
 
   const { summary, lines, dir } = await detect(clip, 'all', { saveTxt: true, saveConf: true });
   assert.equal(summary.processed, FRAMES);
+  // A core is left to decoding, drawing and encoding.
+  const threads = Math.max(availableParallelism() - 1, 1);
+  assert.match(lines[0]!, new RegExp(`for onnxruntime inference on ${threads} threads? \\(`));
   assert.deepEqual(labelFiles(dir, FRAMES), expected.map((e) => e.labels));
   const frameLines = lines.filter((l) => l.startsWith('video 1/1 (frame '));
   assert.deepEqual(
@@ -92,8 +95,12 @@ test('detect on a video finds what detecting its frames one by one finds, frame 
   assert.equal(saved.trim(), `${WIDTH},${HEIGHT},${FRAMES}`);
 
   // Every second frame: frames 2, 4, 6 of the video, numbered 1, 2, 3.
-  const strided = await detect(clip, 'stride', { saveTxt: true, saveConf: true, nosave: true, vidStride: 2 });
+  const strided = await detect(clip, 'stride', { saveTxt: true, saveConf: true, nosave: true, vidStride: 2, threads: 3 });
   assert.equal(strided.summary.processed, FRAMES / 2);
+  assert.match(strided.lines[0]!, /for onnxruntime inference on 3 threads \(/);
+  // Images alone keep every core.
+  const still = await detect(BUS, 'still', { nosave: true });
+  assert.match(still.lines[0]!, new RegExp(`for onnxruntime inference on ${availableParallelism()} threads? \\(`));
   assert.deepEqual(labelFiles(strided.dir, FRAMES / 2), expected.filter((_, k) => k % 2 === 1).map((e) => e.labels));
 });
 

@@ -43,6 +43,7 @@ export async function runDetect(options: DetectCommandOptions & RunControl): Pro
     hideConf: o.hideConf,
     readTimeoutMs: o.readTimeout * 1000,
     vidStride: o.vidStride,
+    ...(o.threads === undefined ? {} : { threads: o.threads }),
     ...(signal ? { signal } : {}),
     log,
   });

@@ -28,6 +28,11 @@ export const detectOptions = defineOptions('detect', {
   hideConf: { type: flag, default: false, help: 'draw labels without confidences' },
   readTimeout: { type: positiveNumber, default: 30, argument: '<seconds>', help: 'give up on a video or stream that sends nothing for this long' },
   vidStride: { type: positiveInteger, default: 1, argument: '<n>', help: 'detect on every n-th frame of videos and streams' },
+  threads: {
+    type: positiveInteger,
+    argument: '<n>',
+    help: 'ONNX Runtime intra-op threads (default: all cores for images; one fewer when the source has videos or streams, leaving a core to decoding)',
+  },
   device,
 });
 
