@@ -62,7 +62,7 @@ function fill(image: RgbImage, x0: number, y0: number, x1: number, y1: number, [
 }
 
 /** White text blended by each glyph's coverage, cells starting at (x, top), clipped to the image. */
-function write(image: RgbImage, text: string, x: number, top: number, glyphs: Map<string, Glyph>, layout: TagLayout): void {
+function blendText(image: RgbImage, text: string, x: number, top: number, glyphs: Map<string, Glyph>, layout: TagLayout): void {
   const { data, width, height } = image;
   [...text].forEach((c, i) => {
     const glyph = glyphs.get(c)!;
@@ -100,7 +100,7 @@ export async function annotatePixels(image: RgbImage, boxes: readonly Annotation
     fill(out, x2 - before, y1 - before, x2 + after, y2 + after, color);
     if (!tag) continue;
     fill(out, tag.x, tag.y, tag.x + tag.width, tag.y + tag.height, color);
-    write(out, label, text.x, tag.y, glyphs, layout);
+    blendText(out, label, text.x, tag.y, glyphs, layout);
   }
   return out;
 }
