@@ -4,7 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { Detector, exportOnnx, load, loadModel, type Detections, type RawPixels } from '../src/index.js';
+import { letterboxInput } from '../src/data/letterbox.js';
 import { OnnxBackend, type Backend } from '../src/infer/backend.js';
+import { decodeInput } from '../src/infer/input.js';
 import { BUS, WEIGHTS, ZIDANE } from './helpers/fixtures.js';
 
 /** A detector over `backend` that counts the forwards it runs and the batch sizes it sees. */
@@ -15,9 +17,9 @@ function counting(backend: Backend): { detector: Detector; batches: number[] } {
     names: backend.names,
     stride: backend.stride,
     input: backend.input,
-    run: (input) => {
+    run: (input, options) => {
       batches.push(input.shape[0]);
-      return backend.run(input);
+      return backend.run(input, options);
     },
     dispose: () => backend.dispose(),
   };
@@ -95,6 +97,28 @@ test('a model exported with a fixed batch runs the images that many at a time, w
       await detector.dispose();
     }
   }
+});
+
+test('ONNX Runtime: only the rows above the objectness wanted come back, as many of each image as the whole output holds', async () => {
+  const { input: bus } = letterboxInput((await decodeInput(BUS)).image, 320, { auto: false });
+  // The bus, then its negative: images with different detections.
+  const data = new Float32Array(2 * bus.data.length);
+  data.set(bus.data);
+  data.set(bus.data.map((v) => 1 - v), bus.data.length);
+  const input = { data, shape: [2, 3, 320, 320] as [number, number, number, number] };
+  const whole = await onnx.run(input);
+  const wanted = await onnx.run(input, { minObjectness: 0.25 });
+  assert.equal(whole.rows, undefined);
+  const length = onnx.names.length + 5;
+  const perImage = whole.predictions.length / 2;
+  const expected = [0, 1].map((b) => {
+    const rows: number[] = [];
+    for (let at = b * perImage; at < (b + 1) * perImage; at += length) if (whole.predictions[at + 4]! > 0.25) rows.push(...whole.predictions.subarray(at, at + length));
+    return rows;
+  });
+  assert.deepEqual(wanted.rows, expected.map((rows) => rows.length / length));
+  assert.deepEqual([...wanted.predictions], expected.flat());
+  assert.ok(wanted.rows![0]! >= 4 && wanted.rows![0] !== wanted.rows![1], `rows kept: ${wanted.rows}`);
 });
 
 test('libtorch: one forward for the batch, the same results as alone', async () => {

@@ -206,7 +206,7 @@ test('ONNX Runtime in its own thread: runs asked for at once come back in order,
     assert.ok(atOnce.every((r) => r.ms > 0));
     // A handed-over input moves to the worker and back into the memory of later inputs: the same predictions, no copy.
     const handed = { data: uninitialisedFloats(3 * 64 * 64).fill(0.5), shape: inputs[1]!.shape };
-    assert.deepEqual((await backend.run(handed, true)).predictions, oneByOne[1]);
+    assert.deepEqual((await backend.run(handed, { handOver: true })).predictions, oneByOne[1]);
     assert.equal(handed.data.length, 0, "the caller's array is left empty");
     // The next input of that size is made in the same memory, which still holds the last input's values.
     assert.ok(uninitialisedFloats(3 * 64 * 64).every((v) => v === 0.5));

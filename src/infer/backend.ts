@@ -27,8 +27,10 @@ export interface InputShape {
 }
 
 export interface Inference {
-  /** Decoded predictions [batch, boxes, 5 + nc], flattened. */
+  /** Decoded predictions [batch, boxes, 5 + nc], flattened; only the rows wanted when `rows` is given. */
   predictions: Float32Array;
+  /** With RunOptions.minObjectness honoured: the rows kept of each image, one image's after the other's. */
+  rows?: number[];
   /** Milliseconds the network ran for, not counting the time the run waited for the runs asked for before it. */
   ms: number;
 }
@@ -41,11 +43,23 @@ export interface Backend {
   readonly input: InputShape;
   /**
    * The predictions for a batch of letterboxed images (see imagesToInput). Several runs may be asked for at once
-   * (they take their turns), so that the next input is ready when a run ends. With `handOver`, the input's data is
-   * the backend's: nothing may use it afterwards, and its memory may serve a later input (uninitialisedFloats).
+   * (they take their turns), so that the next input is ready when a run ends.
    */
-  run(input: NetworkInput, handOver?: boolean): Promise<Inference>;
+  run(input: NetworkInput, options?: RunOptions): Promise<Inference>;
   dispose(): Promise<void>;
+}
+
+export interface RunOptions {
+  /**
+   * The input's data is the backend's: nothing may use it afterwards, and its memory may serve a later input
+   * (uninitialisedFloats).
+   */
+  handOver?: boolean;
+  /**
+   * Only rows whose objectness is above this are wanted (NMS drops the others first): a backend may leave the others
+   * out and say how many rows of each image it kept (Inference.rows).
+   */
+  minObjectness?: number;
 }
 
 export interface BackendOptions {
@@ -122,7 +136,7 @@ export class OnnxBackend implements Backend {
     return new OnnxBackend(session, meta.names, meta.stride, { batch: fixed(dims[0]), height: fixed(dims[2]), width: fixed(dims[3]) }, source);
   }
 
-  async run(input: NetworkInput, handOver = false): Promise<Inference> {
+  async run(input: NetworkInput, options: RunOptions = {}): Promise<Inference> {
     const [count, , height, width] = input.shape;
     const fixedBatch = this.input.batch ?? count;
     if (count > fixedBatch) throw new Error(`${this.source}: the model takes batches of ${fixedBatch}, got ${count} images`);
@@ -131,7 +145,8 @@ export class OnnxBackend implements Backend {
     if (data !== input.data) data.set(input.data);
     let output: SessionOutput;
     try {
-      output = await this.session.run(data, [fixedBatch, 3, height, width], handOver);
+      const rowsAbove = options.minObjectness === undefined ? undefined : { column: 4, threshold: options.minObjectness };
+      output = await this.session.run(data, [fixedBatch, 3, height, width], options.handOver ?? false, rowsAbove);
     } catch (error) {
       throw new Error(`${this.source}: ONNX Runtime failed on input [${fixedBatch}, 3, ${height}, ${width}] (${(error as Error).message})`);
     }
@@ -140,6 +155,11 @@ export class OnnxBackend implements Backend {
       throw new Error(`${this.source}: output shape [${output.dims.join(', ')}] does not fit ${this.names.length} classes ([batch, boxes, ${this.names.length + 5}])`);
     }
     if (output.input) recycleFloats(output.input);
+    if (output.rows) {
+      // The filler images' rows (a fixed batch larger than the images) come last.
+      const rows = output.rows.slice(0, count);
+      return { predictions: output.data.subarray(0, rows.reduce((a, b) => a + b, 0) * columns!), rows, ms: output.ms };
+    }
     const predictions = fixedBatch === count ? output.data : output.data.subarray(0, count * boxes! * columns!);
     return { predictions, ms: output.ms };
   }

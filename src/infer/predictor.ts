@@ -146,13 +146,16 @@ export class Detector {
     const [, , height, width] = input.shape;
     const preprocess = lap() / count;
     // The input was made here for this run alone: its memory serves the next image's.
-    const { predictions, ms } = await this.backend.run(input, true);
+    const conf = options.conf ?? 0.25;
+    const { predictions, rows: kept, ms } = await this.backend.run(input, { handOver: true, minObjectness: conf });
     // The time the run waited for its turn, or for this thread to take its result, is no stage of these images.
     lap();
-    const perImage = predictions.length / count;
+    const rowLength = this.names.length + 5;
+    const rowCounts = kept ?? new Array<number>(count).fill(predictions.length / count / rowLength);
+    let first = 0;
     return images.map(({ image, source, decodeMs }, b) => {
       const [, , ownHeight, ownWidth] = own[b]!.shape;
-      const rows = predictions.subarray(b * perImage, (b + 1) * perImage);
+      const rows = predictions.subarray(first * rowLength, (first += rowCounts[b]!) * rowLength);
       const boxes = this.postprocess(rows, image, { width: ownWidth, height: ownHeight }, offsets[b]!, options);
       const timings: Timings = { decode: decodeMs, preprocess, inference: ms / count, nms: lap() };
       return new Detections(source, boxes, { width: image.width, height: image.height }, { width, height }, timings, image);

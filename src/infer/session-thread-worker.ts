@@ -2,7 +2,7 @@
 import { parentPort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
-import type { SessionReply, SessionRequest } from './session-thread.js';
+import type { RowFilter, SessionReply, SessionRequest } from './session-thread.js';
 
 let session: InferenceSession | null = null;
 
@@ -18,13 +18,28 @@ async function handle(request: SessionRequest): Promise<SessionReply> {
       const outputs = await session!.run({ [session!.inputNames[0]!]: new Tensor('float32', request.data, request.dims) });
       const ms = performance.now() - started;
       const output = outputs[session!.outputNames[0]!]!;
-      return { kind: 'ran', data: output.data as Float32Array, dims: [...output.dims], ms, ...(request.handOver ? { input: request.data } : {}) };
+      const dims = [...output.dims];
+      const kept = request.rowsAbove && dims.length === 3 ? keepRows(output.data as Float32Array, dims, request.rowsAbove) : { data: output.data as Float32Array };
+      return { kind: 'ran', ...kept, dims, ms, ...(request.handOver ? { input: request.data } : {}) };
     }
     case 'release':
       await session?.release();
       session = null;
       return { kind: 'released' };
   }
+}
+
+/** The rows of each batch item whose value in the filter's column is above its threshold, in order. */
+function keepRows(data: Float32Array, [batch, count, length]: number[], filter: RowFilter): { data: Float32Array; rows: number[] } {
+  const wanted: number[] = [];
+  const rows = Array.from({ length: batch! }, (_, b) => {
+    const before = wanted.length;
+    for (let r = b * count!; r < (b + 1) * count!; r++) if (data[r * length! + filter.column]! > filter.threshold) wanted.push(r);
+    return wanted.length - before;
+  });
+  const kept = new Float32Array(wanted.length * length!);
+  wanted.forEach((r, k) => kept.set(data.subarray(r * length!, (r + 1) * length!), k * length!));
+  return { data: kept, rows };
 }
 
 // Chained, so that a request starts only when the one before it has finished.

@@ -7,15 +7,24 @@ import type { InferenceSession } from 'onnxruntime-node';
 
 export type SessionRequest =
   | { kind: 'create'; bytes: Uint8Array; options: InferenceSession.SessionOptions }
-  | { kind: 'run'; data: Float32Array; dims: number[]; handOver: boolean }
+  | { kind: 'run'; data: Float32Array; dims: number[]; handOver: boolean; rowsAbove?: RowFilter }
   | { kind: 'release' };
 
 type SessionMetadata = Pick<InferenceSession, 'inputNames' | 'outputNames' | 'inputMetadata' | 'outputMetadata'>;
 
+/** Rows of a [batch, rows, row length] output whose value in `column` is above `threshold`: the rows wanted. */
+export interface RowFilter {
+  column: number;
+  threshold: number;
+}
+
 /** The first output of a run, and the milliseconds ONNX Runtime computed for (not the time it waited its turn). */
 export interface SessionOutput {
   data: Float32Array;
+  /** The output's shape as ONNX Runtime gave it. */
   dims: number[];
+  /** With a RowFilter: `data` holds only the rows wanted, this many of each batch item, one item's after the other's. */
+  rows?: number[];
   ms: number;
   /** A handed-over input's memory, back from the worker. */
   input?: Float32Array;
@@ -69,14 +78,17 @@ export class SessionThread implements SessionMetadata {
    * Runs the model on one float32 input. The input is copied, and the caller's array stays usable; or, with
    * `handOver` and an array over the whole of its memory, that memory moves to the worker and comes back as the
    * output's `input` (a new array over it; the caller's own is left empty), saving a copy and an allocation a frame.
+   * With `rowsAbove`, only the rows wanted come back: the worker need not pass the whole output over (yolov5n's
+   * 5 MB at 640×384, every frame of a video), which is what made V8 collect its heap every few frames.
    */
-  async run(data: Float32Array, dims: number[], handOver = false): Promise<SessionOutput> {
+  async run(data: Float32Array, dims: number[], handOver = false, rowsAbove?: RowFilter): Promise<SessionOutput> {
     const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
     // A view is sent with all of the memory under it: only its own part is.
     const own = whole ? data : data.slice();
     const moved = handOver && whole;
-    const reply = (await this.request({ kind: 'run', data: own, dims, handOver: moved }, moved ? [own.buffer as ArrayBuffer] : [])) as Extract<SessionReply, { kind: 'ran' }>;
-    return { data: reply.data, dims: reply.dims, ms: reply.ms, ...(reply.input ? { input: reply.input } : {}) };
+    const request: SessionRequest = { kind: 'run', data: own, dims, handOver: moved, ...(rowsAbove ? { rowsAbove } : {}) };
+    const reply = (await this.request(request, moved ? [own.buffer as ArrayBuffer] : [])) as Extract<SessionReply, { kind: 'ran' }>;
+    return { data: reply.data, dims: reply.dims, ms: reply.ms, ...(reply.rows ? { rows: reply.rows } : {}), ...(reply.input ? { input: reply.input } : {}) };
   }
 
   /** Releases the session once the runs asked for before have ended, and ends the thread; later runs fail. */
