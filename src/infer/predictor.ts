@@ -145,9 +145,10 @@ export class Detector {
     const { input, offsets } = stackInputs(own);
     const [, , height, width] = input.shape;
     const preprocess = lap() / count;
-    // The input was made here for this run alone: its memory serves the next image's.
-    const conf = options.conf ?? 0.25;
-    const { predictions, rows: kept, ms } = await this.backend.run(input, { handOver: true, minObjectness: conf });
+    // The input was made here for this run alone: its memory serves the next image's. NMS begins by dropping the
+    // rows whose objectness is not above the confidence threshold, so only the others need to come back.
+    const minObjectness = options.conf ?? 0.25;
+    const { predictions, rows: kept, ms } = await this.backend.run(input, { handOver: true, minObjectness });
     // The time the run waited for its turn, or for this thread to take its result, is no stage of these images.
     lap();
     const rowLength = this.names.length + 5;
