@@ -1,8 +1,7 @@
 // Video detection speed (`node dist-test/bench/detect-video.js [--hold 18] [--threads 1,2] [--rounds 3] [--runs 30]
 // [--baseline <another build's dist-test>] [--weights <model>]`): a 1280×720 H.264 video made with ffmpeg from the
 // fixture photos (bus, zidane and 32 COCO images, each held `hold` frames at 30 fps: 611 frames, 20 s, by default) and
-// the fixture yolov5n (or
-// --weights: a checkpoint, or an ONNX file of that size or with dynamic axes, INT8 ones included) exported to ONNX at
+// the fixture yolov5n (or --weights: a checkpoint, or an ONNX file of that size or with dynamic axes, INT8 ones included) exported to ONNX at
 // 384×640, the size detect letterboxes 1280×720 to. `runDetect` runs on the video without and with the annotated video saved,
 // for each ONNX Runtime thread count; before each run, ONNX Runtime's inference alone is timed (a session made as
 // detect makes it, the video's letterboxed frames in turn, `runs` times). Prints frames per second from the first
