@@ -1,8 +1,9 @@
 // Video detection speed (`node dist-test/bench/detect-video.js [--hold 18] [--threads 1,2] [--rounds 3] [--runs 30]
-// [--baseline <another build's dist-test>] [--weights <model>]`): a 1280×720 H.264 video made with ffmpeg from the
-// fixture photos (bus, zidane and 32 COCO images, each held `hold` frames at 30 fps: 611 frames, 20 s, by default) and
-// the fixture yolov5n (or --weights: a checkpoint, or an ONNX file of that size or with dynamic axes, INT8 ones included) exported to ONNX at
-// 384×640, the size detect letterboxes 1280×720 to. `runDetect` runs on the video without and with the annotated video saved,
+// [--baseline <another build's dist-test>] [--weights <model>] [--img 640]`): a 1280×720 H.264 video made with ffmpeg
+// from the fixture photos (bus, zidane and 32 COCO images, each held `hold` frames at 30 fps: 611 frames, 20 s, by
+// default) and the fixture yolov5n (or --weights: a checkpoint, or an ONNX file of that size or with dynamic axes, INT8
+// ones included) exported to ONNX at the size detect letterboxes 1280×720 to for `--img` (384×640 for 640; 192×320
+// for 320, the size a model trained at 320 runs at). `runDetect` runs on the video without and with the annotated video saved,
 // for each ONNX Runtime thread count; before each run, ONNX Runtime's inference alone is timed (a session made as
 // detect makes it, the video's letterboxed frames in turn, `runs` times). Prints frames per second from the first
 // frame's log line to the end of the run (start-up excluded, the last frames' encoding included) and their ratio to
@@ -41,11 +42,13 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '30' },
     baseline: { type: 'string' },
     weights: { type: 'string' },
+    img: { type: 'string', default: '640' },
   },
 });
 const [hold, rounds, runs] = [Number(values.hold), Number(values.rounds), Number(values.runs)];
 const threadCounts = values.threads.split(',').map(Number);
-for (const [name, v] of [['--hold', hold], ['--rounds', rounds], ['--runs', runs], ...threadCounts.map((t) => ['--threads', t] as const)] as const) {
+const img = Number(values.img);
+for (const [name, v] of [['--hold', hold], ['--rounds', rounds], ['--runs', runs], ['--img', img], ...threadCounts.map((t) => ['--threads', t] as const)] as const) {
   if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer, got ${v}`);
 }
 const builds: { name: string; runDetect: typeof runDetect }[] = [{ name: 'this build', runDetect }];
@@ -69,17 +72,19 @@ execFileSync('ffmpeg', [
   '-r', '30', '-pix_fmt', 'yuv420p', '-c:v', 'libx264', video,
 ]);
 const info = await probeVideo(video);
+// The letterbox of the frames for --img: the long side to img, the short one up to the next multiple of 32.
+const size = { width: img, height: Math.ceil((info.height * img) / info.width / 32) * 32 };
 
 const given = values.weights;
-const bytes = given?.endsWith('.onnx') ? readFileSync(given) : exportOnnx((await loadModel(given ?? WEIGHTS)).model, { imgsz: [384, 640] }).bytes;
-const weights = join(tmp, 'model-384x640.onnx');
+const bytes = given?.endsWith('.onnx') ? readFileSync(given) : exportOnnx((await loadModel(given ?? WEIGHTS)).model, { imgsz: [size.height, size.width] }).bytes;
+const weights = join(tmp, `model-${size.height}x${size.width}.onnx`);
 writeFileSync(weights, bytes);
 const modelName = given ? basename(given) : 'yolov5n';
 
 const inputs: Float32Array[] = [];
 for await (const frame of readFrames(video, info)) {
   if (inputs.length === 8) break;
-  inputs.push(letterboxInput(frame, { width: 640, height: 384 }, { auto: false }).input.data);
+  inputs.push(letterboxInput(frame, size, { auto: false }).input.data);
 }
 
 function median(values: number[]): number {
@@ -93,7 +98,7 @@ const sessions = new Map<number, InferenceSession>();
 async function inferenceMs(threads: number): Promise<number> {
   if (!sessions.has(threads)) sessions.set(threads, await InferenceSession.create(bytes, sessionOptions(threads)));
   const session = sessions.get(threads)!;
-  const feed = (k: number) => ({ [session.inputNames[0]!]: new Tensor('float32', inputs[k % inputs.length]!, [1, 3, 384, 640]) });
+  const feed = (k: number) => ({ [session.inputNames[0]!]: new Tensor('float32', inputs[k % inputs.length]!, [1, 3, size.height, size.width]) });
   for (let k = 0; k < 3; k++) await session.run(feed(k));
   const times: number[] = [];
   for (let k = 0; k < runs; k++) {
@@ -127,7 +132,7 @@ async function detectRun(detect: typeof runDetect, threads: number, save: boolea
     if (frames++ === 0) first = performance.now();
   };
   const before = usage();
-  await detect({ weights, source: video, threads, nosave: !save, project: join(tmp, 'runs'), name: 'exp', existOk: true, log });
+  await detect({ weights, source: video, imgsz: img, threads, nosave: !save, project: join(tmp, 'runs'), name: 'exp', existOk: true, log });
   const fps = ((frames - 1) * 1000) / (performance.now() - first);
   const after = usage();
   return { fps, frames, node: (after.node - before.node) / frames, ffmpeg: (after.ffmpeg - before.ffmpeg) / frames, faults: (after.faults - before.faults) / frames };
@@ -137,6 +142,9 @@ const samples = new Map<string, number[]>();
 const record = (key: string, value: number) => samples.set(key, [...(samples.get(key) ?? []), value]);
 const taken = (key: string) => median(samples.get(key)!);
 let frameCount = 0;
+// One run unrecorded: the first in a process also compiles the JavaScript and grows V8's heap, which made whichever
+// setting came first look slower (the pruned model at 320, 1 thread: 88 FPS first, 186 later in the same process).
+await detectRun(runDetect, threadCounts[0]!, false);
 for (let round = 0; round < rounds; round++) {
   // Each round starts with the build the last one ended with, so that neither always runs first.
   const order = round % 2 ? [...builds].reverse() : builds;
@@ -153,7 +161,7 @@ for (let round = 0; round < rounds; round++) {
 }
 for (const session of sessions.values()) await session.release();
 
-console.log(`\ndetect on a ${info.width}×${info.height} H.264 video, ${frameCount} frames, ${modelName} ONNX 384×640, medians of ${rounds} rounds`);
+console.log(`\ndetect on a ${info.width}×${info.height} H.264 video, ${frameCount} frames, ${modelName} ONNX ${size.height}×${size.width}, medians of ${rounds} rounds`);
 console.log('ORT threads  inference ms  inference FPS  build       saving  detect FPS  ratio  CPU ms/frame: node  ffmpeg  node page faults/frame');
 for (const threads of threadCounts) {
   const ms = taken(`inference ${threads}`);
