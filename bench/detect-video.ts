@@ -4,11 +4,11 @@
 // default) and the fixture yolov5n (or --weights: a checkpoint, or an ONNX file of that size or with dynamic axes, INT8
 // ones included) exported to ONNX at the size detect letterboxes 1280×720 to for `--img` (384×640 for 640; 192×320
 // for 320, the size a model trained at 320 runs at). After one unrecorded run, `runDetect` runs on the video without
-// and with the annotated video saved, for each ONNX Runtime thread count; before each run, ONNX Runtime's inference alone is timed (a session made as
-// detect makes it, the video's letterboxed frames in turn, `runs` times). Prints frames per second from the first
-// frame's log line to the end of the run (start-up excluded, the last frames' encoding included) and their ratio to
-// 1000 / inference ms, the speed of inference alone, then the CPU time per frame of node (all threads) and of the
-// ffmpeg children and node's page faults per frame. With --baseline, that build's runDetect (say, a copy of
+// and with the annotated video saved, for each ONNX Runtime thread count; before each run, ONNX Runtime's inference
+// alone is timed (a session made as detect makes it, the video's letterboxed frames in turn, `runs` times). Prints
+// frames per second from the first frame's log line to the end of the run (start-up excluded, the last frames'
+// encoding included) and their ratio to 1000 / inference ms, the speed of inference alone, then the CPU time per frame
+// of node (all threads) and of the ffmpeg children and node's page faults per frame. With --baseline, that build's runDetect (say, a copy of
 // dist-test made before a change) takes turns with this one's in the same process, measured against the same
 // inference times. Runs alternate so that a machine that slows down affects all alike; medians over the rounds.
 // The video lasts 20 s so that the speed is the steady one a video runs at: a run's start-up (ffprobe, ffmpeg,
