@@ -10,9 +10,9 @@
 // encoding included) and their ratio to 1000 / inference ms, the speed of inference alone, then the CPU time per frame
 // of node (all threads) and of the ffmpeg children and node's page faults per frame. With --baseline, that build's
 // runDetect (say, a copy of dist-test made before a change) takes turns with this one's in the same process, measured
-// against the same inference times. Runs alternate so that a machine that slows down affects all alike; medians over the rounds.
-// The video lasts 20 s so that the speed is the steady one a video runs at: a run's start-up (ffprobe, ffmpeg,
-// ONNX Runtime's thread and its first, slower runs) takes about 1.5 s of CPU beside the first frames, and on a
+// against the same inference times. Runs alternate so that a machine that slows down affects all alike; medians over
+// the rounds. The video lasts 20 s so that the speed is the steady one a video runs at: a run's start-up (ffprobe,
+// ffmpeg, ONNX Runtime's thread and its first, slower runs) takes about 1.5 s of CPU beside the first frames, and on a
 // 3-s video (`--hold 3`, 101 frames) it weighs: yolov5n at 1 thread 0.79× of inference alone against 0.95× on 20 s.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
