@@ -72,8 +72,15 @@ execFileSync('ffmpeg', [
   '-r', '30', '-pix_fmt', 'yuv420p', '-c:v', 'libx264', video,
 ]);
 const info = await probeVideo(video);
-// The letterbox of the frames for --img: the long side to img, the short one up to the next multiple of 32.
-const size = { width: img, height: Math.ceil((info.height * img) / info.width / 32) * 32 };
+// The network input as detect letterboxes the frames for --img (the minimum rectangle): 384×640 for 640.
+const inputs: Float32Array[] = [];
+let size = { width: 0, height: 0 };
+for await (const frame of readFrames(video, info)) {
+  if (inputs.length === 8) break;
+  const { input } = letterboxInput(frame, img);
+  size = { width: input.shape[3], height: input.shape[2] };
+  inputs.push(input.data);
+}
 
 const given = values.weights;
 const bytes = given?.endsWith('.onnx') ? readFileSync(given) : exportOnnx((await loadModel(given ?? WEIGHTS)).model, { imgsz: [size.height, size.width] }).bytes;
@@ -81,11 +88,6 @@ const weights = join(tmp, `model-${size.height}x${size.width}.onnx`);
 writeFileSync(weights, bytes);
 const modelName = given ? basename(given) : 'yolov5n';
 
-const inputs: Float32Array[] = [];
-for await (const frame of readFrames(video, info)) {
-  if (inputs.length === 8) break;
-  inputs.push(letterboxInput(frame, size, { auto: false }).input.data);
-}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

@@ -9,6 +9,7 @@ import { incrementPath } from '../io/run-dir.js';
 import { summaryLine } from '../model/summary.js';
 import { resolveOptions, settingsLine } from '../options/declare.js';
 import { valOptions, type ResolvedValOptions, type ValOptions } from '../options/val.js';
+import { DETECT_THRESHOLDS } from '../val/nms.js';
 import { plotStudy, STUDY_SIZES, writeStudy, type ModelStudy } from '../val/study.js';
 import { validate, type AsyncDetector, type Detector, type ValidateOptions, type ValidationResult } from '../val/validator.js';
 import { defaultLog } from './run-control.js';
@@ -95,7 +96,7 @@ async function validateSplit(o: ResolvedValOptions, config: DatasetConfig, log: 
 async function measureSpeed(o: ResolvedValOptions, config: DatasetConfig, log: Log): Promise<{ weights: string; result: ValidationResult }[]> {
   const results = [];
   for (const weights of o.weights) {
-    const result = await withModels([weights], o, log, (model) => validate(model, { ...common(o, config, log), confThres: 0.25, iouThres: 0.45 }));
+    const result = await withModels([weights], o, log, (model) => validate(model, { ...common(o, config, log), confThres: DETECT_THRESHOLDS.conf, iouThres: DETECT_THRESHOLDS.iou }));
     results.push({ weights, result });
   }
   return results;

@@ -6,16 +6,13 @@ import type { RgbImage } from '../data/image.js';
 import { letterboxInput } from '../data/letterbox.js';
 import { loadEnsemble } from '../checkpoint/index.js';
 import { scaleBoxesToOriginal } from '../val/boxes.js';
-import { DETECTION_COLUMNS, nmsImage } from '../val/nms.js';
+import { DETECT_THRESHOLDS, DETECTION_COLUMNS, nmsImage } from '../val/nms.js';
 import { OnnxBackend, TorchBackend, type Backend, type BackendOptions, type RuntimeName } from './backend.js';
 import { stackInputs, type Offset } from './batch-input.js';
 import type { FetchOptions } from './fetch-image.js';
 import { decodeInput, type ImageInput } from './input.js';
 import { Detections, type Box, type Size, type Timings } from './results.js';
 import { fail, integer } from '../util/check.js';
-
-/** Detections scoring below this are dropped, unless `conf` says otherwise (detect.py's --conf-thres). */
-const DEFAULT_CONF = 0.25;
 
 export interface DetectOptions {
   /** Minimum confidence (objectness × class probability). Default 0.25. */
@@ -150,7 +147,7 @@ export class Detector {
     const preprocess = lap() / count;
     // The input was made here for this run alone: its memory serves the next image's. NMS begins by dropping the
     // rows whose objectness is not above the confidence threshold, so only the others need to come back.
-    const minObjectness = options.conf ?? DEFAULT_CONF;
+    const minObjectness = options.conf ?? DETECT_THRESHOLDS.conf;
     const { predictions, rows: kept, ms } = await this.backend.run(input, { handOver: true, minObjectness });
     // The time the run waited for its turn, or for this thread to take its result, is no stage of these images.
     lap();
@@ -188,8 +185,8 @@ export class Detector {
   /** Boxes of one image's predictions; `input` is its own letterboxed size, placed at `offset` in the batch's input. */
   private postprocess(predictions: Float32Array, image: RgbImage, input: Size, offset: Offset, options: DetectOptions): Box[] {
     const rows = nmsImage(predictions, this.names.length + 5, {
-      confThres: options.conf ?? DEFAULT_CONF,
-      iouThres: options.iou ?? 0.45,
+      confThres: options.conf ?? DETECT_THRESHOLDS.conf,
+      iouThres: options.iou ?? DETECT_THRESHOLDS.iou,
       classes: options.classes,
       agnostic: options.agnostic ?? false,
       maxDet: options.maxDet ?? 1000,

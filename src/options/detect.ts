@@ -1,4 +1,5 @@
 // `yolov5 detect` and the library's runDetect(): every option once.
+import { DETECT_THRESHOLDS } from '../val/nms.js';
 import { device, imgszPair, runFolder } from './common.js';
 import { defineOptions, type OptionsOf, type ResolvedOptionsOf } from './declare.js';
 import { flag, fraction, listOf, nonNegativeInteger, positiveInteger, positiveNumber, text } from './values.js';
@@ -12,8 +13,8 @@ export const detectOptions = defineOptions('detect', {
   },
   source: { type: text, required: true, argument: '<source>', help: 'image, video, folder, glob, rtsp/rtmp/http URL, camera number (0: /dev/video0), or .txt list of these' },
   imgsz: imgszPair('inference size: one value, or height and width'),
-  confThres: { type: fraction, default: 0.25, argument: '<x>', help: 'confidence threshold' },
-  iouThres: { type: fraction, default: 0.45, argument: '<x>', help: 'NMS IoU threshold' },
+  confThres: { type: fraction, default: DETECT_THRESHOLDS.conf, argument: '<x>', help: 'confidence threshold' },
+  iouThres: { type: fraction, default: DETECT_THRESHOLDS.iou, argument: '<x>', help: 'NMS IoU threshold' },
   maxDet: { type: positiveInteger, default: 1000, argument: '<n>', help: 'maximum detections per image' },
   classes: { type: listOf(nonNegativeInteger), argument: '<index...>', help: 'keep only these classes, e.g. --classes 0 2' },
   agnosticNms: { type: flag, default: false, help: 'class-agnostic NMS' },

@@ -34,6 +34,9 @@ export interface BatchNmsOptions extends NmsOptions {
 }
 
 /** Columns of a detection row: x1, y1, x2, y2, score, class. */
+/** What detection keeps when not told otherwise (detect.py's --conf-thres and --iou-thres). */
+export const DETECT_THRESHOLDS = { conf: 0.25, iou: 0.45 } as const;
+
 export const DETECTION_COLUMNS = 6;
 
 const MAX_NMS = 30000;
@@ -96,8 +99,8 @@ function withLabelRows(rows: Float32Array, rowLength: number, labels: Float32Arr
  */
 export function nmsImage(modelRows: Float32Array, rowLength: number, options: ImageNmsOptions = {}): Float32Array {
   const o = {
-    confThres: options.confThres ?? 0.25,
-    iouThres: options.iouThres ?? 0.45,
+    confThres: options.confThres ?? DETECT_THRESHOLDS.conf,
+    iouThres: options.iouThres ?? DETECT_THRESHOLDS.iou,
     agnostic: options.agnostic ?? false,
     multiLabel: options.multiLabel ?? false,
     maxDet: options.maxDet ?? 300,
@@ -193,7 +196,7 @@ export function nonMaxSuppression(prediction: Tensor, options: BatchNmsOptions =
   if (prediction.ndim !== 3 || rowLength === undefined || rowLength < 6) {
     throw new RangeError(`NMS expects predictions [batch, anchors, 5 + classes], got [${prediction.shape.join(', ')}]`);
   }
-  const confThres = options.confThres ?? 0.25;
+  const confThres = options.confThres ?? DETECT_THRESHOLDS.conf;
   const results: Float32Array[] = [];
   for (let b = 0; b < batch!; b++) {
     const rows = tidy(() => {
