@@ -31,6 +31,13 @@ export interface Layer {
   repeats: number;
 }
 
+/** Layers whose outputs a forward pass hands out besides the predictions, by layer index. */
+export interface LayerTap {
+  layers: ReadonlySet<number>;
+  /** Filled by the forward pass; the tensors belong to the caller's scope, as the predictions do. */
+  outputs: Map<number, Tensor>;
+}
+
 const makeDivisible = (x: number, divisor = 8): number => Math.ceil(x / divisor) * divisor;
 
 function resolveArg(value: unknown, config: ModelConfig): unknown {
@@ -151,17 +158,31 @@ export class DetectionModel extends nn.Module {
     return current;
   }
 
-  /** Describes the model's channel flow to `tracer`, starting from the input image's channels. */
-  trace<N>(tracer: ChannelTracer<N>, input: N): void {
-    this.run(input, (layer, x) => traceModule(layer.module, tracer, x));
+  /**
+   * Describes the model's channel flow to `tracer`, starting from the input image's channels; `onLayer` sees each
+   * layer's output.
+   */
+  trace<N>(tracer: ChannelTracer<N>, input: N, onLayer?: (layer: Layer, output: N) => void): void {
+    this.run(input, (layer, x) => {
+      const output = traceModule(layer.module, tracer, x);
+      onLayer?.(layer, output);
+      return output;
+    });
   }
 
-  /** Raw per-level outputs [batch, anchors, ny, nx, 5 + nc] (logits), as training needs them. */
-  forward(x: Tensor): Tensor[] {
+  /**
+   * Raw per-level outputs [batch, anchors, ny, nx, 5 + nc] (logits), as training needs them; with `tap`, also the
+   * outputs of the layers it names (feature distillation reads them).
+   */
+  forward(x: Tensor, tap?: LayerTap): Tensor[] {
     this.checkInput(x);
     // Each layer in its own scope frees what it computes on the way to its output as soon as the layer is done
     // (what backward needs, autograd holds on its own): without it a forward keeps every intermediate alive.
-    return this.run<Tensor | Tensor[]>(x, (layer, input) => tidy(() => layer.module.forward(input) as Tensor | Tensor[])) as Tensor[];
+    return this.run<Tensor | Tensor[]>(x, (layer, input) => {
+      const output = tidy(() => layer.module.forward(input) as Tensor | Tensor[]);
+      if (tap?.layers.has(layer.index)) tap.outputs.set(layer.index, output as Tensor);
+      return output;
+    }) as Tensor[];
   }
 
   /** Decoded predictions [batch, boxes, 5 + nc]: cx, cy, w, h (input pixels), objectness, class scores. */

@@ -44,6 +44,11 @@ export const pruneOptions = defineOptions('prune', {
     argument: '<gain>',
     help: "sparsity training and fine-tuning also learn the original model's outputs on the same images, with this gain (chosen: 3 when the original's mAP50 ≥ 0.5, else 0)",
   },
+  featureDistill: {
+    type: nonNegativeNumber,
+    argument: '<gain>',
+    help: "fine-tuning also matches every layer's output to the same channels of the model it was pruned from, with this gain (chosen: 1 when there is fine-tuning)",
+  },
   threshold: { type: nonNegativeNumber, argument: '<t>', help: 'prune channels whose |gate| is below t (also the threshold of the gate statistics, default 0.1)' },
   ratio: { type: fraction, argument: '<r>', help: 'remove this share of all prunable channels by the end' },
   targetFlops: { type: fraction, argument: '<f>', help: 'keep this fraction of the original GFLOPs by the end (default 0.6)' },

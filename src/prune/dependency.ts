@@ -41,7 +41,7 @@ export interface ChannelConsumer {
   /** The Conv block it belongs to (null for Detect heads, whose outputs are fixed). */
   block: Conv | null;
   /** Its input channels as segments of groups, in order. */
-  segments: { group: ChannelGroup; channels: number }[];
+  segments: Segment[];
 }
 
 export interface DependencyGraph {
@@ -51,6 +51,14 @@ export interface DependencyGraph {
   groupOf: Map<Conv, ChannelGroup>;
   /** Module name of every Conv block. */
   nameOf: Map<nn.Module, string>;
+  /** Each layer's output channels as segments of groups, by layer index (Detect's outputs are fixed: not listed). */
+  layerOutputs: Map<number, Segment[]>;
+}
+
+/** Consecutive channels of a tensor that belong to one group. */
+export interface Segment {
+  group: ChannelGroup;
+  channels: number;
 }
 
 class Builder implements ChannelTracer<Layout> {
@@ -113,7 +121,10 @@ function union(a: Space, b: Space): void {
 
 export function analyzeDependencies(model: DetectionModel): DependencyGraph {
   const builder = new Builder();
-  model.trace(builder, builder.input(model.inputChannels));
+  const layouts = new Map<number, Layout>();
+  model.trace(builder, builder.input(model.inputChannels), (layer, output) => {
+    if (layer.module !== model.detect) layouts.set(layer.index, output);
+  });
   const nameOf = new Map<nn.Module, string>([...model.namedModules()].map(([name, m]) => [m, name]));
   const groups = new Map<Space, ChannelGroup>();
   const groupFor = (space: Space): ChannelGroup => {
@@ -133,11 +144,8 @@ export function analyzeDependencies(model: DetectionModel): DependencyGraph {
   };
   const groupOf = new Map<Conv, ChannelGroup>();
   for (const [conv, space] of builder.spaceOf) groupOf.set(conv, groupFor(space));
-  const consumers = builder.reads.map(({ conv, block, layout }) => ({
-    name: nameOf.get(block ?? conv)!,
-    conv,
-    block,
-    segments: layout.map((s) => ({ group: groupFor(s), channels: s.channels })),
-  }));
-  return { groups: [...new Set(groups.values())], consumers, groupOf, nameOf };
+  const segments = (layout: Layout): Segment[] => layout.map((s) => ({ group: groupFor(s), channels: s.channels }));
+  const consumers = builder.reads.map(({ conv, block, layout }) => ({ name: nameOf.get(block ?? conv)!, conv, block, segments: segments(layout) }));
+  const layerOutputs = new Map([...layouts].map(([index, layout]) => [index, segments(layout)]));
+  return { groups: [...new Set(groups.values())], consumers, groupOf, nameOf, layerOutputs };
 }

@@ -36,7 +36,7 @@ export type PruneProcesses = Omit<StageRun, 'log'> & { group: ProcessGroup };
  */
 type StageMessage =
   | { stage: 'sparsity'; round: number; model: string; share?: number; fadeTarget?: PruneTarget; settings: Settings; state: PipelineState }
-  | { stage: 'finetune'; model: string; settings: Settings }
+  | { stage: 'finetune'; model: string; settings: Settings; parent?: PipelineState['parent'] }
   | { stage: 'done'; result: PruneResult };
 
 /** A rank other than 0: trains each stage rank 0 announces, with no output of its own; returns rank 0's result. */
@@ -47,7 +47,7 @@ async function followStages(processes: PruneProcesses): Promise<PruneResult> {
     if (message.stage === 'done') return message.result;
     const { model } = await readCheckpoint(message.model);
     if (message.stage === 'finetune') {
-      await fineTune(model, message.settings, run);
+      await fineTune(model, message.settings, message.parent, run);
       continue;
     }
     if (message.settings.criterion === 'gate') insertGates(model);
@@ -173,6 +173,7 @@ export async function prunePipeline(options: PruneOptions, processes?: PruneProc
     });
     const path = join(s.saveDir, `round${r}.safetensors`);
     await saveCheckpoint(path, step.model);
+    state.parent = { path: s.epochsPerRound > 0 ? state.sparsityTrained!.path : state.current, keptChannels: Object.fromEntries(step.keptChannels) };
     const after = await figures(step.model, s, log);
     state.rounds.push({ round: r, lambda: state.lambda, target: describeTarget(target), channels: step.channels, ...after });
     state.current = path;
@@ -183,8 +184,8 @@ export async function prunePipeline(options: PruneOptions, processes?: PruneProc
     const { model } = await readCheckpoint(state.current);
     if (s.finetuneEpochs > 0) {
       log(`\n===== fine-tuning (${s.finetuneEpochs} epochs, no penalty) =====`);
-      await announce({ stage: 'finetune', model: state.current, settings: s });
-      const tuned = await fineTune(model, s, run);
+      await announce({ stage: 'finetune', model: state.current, settings: s, ...(state.parent ? { parent: state.parent } : {}) });
+      const tuned = await fineTune(model, s, state.parent, run);
       state.finetuned = tuned.bestPath;
     } else {
       state.finetuned = state.current;

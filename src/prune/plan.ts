@@ -34,6 +34,29 @@ export function groupImportance(graph: DependencyGraph, criterion: Criterion): I
   return result;
 }
 
+/** The channels a plan keeps of a group, in the group's indexing (all of them if the plan leaves it whole). */
+export function keptOf(plan: PrunePlan, group: ChannelGroup): number[] {
+  return plan.keep.get(group) ?? Array.from({ length: group.channels }, (_, i) => i);
+}
+
+/**
+ * For each layer's output, the channels a plan keeps, in the unpruned layer's indexing: the pruned model's channel
+ * i of that layer is channel result[i] of the model the plan was made for.
+ */
+export function keptLayerChannels(graph: DependencyGraph, plan: PrunePlan): Map<number, number[]> {
+  const result = new Map<number, number[]>();
+  for (const [layer, segments] of graph.layerOutputs) {
+    const kept: number[] = [];
+    let offset = 0;
+    for (const { group, channels } of segments) {
+      for (const c of keptOf(plan, group)) kept.push(offset + c);
+      offset += channels;
+    }
+    result.set(layer, kept);
+  }
+  return result;
+}
+
 export interface PlanOptions {
   /** Floor of channels per group (default 8, or the group's width if smaller). 0 allows emptying, which is an error. */
   minChannels?: number;

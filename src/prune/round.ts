@@ -3,7 +3,7 @@ import type { DetectionModel } from '../model/yolo.js';
 import { gflops } from '../model/summary.js';
 import { Conv } from '../model/common.js';
 import { analyzeDependencies, type DependencyGraph } from './dependency.js';
-import { groupImportance, planByBudget, planByRatio, planByThreshold, type Criterion, type Importance, type PlanOptions, type PrunePlan } from './plan.js';
+import { groupImportance, keptLayerChannels, keptOf, planByBudget, planByRatio, planByThreshold, type Criterion, type Importance, type PlanOptions, type PrunePlan } from './plan.js';
 import { applyPlan } from './surgery.js';
 import { measureBatchNormInputs, measureInputStatistics, shiftBatchNormStatistics } from './calibrate.js';
 import type { CalibrationSource } from './calibration-data.js';
@@ -36,6 +36,8 @@ export interface PruneStepResult {
   model: DetectionModel;
   plan: PrunePlan;
   channels: LayerChannels[];
+  /** Per layer, which of its output channels the pruned model kept (see keptLayerChannels). */
+  keptChannels: Map<number, number[]>;
   parameters: { before: number; after: number };
   gflops: { before: number; after: number };
 }
@@ -71,7 +73,7 @@ export async function pruneStep(model: DetectionModel, options: PruneStepOptions
   shiftBatchNormStatistics(model, statsBefore, pruned, statsAfter, (bnName) => {
     const block = blocks.get(bnName.replace(/\.bn$/, ''))!;
     const group = graph.groupOf.get(block)!;
-    return plan.keep.get(group) ?? Array.from({ length: group.channels }, (_, i) => i);
+    return keptOf(plan, group);
   });
   const before = convChannels(model);
   const after = convChannels(pruned);
@@ -79,6 +81,7 @@ export async function pruneStep(model: DetectionModel, options: PruneStepOptions
     model: pruned,
     plan,
     channels: [...before].map(([name, channels]) => ({ name, before: channels, after: after.get(name) ?? channels })),
+    keptChannels: keptLayerChannels(graph, plan),
     parameters: { before: model.numParameters(), after: pruned.numParameters() },
     gflops: { before: gflops(model, imgsz), after: gflops(pruned, imgsz) },
   };

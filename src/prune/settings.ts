@@ -60,6 +60,11 @@ export interface PruneOptions {
    * teacher): the pruned model learns the unpruned one's outputs on the same images besides the labels.
    */
   distill?: number;
+  /**
+   * Gain of feature distillation during fine-tuning: each layer's output learns the same channels of the model it
+   * was pruned from (see FeatureDistillation).
+   */
+  featureDistill?: number;
   /** Prune channels whose importance is below this (also the threshold of the gate statistics). */
   threshold?: number;
   /** Remove this share of all channels by the end. */
@@ -152,6 +157,7 @@ export function givenSettings(o: PruneOptions): Given {
     sparsity: optional(o.sparsity, (v) => number('--sparsity', v, { min: 0 })),
     minWarmup: optional(o.minWarmup, (v) => integer('--min-warmup', v, { min: 0 })),
     distill: optional(o.distill, (v) => number('--distill', v, { min: 0 })),
+    featureDistill: optional(o.featureDistill, (v) => number('--feature-distill', v, { min: 0 })),
     round: optional(o.round, (v) => integer('--round', v, { min: 1 })),
     importance,
     fade: o.fade,

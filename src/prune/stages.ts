@@ -15,7 +15,7 @@ import { measureActivationMagnitudes } from './calibrate.js';
 import { calibrationSource, type CalibrationSource } from './calibration-data.js';
 import { planFor, type PruneTarget } from './round.js';
 import { fadeCap, fadingChannels, GateFade, type FadingChannels } from './fade.js';
-import { OutputDistillation } from './distill.js';
+import { FeatureDistillation, OutputDistillation } from './distill.js';
 import { fadeStartEpoch } from './recipe.js';
 import { groupImportance, type Criterion, type Importance } from './plan.js';
 import { measureTaylorImportance } from './taylor.js';
@@ -204,12 +204,36 @@ async function distillation(s: Settings, log: (line: string) => void): Promise<O
   return new OutputDistillation((await readCheckpoint(join(s.saveDir, 'original.safetensors'))).model, s.distill);
 }
 
-/** Fine-tuning without the penalty (also the control's recipe), distilling from the original model if asked. */
-export async function fineTune(model: DetectionModel, s: Settings, run: StageRun): Promise<TrainResult> {
+/** The model the fine-tuned one was pruned from as a teacher of its features, if feature distillation is on. */
+async function featureDistillation(s: Settings, parent: PipelineState['parent'], log: (line: string) => void): Promise<FeatureDistillation | undefined> {
+  if (!s.featureDistill || !parent) return undefined;
+  const kept = new Map(Object.entries(parent.keptChannels).map(([layer, channels]) => [Number(layer), channels]));
+  log(`distilling the features of ${kept.size} layers from the model before pruning (weight ${s.featureDistill})`);
+  return new FeatureDistillation((await readCheckpoint(parent.path)).model, kept, s.featureDistill);
+}
+
+/**
+ * Fine-tuning without the penalty (also the control's recipe), distilling from the original model's outputs and
+ * from the features of the model it was pruned from (`parent`) if asked.
+ */
+export async function fineTune(model: DetectionModel, s: Settings, parent: PipelineState['parent'], run: StageRun): Promise<TrainResult> {
   const runDir = join(s.saveDir, 'finetune');
   const last = join(runDir, 'weights', 'last.safetensors');
   const teacher = await distillation(s, run.log);
-  const hooks: TrainHooks = teacher ? { extraLoss: (_model, _ctx, batch) => teacher.loss(batch.images, batch.predictions) } : {};
-  if (existsSync(last)) return train({ resume: last, ...trainerRun(run) }, hooks);
-  return train({ ...stageOptions(model, s, runDir, s.finetuneEpochs, run), minWarmupIterations: s.minWarmup }, hooks);
+  const features = await featureDistillation(s, parent, run.log);
+  const hooks: TrainHooks = {};
+  if (teacher || features) {
+    hooks.extraLoss = (_model, _ctx, batch) => {
+      const outputs = teacher?.loss(batch.images, batch.predictions) ?? null;
+      const inner = features?.loss(batch.images, batch.features) ?? null;
+      return outputs && inner ? outputs.add(inner) : (outputs ?? inner);
+    };
+  }
+  if (features) hooks.featureLayers = features.layers;
+  try {
+    if (existsSync(last)) return await train({ resume: last, ...trainerRun(run) }, hooks);
+    return await train({ ...stageOptions(model, s, runDir, s.finetuneEpochs, run), minWarmupIterations: s.minWarmup }, hooks);
+  } finally {
+    features?.dispose();
+  }
 }

@@ -18,6 +18,11 @@ export interface PipelineState {
   fade?: { round: number; channels: FadingChannels };
   /** The sparsity-trained checkpoint of the round in progress, once its training finished. */
   sparsityTrained?: { round: number; path: string };
+  /**
+   * The checkpoint the current model was pruned from (the last round's sparsity-trained model) and, per layer, the
+   * channel of it behind each of the current model's (feature distillation's targets).
+   */
+  parent?: { path: string; keptChannels: Record<string, number[]> };
   finetuned?: string;
   /** Wall seconds of the run's finished sessions (a resumed run adds up), and the largest RSS seen, in bytes. */
   wallSeconds?: number;

@@ -6,17 +6,13 @@ import { nn, noGrad, tensor, tidy, type Tensor } from '../torch/index.js';
 import { Conv } from '../model/common.js';
 import { cloneConfig } from '../model/config.js';
 import { DetectionModel } from '../model/yolo.js';
-import type { ChannelConsumer, ChannelGroup, DependencyGraph } from './dependency.js';
-import type { PrunePlan } from './plan.js';
+import type { ChannelConsumer, DependencyGraph } from './dependency.js';
+import { keptOf, type PrunePlan } from './plan.js';
 import { reconstruct, type InputStatistics } from './reconstruct.js';
 
 export interface SurgeryOptions {
   /** Statistics of every convolution's input channels (original indexing), from calibration batches. */
   inputStatistics?: Map<nn.Conv2d, InputStatistics>;
-}
-
-function keptOf(plan: PrunePlan, group: ChannelGroup): number[] {
-  return plan.keep.get(group) ?? Array.from({ length: group.channels }, (_, i) => i);
 }
 
 /** The consumer's kept input channels, and the removed ones, in its original input indexing. */

@@ -9,8 +9,14 @@ import { clipGradNorm, type TrainOptimizer } from './optimizer.js';
 /** Gradients are clipped to this global norm before each optimizer step. */
 export const MAX_GRAD_NORM = 10;
 
-/** A term added to a batch's loss, given the batch's images and the model's raw outputs on them; null adds nothing. */
-export type ExtraLoss = (images: Tensor, predictions: Tensor[]) => Tensor | null;
+/**
+ * A term added to a batch's loss, given the batch's images, the model's raw outputs on them and the outputs of the
+ * `layers` it reads; null adds nothing.
+ */
+export interface ExtraLoss {
+  layers?: ReadonlySet<number>;
+  term(images: Tensor, predictions: Tensor[], features: ReadonlyMap<number, Tensor>): Tensor | null;
+}
 
 /**
  * Forward and backward for one batch; `extra` may add a term to the loss, and the gradients are of the loss times
@@ -26,9 +32,10 @@ export function forwardBackward(
   scale = 1,
 ): [number, number, number] {
   return tidy(() => {
-    const predictions = model.forward(images);
+    const tap = { layers: extra?.layers ?? new Set<number>(), outputs: new Map<number, Tensor>() };
+    const predictions = model.forward(images, tap);
     const { loss: total, items } = loss.compute(predictions, targets);
-    const added = extra?.(images, predictions) ?? null;
+    const added = extra?.term(images, predictions, tap.outputs) ?? null;
     const sum = added ? total.add(added) : total;
     (scale === 1 ? sum : sum.mul(scale)).backward();
     return items;

@@ -152,9 +152,11 @@ export interface TrainHooks {
   beforeTrainingStarts?(ctx: TrainContext): void | Promise<void>;
   /**
    * A term added to each batch's loss before backward (a sparsity penalty, a distillation loss); null adds nothing.
-   * `batch` holds the images as trained on and the model's raw outputs for them.
+   * `batch` holds the images as trained on, the model's raw outputs for them and the outputs of `featureLayers`.
    */
-  extraLoss?(model: DetectionModel, ctx: StepContext, batch: { images: Tensor; predictions: Tensor[] }): Tensor | null;
+  extraLoss?(model: DetectionModel, ctx: StepContext, batch: { images: Tensor; predictions: Tensor[]; features: ReadonlyMap<number, Tensor> }): Tensor | null;
+  /** Layers (by index) whose outputs extraLoss reads. */
+  featureLayers?: ReadonlySet<number>;
   /** After each optimizer step and the EMA's update (a constraint on parameters, applied to both). */
   afterOptimizerStep?(ctx: StepContext): void;
   /** Parameters (by name) to exempt from weight decay, besides biases, BatchNorm and channel-gate weights. */
@@ -444,9 +446,13 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
           if (plots && ni < 3) await drawBatch(batch.images, batch.targets, names, join(saveDir, `train_batch${ni}.jpg`), { paths: batch.paths });
           const images = settings.multiScale ? multiScale(batch.images, imgsz, gs, scaleRng) : batch.images;
           size = images.shape[3]!;
-          const { extraLoss } = hooks;
+          const { extraLoss, featureLayers } = hooks;
           const extra = extraLoss
-            ? (images: Tensor, predictions: Tensor[]) => extraLoss(model, { ...context, epoch, batch: i, iteration: ni }, { images, predictions })
+            ? {
+                ...(featureLayers ? { layers: featureLayers } : {}),
+                term: (images: Tensor, predictions: Tensor[], features: ReadonlyMap<number, Tensor>) =>
+                  extraLoss(model, { ...context, epoch, batch: i, iteration: ni }, { images, predictions, features }),
+              }
             : undefined;
           // The loss grows with the batch; each rank's share is scaled back up as the average of ranks divides it.
           const stepping = ni - lastOptStep >= step.accumulate;
