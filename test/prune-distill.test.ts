@@ -89,7 +89,14 @@ test('feature distillation: each layer of the pruned model matches its kept chan
 
   const other = cloneModel(student).eval();
   noGrad(() => other.parameters().forEach((p) => p.add_(rand(p.shape).sub(0.5).mul(0.05))));
-  assert.ok(featureLoss(distill, other, images) > 1e-4);
+  const full = featureLoss(distill, other, images);
+  assert.ok(full > 1e-4);
+  const half = tidy(() => {
+    const tap = { layers: distill.layers, outputs: new Map<number, Tensor>() };
+    other.forward(images, tap);
+    return distill.loss(images, tap.outputs, 0.5).item();
+  });
+  assert.ok(Math.abs(half / full - 0.5) < 1e-4, `half the gain: ${half} of ${full}`);
   assert.ok(largestGradient(other) > 1e-4);
   distill.dispose();
 });

@@ -79,6 +79,11 @@ test('the checkpoint\'s optimizer and hyperparameters, a short cool warmup, dist
   assert.ok(Math.abs(r.gateLr * steps * roundPressure(r.epochsPerRound, r.hyp) - ROUND_TRAVEL) < 1e-9);
   assert.equal(r.distill, 3);
   assert.equal(chooseRecipe({ epochs: 20 }, { ...highway, originalMap50: 0.25 }).distill, 0);
+  // Feature distillation comes from the model before the pruning step, not the original: whatever the original's accuracy.
+  assert.equal(r.featureDistill, 2);
+  assert.ok(r.reasons.some((line) => line.startsWith('feature distillation gain 2, falling to 0 over fine-tuning')));
+  assert.equal(chooseRecipe({ epochs: 20 }, { ...highway, originalMap50: 0.25 }).featureDistill, 2);
+  assert.equal(chooseRecipe({ epochs: 20, featureDistill: 0 }, highway).featureDistill, 0);
   // An official checkpoint says nothing: SGD and hyp.scratch-low.
   const { trained: _, ...official } = highway;
   const o = chooseRecipe({ epochs: 20 }, official);

@@ -175,7 +175,7 @@ test('yolov5 prune --nproc-per-node 2: both processes train every stage, rank 0 
   assert.equal(stdout.match(/Training in 2 processes \(4 images a batch each\)/g)?.length, 2, 'sparsity training and fine-tuning, each in both processes');
   assert.equal(stdout.match(/===== round 1\/1: pruning/g)?.length, 1);
   // Fine-tuning learns the features of the sparsity-trained model at the channels the plan kept, in both processes.
-  assert.equal(stdout.match(/distilling the features of 24 layers from the model before pruning \(weight 1\)/g)?.length, 1);
+  assert.equal(stdout.match(/distilling the features of 24 layers from the model before pruning \(weight 2\)/g)?.length, 1);
   const state = JSON.parse(readFileSync(join(project, 'exp', 'state.json'), 'utf8'));
   assert.equal(state.parent.path, join(project, 'exp', 'round1', 'weights', 'last.safetensors'));
   assert.equal(Object.keys(state.parent.keptChannels).length, 24);

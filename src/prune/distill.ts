@@ -67,8 +67,11 @@ export class FeatureDistillation {
     this.kept = new Map([...kept].map(([layer, channels]) => [layer, keep(tensor([...channels], [channels.length], { dtype: 'int64' }))]));
   }
 
-  /** The term for one batch: images as trained on, the student's outputs of `layers` for them. */
-  loss(images: Tensor, features: ReadonlyMap<number, Tensor>): Tensor {
+  /**
+   * The term for one batch: images as trained on, the student's outputs of `layers` for them, and the share of the
+   * gain that applies now.
+   */
+  loss(images: Tensor, features: ReadonlyMap<number, Tensor>, share = 1): Tensor {
     const tap = { layers: this.layers, outputs: new Map<number, Tensor>() };
     noGrad(() => this.parent.forward(images, tap));
     let total: Tensor | null = null;
@@ -85,7 +88,7 @@ export class FeatureDistillation {
       const term = F.mseLoss(student, target).div(scale);
       total = total ? total.add(term) : term;
     }
-    return total!.mul((this.weight * images.shape[0]!) / this.kept.size);
+    return total!.mul((share * this.weight * images.shape[0]!) / this.kept.size);
   }
 
   dispose(): void {

@@ -61,8 +61,8 @@ export interface PruneOptions {
    */
   distill?: number;
   /**
-   * Gain of feature distillation during fine-tuning: each layer's output learns the same channels of the model it
-   * was pruned from (see FeatureDistillation).
+   * Gain of feature distillation at the start of fine-tuning, falling linearly to 0 by its end: each layer's output
+   * learns the same channels of the model it was pruned from (see FeatureDistillation).
    */
   featureDistill?: number;
   /** Prune channels whose importance is below this (also the threshold of the gate statistics). */
