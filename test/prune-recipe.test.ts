@@ -79,10 +79,12 @@ test('the checkpoint\'s optimizer and hyperparameters, a short cool warmup, dist
   assert.ok(Math.abs(r.gateLr * steps * roundPressure(r.epochsPerRound, r.hyp) - ROUND_TRAVEL) < 1e-9);
   assert.equal(r.distill, 3);
   assert.equal(chooseRecipe({ epochs: 20 }, { ...highway, originalMap50: 0.25 }).distill, 0);
-  // Feature distillation comes from the model before the pruning step, not the original: whatever the original's accuracy.
+  // Feature distillation from the model before the pruning step, which is as good as the original it came from.
   assert.equal(r.featureDistill, 2);
   assert.ok(r.reasons.some((line) => line.startsWith('feature distillation gain 2, falling to 0 over fine-tuning')));
-  assert.equal(chooseRecipe({ epochs: 20 }, { ...highway, originalMap50: 0.25 }).featureDistill, 2);
+  const weak = chooseRecipe({ epochs: 20 }, { ...highway, originalMap50: 0.25 });
+  assert.equal(weak.featureDistill, 0);
+  assert.ok(weak.reasons.some((line) => line.startsWith("no feature distillation: the original's mAP50 0.250 is below 0.5")));
   assert.equal(chooseRecipe({ epochs: 20, featureDistill: 0 }, highway).featureDistill, 0);
   // An official checkpoint says nothing: SGD and hyp.scratch-low.
   const { trained: _, ...official } = highway;

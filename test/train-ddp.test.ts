@@ -168,6 +168,8 @@ test('yolov5 prune --nproc-per-node 2: both processes train every stage, rank 0 
     'prune', '--weights', weights, '--data', data, '--img', '64', '--batch-size', '8', '--workers', '1', '--rounds', '1', '--epochs-per-round', '1',
     '--finetune-epochs', '1', '--target-flops', '0.6', '--calib-images', '4', '--no-benchmark', '--project', project,
     '--nproc-per-node', '2', '--master-port', String(await freePort()),
+    // The untrained start is a weak teacher (the recipe would leave feature distillation off): asked for explicitly.
+    '--feature-distill', '2',
   ];
   // Every rank leaves when rank 0 says the run is done: a rank left waiting would hold the launcher past the timeout.
   const { stdout } = await run(process.execPath, [CLI, ...args], { timeout: 300_000 });

@@ -106,6 +106,7 @@ const DISTILL_MIN_MAP50 = 0.5;
 /** Feature distillation's gain at the start of fine-tuning (it falls to 0 by the end), and what it gave (docs/pruning.md §5). */
 const FEATURE_DISTILL_GAIN = 2;
 const FEATURE_DISTILL_MEASURED = 'Highway, 9 epochs after a prune to 50% of the GFLOPs: mAP50-95 0.536 without, 0.551 with; a constant gain 1 0.547, 4 0.524';
+const FEATURE_DISTILL_WEAK = 'the full demo, original mAP50 0.286: fine-tuned mAP50-95 0.094 without, 0.072 with';
 /** SGD: the gates' learning rate. Adam: λ (under Adam a step moves a gate by about its learning rate, whatever λ). */
 const SGD_GATE_LR = 0.05;
 const ADAM_LAMBDA = 3e-3;
@@ -250,11 +251,14 @@ export function chooseRecipe(request: RecipeRequest, facts: RecipeFacts): Recipe
         : `no distillation: the original's mAP50 ${facts.originalMap50.toFixed(3)} is below ${DISTILL_MIN_MAP50}, a weak teacher misleads (measured on the fast demo)`,
     );
   }
-  const featureDistill = request.featureDistill ?? FEATURE_DISTILL_GAIN;
+  // The parent's features are as good as the model it was trained from: the same bar as the outputs'.
+  const featureDistill = request.featureDistill ?? (facts.originalMap50 >= DISTILL_MIN_MAP50 ? FEATURE_DISTILL_GAIN : 0);
   if (request.featureDistill !== undefined) given('feature distillation gain', featureDistill);
-  else if (finetuneEpochs > 0 && featureDistill > 0) {
+  else if (finetuneEpochs > 0) {
     reasons.push(
-      `feature distillation gain ${featureDistill}, falling to 0 over fine-tuning: every layer's kept channels learn what they computed before the pruning step (${FEATURE_DISTILL_MEASURED})`,
+      featureDistill > 0
+        ? `feature distillation gain ${featureDistill}, falling to 0 over fine-tuning: every layer's kept channels learn what they computed before the pruning step (${FEATURE_DISTILL_MEASURED})`
+        : `no feature distillation: the original's mAP50 ${facts.originalMap50.toFixed(3)} is below ${DISTILL_MIN_MAP50}, and the features of a weak model mislead too (${FEATURE_DISTILL_WEAK})`,
     );
   }
   const round = request.round ?? facts.channelBlock;
