@@ -11,7 +11,6 @@ import { insertGates } from '../src/prune/gates.js';
 import { analyzeDependencies } from '../src/prune/dependency.js';
 import { groupImportance, keptLayerChannels, planByThreshold } from '../src/prune/plan.js';
 import { applyPlan } from '../src/prune/surgery.js';
-import { cloneModel } from '../src/train/model-setup.js';
 
 const model = (nc = 2) => new DetectionModel({ ...loadModelConfig('yolov5n'), nc });
 const largestGradient = (m: DetectionModel) =>
@@ -26,7 +25,7 @@ test('distillation: no gradient where the model matches the original, a gradient
   const statsBefore = runningMeans(teacher);
   const distill = new OutputDistillation(teacher, 1);
 
-  const same = cloneModel(teacher).eval(); // eval: the same BatchNorm statistics as the teacher
+  const same = teacher.clone().eval(); // eval: the same BatchNorm statistics as the teacher
   const lossSame = tidy(() => {
     const loss = distill.loss(images, same.forward(images));
     loss.backward();
@@ -34,7 +33,7 @@ test('distillation: no gradient where the model matches the original, a gradient
   });
   assert.ok(largestGradient(same) < 1e-6, `gradient ${largestGradient(same)} where the outputs agree`);
 
-  const other = cloneModel(teacher).eval();
+  const other = teacher.clone().eval();
   noGrad(() => other.parameters().forEach((p) => p.add_(rand(p.shape).sub(0.5).mul(0.05))));
   const lossOther = tidy(() => {
     const loss = distill.loss(images, other.forward(images));
@@ -87,7 +86,7 @@ test('feature distillation: each layer of the pruned model matches its kept chan
   assert.ok(same < 1e-8, `loss ${same}: removing zero-gated channels changes no kept channel`);
   assert.ok(largestGradient(student) < 1e-5, `gradient ${largestGradient(student)} where the features agree`);
 
-  const other = cloneModel(student).eval();
+  const other = student.clone().eval();
   noGrad(() => other.parameters().forEach((p) => p.add_(rand(p.shape).sub(0.5).mul(0.05))));
   const full = featureLoss(distill, other, images);
   assert.ok(full > 1e-4);
@@ -104,7 +103,7 @@ test('feature distillation: each layer of the pruned model matches its kept chan
 test('feature distillation with channels of another plan fails clearly', () => {
   const { parent, kept } = prunedAtZeroGates();
   const distill = new FeatureDistillation(parent, kept, 1);
-  const unpruned = cloneModel(parent).eval();
+  const unpruned = parent.clone().eval();
   assert.throws(() => featureLoss(distill, unpruned, rand([1, 3, 64, 64])), /feature distillation: layer \d+ of the pruned model is \[.*\], its kept channels of the parent \[.*\]/);
   distill.dispose();
 });

@@ -12,7 +12,6 @@ import { clipGradNorm, createOptimizer, groupParameters, setOptimizerHyper } fro
 import { optimizerStep } from '../src/train/step.js';
 import { TrainingSchedule, interp, lrFactor, roundHalfEven } from '../src/train/schedule.js';
 import { ModelEMA } from '../src/train/ema.js';
-import { cloneModel } from '../src/train/model-setup.js';
 import { anchorFit, checkAnchors, evolveAnchors, labelSizes, modelAnchorPixels } from '../src/train/autoanchor.js';
 
 const close = (actual: number, expected: number, tolerance = 1e-6, what = '') =>
@@ -50,7 +49,7 @@ test('loss gains scale with levels, classes and image area as in YOLOv5', () => 
 });
 
 test('parameters fall into bias, decayed-weight, undecayed-weight and gate groups; gates take no decay', () => {
-  const copy = cloneModel(model);
+  const copy = model.clone();
   const gated = [...copy.namedModules()].find(([, m]) => m instanceof Conv)!;
   (gated[1] as Conv).addGate();
   const groups = groupParameters(copy, (name) => name === 'model.24.m.0.weight');
@@ -154,7 +153,7 @@ test('the warmup floor of 100 iterations can be lowered for small datasets', () 
 });
 
 test('EMA moves weights and BatchNorm statistics with the ramped decay and copies integer buffers', () => {
-  const trained = cloneModel(model);
+  const trained = model.clone();
   const ema = new ModelEMA(trained);
   assert.ok(ema.ema.parameters().every((p) => !p.requiresGrad));
   close(ema.decay(2000), 0.9999 * (1 - Math.exp(-1)), 1e-12);
@@ -173,10 +172,10 @@ test('EMA moves weights and BatchNorm statistics with the ramped decay and copie
   assert.equal(ema.updates, 1);
 });
 
-test('cloneModel copies architecture, gates and weights into independent tensors', () => {
-  const source = cloneModel(model);
+test('clone() copies architecture, gates and weights into independent tensors', () => {
+  const source = model.clone();
   ([...source.namedModules()].find(([name]) => name === 'model.2.cv1')![1] as Conv).addGate();
-  const copy = cloneModel(source);
+  const copy = source.clone();
   assert.ok((new Map(copy.namedModules()).get('model.2.cv1') as Conv).gate !== null);
   const [a, b] = [source.stateDict().get('model.0.conv.weight')!, copy.stateDict().get('model.0.conv.weight')!];
   assert.deepEqual(a.toArray(), b.toArray());
@@ -207,7 +206,7 @@ test('evolved anchors recall clustered label sizes; AutoAnchor replaces poor anc
   assert.equal(evolved.length, 18);
   assert.equal(anchorFit(labelSizes(images, 640), evolved, 4).bpr, 1);
 
-  const fresh = cloneModel(model);
+  const fresh = model.clone();
   const good = checkAnchors(fresh, images, { imgsz: 640, anchorT: 4, generations: 100 });
   assert.equal(good.replaced, false, good.message);
   assert.match(good.message, /Best Possible Recall/);

@@ -10,7 +10,6 @@ import { exportOnnx } from '../export/onnx-export.js';
 import { readMetadata } from '../export/metadata.js';
 import { decodeMetadataProps } from '../export/onnx-proto.js';
 import { assertRegularFile } from '../io/regular-file.js';
-import { Conv } from '../model/common.js';
 import { ModelEnsemble } from '../model/ensemble.js';
 import { DetectionModel } from '../model/yolo.js';
 import { noGrad, tensor, tidy } from '../torch/index.js';
@@ -181,11 +180,7 @@ export async function validateOnnxFile(file: string, options: ValidateOptions): 
 
 /** A copy of the model for inference (BatchNorm folded, eval mode); the caller's model is left untouched. */
 export function inferenceCopy(model: DetectionModel): DetectionModel {
-  const copy = new DetectionModel(model.architecture(), { names: model.names });
-  const gated = new Set([...model.namedModules()].filter(([, m]) => m instanceof Conv && m.gate).map(([name]) => name));
-  for (const [name, m] of copy.namedModules()) if (m instanceof Conv && gated.has(name)) m.addGate();
-  copy.loadStateDict(model.stateDict());
-  return copy.fuse().eval();
+  return model.clone().fuse().eval();
 }
 
 export class TorchBackend implements Backend {

@@ -201,6 +201,15 @@ export class DetectionModel extends nn.Module {
     }
   }
 
+  /** An independent copy: the same architecture, gates, names and weights (in training mode, as a new model). */
+  clone(): DetectionModel {
+    const copy = new DetectionModel(this.architecture(), { names: [...this.names] });
+    const modules = new Map(copy.namedModules());
+    for (const [name, m] of this.namedModules()) if (m instanceof Conv && m.gate) (modules.get(name) as Conv).addGate();
+    copy.loadStateDict(this.stateDict());
+    return copy;
+  }
+
   /** Folds every BatchNorm into its convolution (faster inference; training no longer possible). */
   fuse(): this {
     for (const [, m] of this.namedModules()) if (m instanceof Conv) m.fuse();

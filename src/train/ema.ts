@@ -2,7 +2,6 @@
 // the average, which is steadier than the raw weights. The decay ramps up from 0 so early updates dominate.
 import { isFloating, noGrad } from '../torch/index.js';
 import type { DetectionModel } from '../model/yolo.js';
-import { cloneModel } from './model-setup.js';
 
 export interface EmaOptions {
   /** Asymptotic decay. */
@@ -20,7 +19,7 @@ export class ModelEMA {
   private readonly tau: number;
 
   constructor(model: DetectionModel, options: EmaOptions = {}) {
-    this.ema = cloneModel(model).eval();
+    this.ema = model.clone().eval();
     for (const p of this.ema.parameters()) p.requiresGrad_(false);
     this.updates = options.updates ?? 0;
     this.maxDecay = options.decay ?? 0.9999;

@@ -17,13 +17,6 @@ export function rebuildModel(model: DetectionModel, options: { nc?: number; name
   return copy;
 }
 
-/** An independent copy of a model: same architecture, gates, names and weights. */
-export function cloneModel(model: DetectionModel): DetectionModel {
-  const copy = rebuildModel(model);
-  copy.loadStateDict(model.stateDict());
-  return copy;
-}
-
 /** Copies every tensor whose name and shape both match (the rest keep their initial values); returns the count. */
 export function transferWeights(from: DetectionModel, to: DetectionModel, exclude: (name: string) => boolean = () => false): number {
   const target = to.stateDict();

@@ -25,7 +25,7 @@ import { EarlyStopping } from './early-stop.js';
 import { fitness, writeResultsCsv, type EpochRecord } from './results.js';
 import { plotLabelCorrelogram, plotLabels, plotResults } from './plots.js';
 import { writeRunFiles } from './run-files.js';
-import { cloneModel, freezeLayers, prepareModel } from './model-setup.js';
+import { freezeLayers, prepareModel } from './model-setup.js';
 import { progress, progressBarShown } from '../util/progress.js';
 import {
   finishCheckpoint,
@@ -289,7 +289,7 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
   manualSeed(settings.seed);
   let model: DetectionModel;
   if (resumed) {
-    model = cloneModel(resumed.ema);
+    model = resumed.ema.clone();
     model.loadStateDict(resumed.modelState);
     resumed.modelState.forEach((t) => t.dispose());
   } else {
