@@ -89,7 +89,8 @@ export async function sparsityTraining(
 ): Promise<TrainResult> {
   const { log } = run;
   const calibration = await calibrationSource(s.data, { imgsz: s.imgsz, stride: Math.max(...model.stride, 32), maxImages: s.calibImages });
-  const batchesPerEpoch = epochBatches(s);
+  const images = splitImageFiles(loadDatasetConfig(s.data), 'train').length;
+  const batchesPerEpoch = Math.max(1, Math.ceil(images / s.batchSize));
   let penalty: SparsityPenalty | undefined;
   // The model learns from the original while its gates shrink (and, from the second round on, while it recovers
   // from the last pruning), so that what the penalty takes away is relearned by other channels.
@@ -170,11 +171,6 @@ export async function sparsityTraining(
   }
 }
 
-/** Batches in one epoch of the training split. */
-function epochBatches(s: Settings): number {
-  return Math.max(1, Math.ceil(splitImageFiles(loadDatasetConfig(s.data), 'train').length / s.batchSize));
-}
-
 /** The trainer's options for how it runs (not what it trains). */
 function trainerRun({ log, group, syncBn, bucketCapMb }: StageRun): Pick<TrainOptions, 'log' | 'group' | 'syncBn' | 'bucketCapMb'> {
   return { log, ...(group ? { group } : {}), ...(syncBn !== undefined ? { syncBn } : {}), ...(bucketCapMb !== undefined ? { bucketCapMb } : {}) };
@@ -228,12 +224,11 @@ export async function fineTune(model: DetectionModel, s: Settings, parent: Pipel
   // The features guide the first epochs, where the pruned network is furthest from its parent; their gain falls
   // linearly to 0 by the end, so that the parent's features do not hold the last epochs back (a constant gain of 4
   // ended below none at all on Highway: docs/pruning.md §5).
-  const iterations = s.finetuneEpochs * epochBatches(s);
   const hooks: TrainHooks = {};
   if (teacher || features) {
     hooks.extraLoss = (_model, ctx, batch) => {
       const outputs = teacher?.loss(batch.images, batch.predictions) ?? null;
-      const inner = features?.loss(batch.images, batch.features, Math.max(0, 1 - ctx.iteration / iterations)) ?? null;
+      const inner = features?.loss(batch.images, batch.features, Math.max(0, 1 - ctx.iteration / (ctx.epochs * ctx.batches))) ?? null;
       return outputs && inner ? outputs.add(inner) : (outputs ?? inner);
     };
   }

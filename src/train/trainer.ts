@@ -137,6 +137,8 @@ export interface StepContext extends TrainContext {
   batch: number;
   /** Batches since the start of training. */
   iteration: number;
+  /** Batches in an epoch. */
+  batches: number;
 }
 
 export interface EpochContext extends TrainContext {
@@ -451,7 +453,7 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
             ? {
                 ...(featureLayers ? { layers: featureLayers } : {}),
                 term: (images: Tensor, predictions: Tensor[], features: ReadonlyMap<number, Tensor>) =>
-                  extraLoss(model, { ...context, epoch, batch: i, iteration: ni }, { images, predictions, features }),
+                  extraLoss(model, { ...context, epoch, batch: i, iteration: ni, batches: nb }, { images, predictions, features }),
               }
             : undefined;
           // The loss grows with the batch; each rank's share is scaled back up as the average of ranks divides it.
@@ -469,7 +471,7 @@ export async function train(options: TrainOptions, hooks: TrainHooks = {}): Prom
               reduce.steps++;
             }
             optimizerStep(optimizer, clipSets, main ? ema : undefined, model);
-            hooks.afterOptimizerStep?.({ ...context, epoch, batch: i, iteration: ni });
+            hooks.afterOptimizerStep?.({ ...context, epoch, batch: i, iteration: ni, batches: nb });
             lastOptStep = ni;
           }
           items.forEach((v, k) => (sums[k]! += v));
