@@ -33,10 +33,10 @@ export interface BatchNmsOptions extends NmsOptions {
   labels?: readonly Float32Array[];
 }
 
-/** Columns of a detection row: x1, y1, x2, y2, score, class. */
 /** What detection keeps when not told otherwise (detect.py's --conf-thres and --iou-thres). */
 export const DETECT_THRESHOLDS = { conf: 0.25, iou: 0.45 } as const;
 
+/** Columns of a detection row: x1, y1, x2, y2, score, class. */
 export const DETECTION_COLUMNS = 6;
 
 const MAX_NMS = 30000;
