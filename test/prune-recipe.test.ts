@@ -3,7 +3,7 @@
 // CPU's channel block — each with a reason — and given options winning over every choice.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chooseRecipe, defaultEpochBudget, roundPressure, roundsFor, ROUND_TRAVEL, SPARSITY_LR_SHARE, type RecipeFacts } from '../src/prune/recipe.js';
+import { chooseRecipe, defaultEpochBudget, parentFeatureGain, roundPressure, roundsFor, ROUND_TRAVEL, SPARSITY_LR_SHARE, type RecipeFacts } from '../src/prune/recipe.js';
 import { channelBlockOf } from '../src/infer/channel-block.js';
 import { loadHyp } from '../src/train/hyp.js';
 
@@ -86,6 +86,14 @@ test('the checkpoint\'s optimizer and hyperparameters, a short cool warmup, dist
   assert.equal(weak.featureDistill, 0);
   assert.ok(weak.reasons.some((line) => line.startsWith("no feature distillation: the original's mAP50 0.250 is below 0.5")));
   assert.equal(chooseRecipe({ epochs: 20, featureDistill: 0 }, highway).featureDistill, 0);
+  // The parent must still be worth learning from when fine-tuning starts: a collapsed round's features mislead.
+  assert.deepEqual(parentFeatureGain(r, 0.85), { gain: 2 });
+  const collapsed = parentFeatureGain(r, 0.31);
+  assert.equal(collapsed.gain, 0);
+  assert.match(collapsed.reason ?? '', /^no feature distillation: the model pruned from has mAP50 0\.310, below 0\.5/);
+  // A given gain is used as given, and a run recorded before the bar existed has none.
+  assert.deepEqual(parentFeatureGain(chooseRecipe({ epochs: 20, featureDistill: 1 }, highway), 0.31), { gain: 1 });
+  assert.deepEqual(parentFeatureGain({ featureDistill: 2 }, 0.31), { gain: 2 });
   // An official checkpoint says nothing: SGD and hyp.scratch-low.
   const { trained: _, ...official } = highway;
   const o = chooseRecipe({ epochs: 20 }, official);

@@ -150,7 +150,7 @@ export async function prunePipeline(options: PruneOptions, processes?: PruneProc
         await announce({ stage: 'sparsity', round: r, model: state.current, ...(share !== undefined ? { share } : {}), ...(fadeTarget ? { fadeTarget } : {}), settings: s, state });
         const trained = await sparsityTraining(model, s, state, r, share, fadeTarget, run);
         if (trained.interrupted) throw new Error(`sparsity training interrupted; continue with: yolov5 prune --resume ${s.saveDir}`);
-        state.sparsityTrained = { round: r, path: trained.lastPath };
+        state.sparsityTrained = { round: r, path: trained.lastPath, map50: trained.epochs.at(-1)?.map50 };
         saveState(s.saveDir, state);
       }
       model = (await readCheckpoint(state.sparsityTrained!.path)).model;
@@ -173,7 +173,10 @@ export async function prunePipeline(options: PruneOptions, processes?: PruneProc
     });
     const path = join(s.saveDir, `round${r}.safetensors`);
     await saveCheckpoint(path, step.model);
-    state.parent = { path: s.epochsPerRound > 0 ? state.sparsityTrained!.path : state.current, keptChannels: Object.fromEntries(step.keptChannels) };
+    state.parent = {
+      ...(s.epochsPerRound > 0 ? { path: state.sparsityTrained!.path, map50: state.sparsityTrained!.map50 } : { path: state.current, map50: (state.rounds.at(-1) ?? state.original).map50 }),
+      keptChannels: Object.fromEntries(step.keptChannels),
+    };
     const after = await figures(step.model, s, log);
     state.rounds.push({ round: r, lambda: state.lambda, target: describeTarget(target), channels: step.channels, ...after });
     state.current = path;

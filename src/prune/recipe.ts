@@ -65,6 +65,11 @@ export interface Recipe {
   minWarmup: number;
   distill: number;
   featureDistill: number;
+  /**
+   * The mAP50 the model a network is pruned from (its parent) must still have when fine-tuning starts for its
+   * features to be taught: 0 when the gain was given.
+   */
+  parentMinMap50: number;
   round: number;
   importance: ImportanceMeasure;
   /** Whether each round's planned channels fade out over its later sparsity epochs (src/prune/fade.ts). */
@@ -107,6 +112,7 @@ const DISTILL_MIN_MAP50 = 0.5;
 const FEATURE_DISTILL_GAIN = 2;
 const FEATURE_DISTILL_MEASURED = 'Highway, 9 epochs after a prune to 50% of the GFLOPs: mAP50-95 0.536 without, 0.551 with; a constant gain 1 0.547, 4 0.524';
 const FEATURE_DISTILL_WEAK = 'the full demo, original mAP50 0.286: fine-tuned mAP50-95 0.094 without, 0.072 with';
+const FEATURE_DISTILL_COLLAPSED = 'Highway at 35% of the GFLOPs, parent mAP50 0.31: fine-tuned mAP50-95 0.357 without, 0.329 with';
 /** SGD: the gates' learning rate. Adam: λ (under Adam a step moves a gate by about its learning rate, whatever λ). */
 const SGD_GATE_LR = 0.05;
 const ADAM_LAMBDA = 3e-3;
@@ -257,7 +263,8 @@ export function chooseRecipe(request: RecipeRequest, facts: RecipeFacts): Recipe
   else if (finetuneEpochs > 0) {
     reasons.push(
       featureDistill > 0
-        ? `feature distillation gain ${featureDistill}, falling to 0 over fine-tuning: every layer's kept channels learn what they computed before the pruning step (${FEATURE_DISTILL_MEASURED})`
+        ? `feature distillation gain ${featureDistill}, falling to 0 over fine-tuning: every layer's kept channels learn what they computed before the pruning step (${FEATURE_DISTILL_MEASURED}), ` +
+          `if the model they are pruned from still has mAP50 ≥ ${DISTILL_MIN_MAP50} then`
         : `no feature distillation: the original's mAP50 ${facts.originalMap50.toFixed(3)} is below ${DISTILL_MIN_MAP50}, and the features of a weak model mislead too (${FEATURE_DISTILL_WEAK})`,
     );
   }
@@ -285,5 +292,19 @@ export function chooseRecipe(request: RecipeRequest, facts: RecipeFacts): Recipe
     );
   }
 
-  return { epochs, rounds, epochsPerRound, finetuneEpochs, optimizer, sparsityHyp, hyp, nominalBatch, gateLr, sparsity, minWarmup, distill, featureDistill, round, importance, fade, reasons };
+  const parentMinMap50 = request.featureDistill === undefined ? DISTILL_MIN_MAP50 : 0;
+  return { epochs, rounds, epochsPerRound, finetuneEpochs, optimizer, sparsityHyp, hyp, nominalBatch, gateLr, sparsity, minWarmup, distill, featureDistill, parentMinMap50, round, importance, fade, reasons };
+}
+
+/**
+ * The feature distillation gain fine-tuning uses, once the parent's accuracy is known. A round whose sparsity
+ * training collapsed leaves a parent whose features mislead as a weak original's do; a given gain is used as given.
+ */
+export function parentFeatureGain(recipe: { featureDistill: number; parentMinMap50?: number }, parentMap50: number | undefined): { gain: number; reason?: string } {
+  const bar = recipe.parentMinMap50 ?? 0;
+  if (recipe.featureDistill === 0 || parentMap50 === undefined || parentMap50 >= bar) return { gain: recipe.featureDistill };
+  return {
+    gain: 0,
+    reason: `no feature distillation: the model pruned from has mAP50 ${parentMap50.toFixed(3)}, below ${bar}; its features would mislead (${FEATURE_DISTILL_COLLAPSED})`,
+  };
 }

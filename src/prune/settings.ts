@@ -123,6 +123,8 @@ export type Settings = Required<Omit<PruneOptions, 'resume' | 'log' | 'name' | '
     adaptLambda: boolean;
     /** Why each chosen setting has its value, as printed at the start. */
     recipe: string[];
+    /** The recipe's bar for the parent's features (absent in the state of runs made before it existed: no bar). */
+    parentMinMap50?: number;
   };
 /** What the user settled before the recipe fills the rest in. */
 export type Given = Omit<Settings, keyof Recipe | 'recipe' | 'adaptLambda' | 'saveDir'> & { request: RecipeRequest };

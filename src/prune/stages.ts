@@ -16,7 +16,7 @@ import { calibrationSource, type CalibrationSource } from './calibration-data.js
 import { planFor, type PruneTarget } from './round.js';
 import { fadeCap, fadingChannels, GateFade, type FadingChannels } from './fade.js';
 import { FeatureDistillation, OutputDistillation } from './distill.js';
-import { fadeStartEpoch } from './recipe.js';
+import { fadeStartEpoch, parentFeatureGain } from './recipe.js';
 import { groupImportance, type Criterion, type Importance } from './plan.js';
 import { measureTaylorImportance } from './taylor.js';
 import { trainingWorkers } from '../data/train-loader.js';
@@ -207,9 +207,12 @@ async function distillation(s: Settings, log: (line: string) => void): Promise<O
 /** The model the fine-tuned one was pruned from as a teacher of its features, if feature distillation is on. */
 async function featureDistillation(s: Settings, parent: PipelineState['parent'], log: (line: string) => void): Promise<FeatureDistillation | undefined> {
   if (!s.featureDistill || !parent) return undefined;
+  const { gain, reason } = parentFeatureGain(s, parent.map50);
+  if (reason) log(reason);
+  if (gain === 0) return undefined;
   const kept = new Map(Object.entries(parent.keptChannels).map(([layer, channels]) => [Number(layer), channels]));
-  log(`distilling the features of ${kept.size} layers from the model before pruning (weight ${s.featureDistill})`);
-  return new FeatureDistillation((await readCheckpoint(parent.path)).model, kept, s.featureDistill);
+  log(`distilling the features of ${kept.size} layers from the model before pruning (weight ${gain})`);
+  return new FeatureDistillation((await readCheckpoint(parent.path)).model, kept, gain);
 }
 
 /**

@@ -17,12 +17,12 @@ export interface PipelineState {
   /** The channels fading in the round in progress, once its plan was made (so a resumed round fades the same). */
   fade?: { round: number; channels: FadingChannels };
   /** The sparsity-trained checkpoint of the round in progress, once its training finished. */
-  sparsityTrained?: { round: number; path: string };
+  sparsityTrained?: { round: number; path: string; map50?: number };
   /**
    * The checkpoint the current model was pruned from (the last round's sparsity-trained model) and, per layer, the
    * channel of it behind each of the current model's (feature distillation's targets).
    */
-  parent?: { path: string; keptChannels: Record<string, number[]> };
+  parent?: { path: string; keptChannels: Record<string, number[]>; map50?: number };
   finetuned?: string;
   /** Wall seconds of the run's finished sessions (a resumed run adds up), and the largest RSS seen, in bytes. */
   wallSeconds?: number;
