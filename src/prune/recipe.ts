@@ -263,8 +263,8 @@ export function chooseRecipe(request: RecipeRequest, facts: RecipeFacts): Recipe
   else if (finetuneEpochs > 0) {
     reasons.push(
       featureDistill > 0
-        ? `feature distillation gain ${featureDistill}, falling to 0 over fine-tuning: every layer's kept channels learn what they computed before the pruning step (${FEATURE_DISTILL_MEASURED}), ` +
-          `if the model they are pruned from still has mAP50 ≥ ${DISTILL_MIN_MAP50} then`
+        ? `feature distillation gain ${featureDistill}, falling to 0 over fine-tuning, while the model pruned from keeps mAP50 ≥ ${DISTILL_MIN_MAP50}: ` +
+          `every layer's kept channels learn what they computed before the pruning step (${FEATURE_DISTILL_MEASURED})`
         : `no feature distillation: the original's mAP50 ${facts.originalMap50.toFixed(3)} is below ${DISTILL_MIN_MAP50}, and the features of a weak model mislead too (${FEATURE_DISTILL_WEAK})`,
     );
   }
