@@ -47,7 +47,7 @@ export const pruneOptions = defineOptions('prune', {
   featureDistill: {
     type: nonNegativeNumber,
     argument: '<gain>',
-    help: "fine-tuning also matches every layer's output to the same channels of the model it was pruned from, with this gain at the start, falling linearly to 0 by the end (chosen: 2 when the original's mAP50 ≥ 0.5, else 0)",
+    help: "fine-tuning also matches every layer's output to the same channels of the model it was pruned from, with this gain at the start, falling linearly to 0 by the end (chosen: 2 when the original's mAP50 ≥ 0.5 and the model pruned from still has it when fine-tuning starts, else 0)",
   },
   threshold: { type: nonNegativeNumber, argument: '<t>', help: 'prune channels whose |gate| is below t (also the threshold of the gate statistics, default 0.1)' },
   ratio: { type: fraction, argument: '<r>', help: 'remove this share of all prunable channels by the end' },
