@@ -64,22 +64,29 @@ export interface RunOptions {
 export interface BackendOptions {
   /** Intra-op threads (ONNX Runtime); default all cores. */
   threads?: number;
+  /**
+   * Other work runs on the same cores while the model runs — a video's decoding, drawing and encoding: ONNX
+   * Runtime's waiting threads then sleep instead of spinning. Default false.
+   */
+  sharedCores?: boolean;
 }
 
 /**
- * How every ONNX Runtime session here is made: `threads` intra-op threads (default: all cores), operators in turn, and
- * threads that wait for work sleep instead of spinning. Where the cores are shared — with other programs, or with
- * detect's own decoding, drawing and encoding — spinning threads take them from the work they wait for: on the
- * 2-vCPU machine here, 2 spinning threads made inference 1.7× as slow as 1 thread, 2 sleeping ones about as fast
+ * How every ONNX Runtime session here is made: `threads` intra-op threads (default: all cores), operators in turn.
+ * Within a run, threads waiting for the next operator's share spin, and they stop when the run returns, so that
+ * the work between runs — and other sessions taking turns — keep the cores: on the 2-vCPU machine here, 2 threads
+ * that slept between operators left yolov5n 25% slower (14.9 against 11.9 ms at 640×384) and a model pruned to 50%
+ * 30% slower (9.9 against 7.5 ms). Where other work shares the cores during runs (`sharedCores`: detect's decoding,
+ * drawing and encoding of a video), they sleep: spinning there made a saved video 11% slower at 2 threads
  * (bench/detect-video.ts).
  */
-export function sessionOptions(threads = availableParallelism()): InferenceSession.SessionOptions {
+export function sessionOptions(threads = availableParallelism(), sharedCores = false): InferenceSession.SessionOptions {
   return {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
-    extra: { session: { intra_op: { allow_spinning: '0' } } },
+    extra: { session: { intra_op: { allow_spinning: sharedCores ? '0' : '1' }, force_spinning_stop: '1' } },
   };
 }
 
@@ -110,7 +117,7 @@ export class OnnxBackend implements Backend {
     }
     let session: SessionThread;
     try {
-      session = await SessionThread.create(bytes, sessionOptions(options.threads));
+      session = await SessionThread.create(bytes, sessionOptions(options.threads, options.sharedCores));
     } catch (error) {
       throw new Error(`${source}: ONNX Runtime cannot load the model (${(error as Error).message})`);
     }

@@ -118,7 +118,7 @@ export async function runDetect(options: DetectRunOptions): Promise<DetectRunSum
   const entries = resolveSource(options.source);
   const moving = entries.some((e) => e.kind !== 'image' && e.kind !== 'invalid');
   const threads = options.threads ?? Math.max(availableParallelism() - (moving ? 1 : 0), 1);
-  const detector = await load(options.weights, { augment: options.augment, threads });
+  const detector = await load(options.weights, { augment: options.augment, threads, sharedCores: moving });
   const onThreads = detector.runtime === 'onnxruntime' ? ` on ${threads} thread${threads === 1 ? '' : 's'}` : '';
   log(`Loaded ${detector.weights}${options.augment ? ' with test-time augmentation' : ''} for ${detector.runtime} inference${onThreads} (${detector.names.length} classes, stride ${detector.stride})`);
   const { imgsz, warning } = fitImgSize(detector, options.imgsz ?? 640);
