@@ -39,7 +39,9 @@ test('yolov5 prune --target-latency --round 16 --int8: report, a narrower checkp
   assert.equal(report.int8.file, join(dir, 'pruned-int8.onnx'));
   assert.ok(report.int8.map >= 0 && report.int8.map <= 1 && report.int8.map50 >= report.int8.map);
   assert.deepEqual((await load(report.int8.file)).names, pruned.names);
-  assert.match(readFileSync(join(dir, 'report.md'), 'utf8'), /\| pruned \+ INT8 \(ONNX Runtime\) \| \| \| [\d.]+ \| [\d.]+ \| n\/a \|/);
+  const markdown = readFileSync(join(dir, 'report.md'), 'utf8');
+  assert.match(markdown, /\| pruned \+ INT8 \(ONNX Runtime\) \| \| \| [\d.]+ \| [\d.]+ \| n\/a \|/);
+  assert.match(markdown, /\| \*\*pruned \(no fine-tuning\)\*\* \| \d+ \(/, 'a one-shot run does not call its model fine-tuned');
   const before = convChannels(original);
   for (const [name, channels] of convChannels(pruned)) {
     if (channels !== before.get(name)) assert.equal(channels % 16, 0, `${name}: ${channels} channels`);
@@ -88,5 +90,5 @@ test('yolov5 prune with only a budget: prints the recipe it chose, runs its roun
   assert.ok(report.settings.recipe.length >= 9);
   assert.ok(report.wallSeconds > 0 && report.maxRssBytes > 100e6, `wall ${report.wallSeconds} s, RSS ${report.maxRssBytes} bytes`);
   assert.ok(report.final.gflops <= 0.5 * report.original.gflops + 1e-9);
-  assert.match(readFileSync(join(dir, 'report.md'), 'utf8'), /Recipe \(chosen where not given\):[\s\S]*Wall time \d+\.\d min, max RSS \d+\.\d\d GB/);
+  assert.match(readFileSync(join(dir, 'report.md'), 'utf8'), /Recipe \(chosen where not given\):[\s\S]*Wall time \d+\.\d min, max RSS \d+\.\d\d GB[\s\S]*\| \*\*pruned, fine-tuned\*\* \|/);
 });

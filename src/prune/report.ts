@@ -84,7 +84,7 @@ export async function writeReport(report: PruneReport, saveDir: string): Promise
     ...report.rounds.map(
       (r) => `| round ${r.round} (${r.target}) | ${r.parameters} | ${r.gflops.toFixed(2)} | ${r.map50.toFixed(4)} | ${r.map.toFixed(4)} | |`,
     ),
-    `| **pruned, fine-tuned** | ${f.parameters} (${pct(f.parameters, o.parameters)}) | ${f.gflops.toFixed(2)} (${pct(f.gflops, o.gflops)}) | ${f.map50.toFixed(4)} | ${f.map.toFixed(4)} | ${latency(f)} |`,
+    `| **${report.settings.finetuneEpochs === 0 ? 'pruned (no fine-tuning)' : 'pruned, fine-tuned'}** | ${f.parameters} (${pct(f.parameters, o.parameters)}) | ${f.gflops.toFixed(2)} (${pct(f.gflops, o.gflops)}) | ${f.map50.toFixed(4)} | ${f.map.toFixed(4)} | ${latency(f)} |`,
     ...(report.int8 ? [`| pruned + INT8 (ONNX Runtime) | | | ${report.int8.map50.toFixed(4)} | ${report.int8.map.toFixed(4)} | ${latency(report.int8)} |`] : []),
     '',
     f.onnx && o.onnx
