@@ -98,7 +98,7 @@ function median(values: number[]): number {
 /** Milliseconds per inference, median of `runs`, on this thread as onnxruntime-node runs it (one session per count). */
 const sessions = new Map<number, InferenceSession>();
 async function inferenceMs(threads: number): Promise<number> {
-  if (!sessions.has(threads)) sessions.set(threads, await InferenceSession.create(bytes, sessionOptions(threads, true)));
+  if (!sessions.has(threads)) sessions.set(threads, await InferenceSession.create(bytes, sessionOptions({ threads, sharedCores: true })));
   const session = sessions.get(threads)!;
   const feed = (k: number) => ({ [session.inputNames[0]!]: new Tensor('float32', inputs[k % inputs.length]!, [1, 3, size.height, size.width]) });
   for (let k = 0; k < 3; k++) await session.run(feed(k));

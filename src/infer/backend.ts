@@ -73,14 +73,14 @@ export interface BackendOptions {
 
 /**
  * How every ONNX Runtime session here is made: `threads` intra-op threads (default: all cores), operators in turn.
- * Within a run, threads waiting for the next operator's share spin, and they stop when the run returns, so that
- * the work between runs — and other sessions taking turns — keep the cores: on the 2-vCPU machine here, 2 threads
- * that slept between operators left the Highway yolov5n 22% slower (13.8 against 11.3 ms at 640×384) and its model
- * pruned to 50% 25–28% slower (9.7 against 7.6–7.8 ms; bench/latency.ts). Where other work shares the cores during runs (`sharedCores`: detect's decoding,
- * drawing and encoding of a video), they sleep: spinning there made a saved video 11% slower at 2 threads
- * (bench/detect-video.ts).
+ * Within a run, threads waiting for the next operator's share spin, and they stop when the run returns, so that the
+ * work between runs — and other sessions taking turns — keep the cores: on the 2-vCPU machine here, 2 threads that
+ * slept between operators left the Highway yolov5n 22% slower (13.8 against 11.3 ms at 640×384) and its model pruned
+ * to 50% 25–28% slower (9.7 against 7.6–7.8 ms; bench/latency.ts). Where other work shares the cores during runs
+ * (`sharedCores`: detect's decoding, drawing and encoding of a video), they sleep: spinning there made a saved video
+ * 11% slower at 2 threads (bench/detect-video.ts).
  */
-export function sessionOptions(threads = availableParallelism(), sharedCores = false): InferenceSession.SessionOptions {
+export function sessionOptions({ threads = availableParallelism(), sharedCores = false }: BackendOptions = {}): InferenceSession.SessionOptions {
   return {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
@@ -117,7 +117,7 @@ export class OnnxBackend implements Backend {
     }
     let session: SessionThread;
     try {
-      session = await SessionThread.create(bytes, sessionOptions(options.threads, options.sharedCores));
+      session = await SessionThread.create(bytes, sessionOptions(options));
     } catch (error) {
       throw new Error(`${source}: ONNX Runtime cannot load the model (${(error as Error).message})`);
     }
